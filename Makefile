@@ -1,0 +1,54 @@
+# Two commands on a fresh machine: `make run` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+BUILD := build
+RAW := $(BUILD)/raw_demo
+PANEL := $(BUILD)/panel.parquet
+ANALYSIS_SRC := $(wildcard analysis/*.py)
+
+.PHONY: install sysdeps data run test lint clean
+
+## install: create .venv with the project and its test extras
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+## sysdeps: OS packages the browser tests need (Debian's chromium and chromedriver)
+sysdeps:
+	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then \
+	  echo "installing chromium and chromium-driver from the OS packages"; \
+	  SUDO=$$( [ "$$(id -u)" -eq 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium chromium-driver; \
+	fi
+
+## data: simulated raw exports and the processed demo panel (rebuilt when stale)
+data: $(PANEL)
+
+$(RAW)/DEMO_SIMULATED.json: data/demo_config.yaml data/codebook.yaml analysis/demo.py | $(STAMP)
+	$(PY) -m analysis demo --out $(RAW)
+
+$(PANEL): $(RAW)/DEMO_SIMULATED.json data/codebook.yaml $(ANALYSIS_SRC) | $(STAMP)
+	$(PY) -m analysis build --raw $(RAW) --out $(PANEL)
+
+## run: install, build the demo data, serve the dashboard on http://127.0.0.1:8050
+run: install data
+	$(PY) app.py
+
+## test: install what the tests need and run the whole suite (pytest exit 5 = no tests = failure)
+test: install sysdeps data
+	@$(PY) -m pytest; rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,57 @@
+"""Shared fixtures: demo exports and panels built once per test session."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from analysis.codebook import load_codebook
+from analysis.demo import load_demo_config, write_demo_exports
+from analysis.panel import build_panel
+
+DEMO_SEED = 20100201
+
+
+@pytest.fixture(scope="session")
+def codebook():
+    return load_codebook()
+
+
+@pytest.fixture(scope="session")
+def demo_config():
+    return load_demo_config()
+
+
+@pytest.fixture(scope="session")
+def demo_raw(tmp_path_factory) -> Path:
+    """The default demo exports (SPSS baseline, Stata midline, CSV endline)."""
+    out = tmp_path_factory.mktemp("raw_default")
+    write_demo_exports(out, seed=DEMO_SEED)
+    return out
+
+
+@pytest.fixture(scope="session")
+def demo_built(demo_raw):
+    return build_panel(demo_raw)
+
+
+@pytest.fixture(scope="session")
+def demo_panel(demo_built):
+    return demo_built[0]
+
+
+@pytest.fixture(scope="session")
+def csv_raw_template(tmp_path_factory) -> Path:
+    """All three waves as CSV: easy to corrupt line by line in bad-input tests."""
+    out = tmp_path_factory.mktemp("raw_csv")
+    write_demo_exports(out, seed=7, formats=("csv", "csv", "csv"))
+    return out
+
+
+@pytest.fixture
+def csv_raw(csv_raw_template, tmp_path) -> Path:
+    dst = tmp_path / "raw"
+    shutil.copytree(csv_raw_template, dst)
+    return dst
