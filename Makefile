@@ -7,9 +7,10 @@ STAMP := $(VENV)/.installed
 BUILD := build
 RAW := $(BUILD)/raw_demo
 PANEL := $(BUILD)/panel.parquet
+RESULTS := $(BUILD)/results.parquet
 ANALYSIS_SRC := $(wildcard analysis/*.py)
 
-.PHONY: install sysdeps data run test lint clean
+.PHONY: install sysdeps data results run test lint clean
 
 ## install: create .venv with the project and its test extras
 install: $(STAMP)
@@ -28,8 +29,12 @@ sysdeps:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium chromium-driver; \
 	fi
 
-## data: simulated raw exports and the processed demo panel (rebuilt when stale)
-data: $(PANEL)
+## data: simulated raw exports, the processed demo panel and the results table (rebuilt when stale)
+data: $(PANEL) results
+
+## results: the cached results table; the command itself skips the work when it is up to date
+results: $(PANEL)
+	$(PY) -m analysis results --panel $(PANEL) --out $(RESULTS)
 
 $(RAW)/DEMO_SIMULATED.json: data/demo_config.yaml data/codebook.yaml analysis/demo.py | $(STAMP)
 	$(PY) -m analysis demo --out $(RAW)

@@ -4,6 +4,8 @@ Commands
 --------
 demo      write simulated raw survey exports (one file per wave)
 build     build the processed panel from raw exports and the codebook
+results   estimate everything into the cached results table (skipped when up to date)
+estimate  run the TWFE or ANCOVA estimator on any panel file, given its column roles
 
 Every expected failure (bad input, missing file) prints one ``error:`` block to
 stderr and exits with status 2; nothing is half-written.
@@ -54,6 +56,88 @@ def _cmd_build(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_results(args: argparse.Namespace) -> int:
+    from analysis.results import results_manifest_path, write_results
+
+    if not Path(args.panel).is_file():
+        raise CliError(f"{args.panel}: panel not found; build it with 'python -m analysis build'")
+    out, rebuilt = write_results(
+        args.panel,
+        args.out,
+        min_cell=args.min_cell,
+        draws=args.draws,
+        seed=args.seed,
+        force=args.force,
+        progress=(lambda msg: print(f"  estimating {msg}", file=sys.stderr)) if args.verbose else None,
+    )
+    if rebuilt:
+        import json
+
+        m = json.loads(results_manifest_path(out).read_text())
+        print(f"wrote {out} ({m['n_rows']} rows in {m['build_seconds']} s; {m['data_kind']} data)")
+    else:
+        print(f"{out} is up to date (same panel, code and settings)")
+    return 0
+
+
+def _read_any_panel(path: Path):
+    import pandas as pd
+
+    ext = path.suffix.lower()
+    if not path.is_file():
+        raise CliError(f"{path}: file not found")
+    try:
+        if ext == ".parquet":
+            return pd.read_parquet(path)
+        if ext == ".csv":
+            return pd.read_csv(path)
+        if ext == ".dta":
+            return pd.read_stata(path, convert_categoricals=False)
+    except Exception as exc:  # noqa: BLE001 - any reader failure is reported in one line
+        raise CliError(f"{path}: cannot be read as {ext[1:]}: {exc}") from None
+    raise CliError(f"{path}: unsupported panel format '{ext}' (use .parquet, .csv or .dta)")
+
+
+def _cmd_estimate(args: argparse.Namespace) -> int:
+    import json
+
+    import pandas as pd
+
+    from analysis.core import EstimationError
+    from analysis.estimators import fit_ancova_generic, fit_twfe
+
+    df = _read_any_panel(args.panel)
+    rows = []
+    for outcome in args.outcome:
+        kw = dict(
+            y=outcome, treat=args.treat, unit=args.unit, time=args.time, cluster=args.cluster,
+            controls=args.controls, inference=args.inference, draws=args.draws, seed=args.seed,
+        )  # fmt: skip
+        try:
+            if args.method == "twfe":
+                res = fit_twfe(df, **kw)
+            else:
+                res = fit_ancova_generic(df, **kw)
+        except EstimationError as exc:
+            raise CliError(f"outcome '{outcome}': {exc}") from None
+        row = res.tidy().iloc[0]
+        rows.append(
+            {
+                "outcome": outcome, "method": args.method, "term": row["term"], "estimate": row["estimate"],
+                "std_error": row["std_error"], "ci_low": row["ci95_low"], "ci_high": row["ci95_high"],
+                "p_value": row["p_value"], "n_obs": int(row["n_obs"]), "n_units": int(row["n_clients"]),
+                "n_clusters": int(row["n_clusters"]), "inference": args.inference,
+                "boot_draws": None if pd.isna(row["boot_draws"]) else int(row["boot_draws"]),
+            }
+        )  # fmt: skip
+    out = pd.DataFrame(rows)
+    if args.format == "json":
+        print(json.dumps(json.loads(out.to_json(orient="records")), indent=2))
+    else:
+        print(out.to_csv(index=False), end="")
+    return 0
+
+
 def make_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m analysis",
@@ -83,6 +167,42 @@ def make_parser() -> argparse.ArgumentParser:
         help="panel file, .parquet (default: %(default)s)",
     )
     p.set_defaults(func=_cmd_build)
+
+    from analysis.paths import build_dir
+
+    p = sub.add_parser("results", help="estimate everything into the cached results table")
+    p.add_argument("--panel", type=Path, default=default_panel(), help="processed panel (default: %(default)s)")
+    p.add_argument("--out", type=Path, default=build_dir() / "results.parquet", help="results table (default: %(default)s)")
+    p.add_argument("--min-cell", type=int, default=None, help="suppress cells with fewer clients in an arm (default: AMK_MIN_CELL or 10)")
+    p.add_argument("--draws", type=int, default=999, help="wild bootstrap draws (default: %(default)s)")
+    p.add_argument("--seed", type=int, default=20100201, help="wild bootstrap seed (default: %(default)s)")
+    p.add_argument("--force", action="store_true", help="rebuild even when up to date")
+    p.add_argument("--verbose", action="store_true", help="print progress")
+    p.set_defaults(func=_cmd_results)
+
+    p = sub.add_parser(
+        "estimate",
+        help="TWFE or ANCOVA on any panel file",
+        description=(
+            "Estimate a treatment effect on any long panel (parquet, CSV or Stata). For twfe, "
+            "--treat is the unit's 0/1 treatment status in that period and controls are "
+            "time-varying covariates; for ancova the first period is the baseline and the last "
+            "the follow-up. Prints one row per outcome."
+        ),
+    )
+    p.add_argument("panel", type=Path, help="panel file: .parquet, .csv or .dta")
+    p.add_argument("--unit", required=True, help="unit identifier column")
+    p.add_argument("--time", required=True, help="period column")
+    p.add_argument("--treat", required=True, help="0/1 treatment column")
+    p.add_argument("--outcome", required=True, action="append", help="outcome column (repeatable)")
+    p.add_argument("--cluster", default=None, help="cluster column (default: the unit)")
+    p.add_argument("--controls", nargs="*", default=[], help="control columns")
+    p.add_argument("--method", choices=["twfe", "ancova"], default="twfe")
+    p.add_argument("--inference", choices=["cluster", "wild"], default="cluster")
+    p.add_argument("--draws", type=int, default=999, help="wild bootstrap draws (default: %(default)s)")
+    p.add_argument("--seed", type=int, default=20100201, help="wild bootstrap seed")
+    p.add_argument("--format", choices=["csv", "json"], default="csv")
+    p.set_defaults(func=_cmd_estimate)
     return parser
 
 

@@ -1,0 +1,316 @@
+"""Linear-algebra core: fixed effects by demeaning, OLS/2SLS with cluster-robust
+errors, and the wild cluster restricted (WCR) bootstrap.
+
+Conventions (chosen on purpose, tested against pyfixest, which follows Stata's
+``reghdfe``):
+
+* Fixed effects are swept out by alternating projections (weighted group means),
+  never by dummy columns, so a panel of 857,000 client-waves costs a few
+  ``np.bincount`` passes.
+* Cluster-robust covariance is CR1: ``G/(G-1) * (N-1)/(N-K)``.  A fixed effect
+  whose levels are nested in the clusters (client inside village) adds 1 to K,
+  not its number of levels; other fixed effects add their levels, less one for
+  every fixed effect after the first.  Reference distribution t(G-1).
+  (linearmodels ``PanelOLS`` counts every nested level, which inflates the
+  errors by ~25% on a 1,200-client, three-wave panel.)
+* The wild bootstrap imposes the null (WCR), uses Rademacher weights, Webb's
+  six-point weights when there are 12 clusters or fewer, and full enumeration
+  when the 2^G Rademacher draws are fewer than the requested number.  It works
+  on the Frisch-Waugh-Lovell partialled regression, where the bootstrap
+  statistic has a closed form in cluster sums (Roodman et al. 2019), so a
+  confidence interval by test inversion costs O(B) per candidate value.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from itertools import product
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+WEBB_MAX_CLUSTERS = 12
+LEVELS = (0.90, 0.95, 0.99)
+
+
+class EstimationError(ValueError):
+    """The data cannot support the requested estimate (no variation, one cluster...)."""
+
+
+def encode(values) -> tuple[np.ndarray, int]:
+    """Integer codes 0..n-1 for any column (strings, ints, categoricals)."""
+    codes, uniques = pd.factorize(pd.Series(values), sort=False)
+    if (codes < 0).any():
+        raise EstimationError("a fixed-effect or cluster column has missing values")
+    return codes.astype(np.int64), len(uniques)
+
+
+def demean(
+    matrix: np.ndarray,
+    groups: list[tuple[np.ndarray, int]],
+    weights: np.ndarray | None = None,
+    *,
+    tol: float = 1e-12,
+    maxiter: int = 10_000,
+) -> np.ndarray:
+    """Sweep out one or more sets of fixed effects (alternating projections).
+
+    ``groups`` is a list of ``(codes, n_levels)``.  Returns a new array.
+    """
+    out = np.array(matrix, dtype=float, copy=True)
+    if out.ndim == 1:
+        out = out[:, None]
+    if not groups:
+        return out
+    w = np.ones(out.shape[0]) if weights is None else np.asarray(weights, float)
+    wsums = [np.bincount(codes, weights=w, minlength=n) for codes, n in groups]
+    scale = max(1.0, float(np.abs(out).max(initial=0.0)))
+    for _ in range(maxiter):
+        biggest = 0.0
+        for (codes, n), wsum in zip(groups, wsums, strict=True):
+            for j in range(out.shape[1]):
+                means = np.bincount(codes, weights=w * out[:, j], minlength=n) / wsum
+                out[:, j] -= means[codes]
+                biggest = max(biggest, float(np.abs(means).max(initial=0.0)))
+        if len(groups) == 1 or biggest < tol * scale:
+            return out
+    raise EstimationError("fixed effects did not converge; check for disconnected groups")
+
+
+def is_nested(fe_codes: np.ndarray, cluster_codes: np.ndarray) -> bool:
+    """True when every fixed-effect level lies within a single cluster."""
+    order = np.lexsort((cluster_codes, fe_codes))
+    f, c = fe_codes[order], cluster_codes[order]
+    same_level = f[1:] == f[:-1]
+    return bool(np.all(c[1:][same_level] == c[:-1][same_level]))
+
+
+def dof_k(k: int, fes: list[tuple[np.ndarray, int]], cluster_codes: np.ndarray) -> int:
+    """Number of parameters counted in the small-sample correction (reghdfe/pyfixest)."""
+    if not fes:
+        return k
+    total = k
+    for codes, n in fes:
+        total += 1 if is_nested(codes, cluster_codes) else n
+    return total - (len(fes) - 1)
+
+
+@dataclass(frozen=True)
+class LinearFit:
+    """A fitted linear model (OLS or 2SLS) after fixed effects were swept out."""
+
+    names: tuple[str, ...]
+    coef: np.ndarray
+    vcov: np.ndarray
+    n_obs: int
+    n_clusters: int
+    df_k: int
+    # data kept for the bootstrap (already weighted by sqrt(w) and demeaned)
+    y: np.ndarray
+    x: np.ndarray
+    clusters: np.ndarray
+    iv: bool = False
+
+    @property
+    def df_t(self) -> int:
+        return self.n_clusters - 1
+
+    @property
+    def ssc(self) -> float:
+        g, n = self.n_clusters, self.n_obs
+        return g / (g - 1) * (n - 1) / (n - self.df_k)
+
+    def se(self, j: int = 0) -> float:
+        return float(np.sqrt(self.vcov[j, j]))
+
+
+def _cluster_meat(scores: np.ndarray, clusters: np.ndarray, n_clusters: int) -> np.ndarray:
+    sums = np.column_stack(
+        [np.bincount(clusters, weights=scores[:, j], minlength=n_clusters) for j in range(scores.shape[1])]
+    )
+    return sums.T @ sums
+
+
+def fit_linear(
+    y: np.ndarray,
+    x: np.ndarray,
+    names: list[str],
+    clusters: np.ndarray,
+    *,
+    fes: list[tuple[np.ndarray, int]] | None = None,
+    weights: np.ndarray | None = None,
+    instruments: np.ndarray | None = None,
+) -> LinearFit:
+    """OLS (or 2SLS when ``instruments`` is given) with CR1 cluster-robust errors.
+
+    ``x`` holds the regressors (endogenous ones first for 2SLS); ``instruments``
+    replaces the endogenous columns one for one (exactly identified IV).  Without
+    fixed effects, pass an intercept column yourself.
+    """
+    fes = fes or []
+    cl, g = encode(clusters)
+    if g < 2:
+        raise EstimationError("only one cluster: cluster-robust errors need at least two")
+    x = np.asarray(x, float).reshape(len(y), -1)
+    n, k = x.shape
+    w = np.ones(n) if weights is None else np.asarray(weights, float)
+    stacked = [np.asarray(y, float)[:, None], x]
+    if instruments is not None:
+        stacked.append(np.asarray(instruments, float).reshape(n, -1))
+    m = demean(np.hstack(stacked), fes, w)
+    sw = np.sqrt(w)[:, None]
+    m = m * sw
+    yd, xd = m[:, 0], m[:, 1 : 1 + k]
+    if instruments is not None:
+        zd = m[:, 1 + k :]
+        n_endog = zd.shape[1]
+        z_full = np.hstack([zd, xd[:, n_endog:]])
+        first = np.linalg.lstsq(z_full, xd, rcond=None)[0]
+        xhat = z_full @ first
+    else:
+        xhat = xd
+    xtx = xhat.T @ xd
+    if np.linalg.matrix_rank(xhat.T @ xhat) < k:
+        raise EstimationError(
+            "regressors are collinear after the fixed effects (no variation in treatment?)"
+        )
+    bread = np.linalg.inv(xtx)
+    coef = bread @ (xhat.T @ yd)
+    resid = yd - xd @ coef
+    meat = _cluster_meat(xhat * resid[:, None], cl, g)
+    k_df = dof_k(k, fes, cl)
+    if n - k_df <= 0:
+        raise EstimationError("not enough observations for the number of parameters")
+    iv = instruments is not None
+    fit = LinearFit(tuple(names), coef, np.zeros((k, k)), n, g, k_df, yd, xhat, cl, iv)
+    vcov = fit.ssc * bread @ meat @ bread.T
+    return LinearFit(tuple(names), coef, vcov, n, g, k_df, yd, xhat, cl, iv)
+
+
+def cluster_ci(fit: LinearFit, j: int = 0, levels=LEVELS) -> tuple[float, float, dict]:
+    """t statistic, two-sided p-value (t(G-1)) and intervals for coefficient j."""
+    est, se = float(fit.coef[j]), fit.se(j)
+    t = est / se if se > 0 else np.nan
+    p = float(2 * stats.t.sf(abs(t), fit.df_t))
+    cis = {}
+    for lev in levels:
+        crit = stats.t.ppf(0.5 + lev / 2, fit.df_t)
+        cis[lev] = (est - crit * se, est + crit * se)
+    return t, p, cis
+
+
+def wald_test(coef: np.ndarray, vcov: np.ndarray, r: np.ndarray, df_denom: int) -> tuple[float, float]:
+    """F test of R @ coef = 0 with the cluster-robust covariance; returns (F, p)."""
+    r = np.atleast_2d(r)
+    rb = r @ coef
+    mid = r @ vcov @ r.T
+    q = r.shape[0]
+    f = float(rb @ np.linalg.pinv(mid) @ rb) / q
+    return f, float(stats.f.sf(f, q, df_denom))
+
+
+def _draw_weights(kind: str, g: int, draws: int, rng: np.random.Generator) -> np.ndarray:
+    if kind == "rademacher":
+        if 2**g < draws:
+            return np.array(list(product([-1.0, 1.0], repeat=g)))
+        return rng.choice([-1.0, 1.0], size=(draws, g))
+    if kind == "webb":
+        vals = np.array([-np.sqrt(1.5), -1.0, -np.sqrt(0.5), np.sqrt(0.5), 1.0, np.sqrt(1.5)])
+        return rng.choice(vals, size=(draws, g))
+    raise ValueError(f"unknown bootstrap weights '{kind}'")
+
+
+@dataclass(frozen=True)
+class WildResult:
+    p_value: float
+    cis: dict
+    draws: int
+    weights: str
+    seed: int
+
+
+def wild_bootstrap(
+    fit: LinearFit,
+    j: int = 0,
+    *,
+    draws: int = 999,
+    weights: str = "auto",
+    seed: int = 12345,
+    levels=LEVELS,
+) -> WildResult:
+    """Wild cluster restricted bootstrap for coefficient j: p-value and intervals.
+
+    Intervals are found by inverting the bootstrap test (the set of null values
+    not rejected at 1 - level), with one set of weight draws for all nulls.
+    """
+    if fit.iv:
+        raise EstimationError("the wild bootstrap is implemented for OLS fits, not 2SLS")
+    x_all, y = fit.x, fit.y
+    g = fit.n_clusters
+    if fit.x.shape[1] > 1:  # Frisch-Waugh-Lovell: partial the other regressors out
+        others = np.delete(x_all, j, axis=1)
+        proj = np.linalg.lstsq(others, np.column_stack([x_all[:, j], y]), rcond=None)[0]
+        rest = np.column_stack([x_all[:, j], y]) - others @ proj
+        x, yy = rest[:, 0], rest[:, 1]
+    else:
+        x, yy = x_all[:, 0], y
+    cl = fit.clusters
+    a_g = np.bincount(cl, weights=x * yy, minlength=g)  # A_g = sum x*y in cluster
+    s_g = np.bincount(cl, weights=x * x, minlength=g)  # S_g = sum x^2 in cluster
+    s_tot = s_g.sum()
+    beta = a_g.sum() / s_tot
+    score_hat = a_g - s_g * beta
+    denom_obs = np.sqrt((score_hat**2).sum())
+
+    kind = weights if weights != "auto" else ("webb" if g <= WEBB_MAX_CLUSTERS else "rademacher")
+    rng = np.random.default_rng(seed)
+    v = _draw_weights(kind, g, draws, rng)
+    v2 = v * v
+    # B-vectors so that each candidate null costs O(B)
+    va, vs = v @ a_g, v @ s_g
+    v2aa, v2as, v2ss = v2 @ (a_g * a_g), v2 @ (a_g * s_g), v2 @ (s_g * s_g)
+    vas, vss = v @ (a_g * s_g), v @ (s_g * s_g)
+    ss2 = (s_g * s_g).sum()
+
+    def pvalue(r: float) -> float:
+        t_obs = (a_g.sum() - r * s_tot) / denom_obs
+        num = va - r * vs  # sum_g v_g a_g(r)
+        c = num / s_tot
+        # sum_g (v_g a_g(r) - S_g c)^2 with a_g(r) = A_g - r S_g
+        sum_v2a2 = v2aa - 2 * r * v2as + r * r * v2ss
+        sum_vas = vas - r * vss
+        ssq = sum_v2a2 - 2 * c * sum_vas + c * c * ss2
+        t_star = num / np.sqrt(np.maximum(ssq, 1e-300))
+        return float(np.mean(np.abs(t_star) > abs(t_obs)))
+
+    se = denom_obs / s_tot * np.sqrt(fit.ssc)
+    cis = {}
+    for lev in levels:
+        alpha = 1 - lev
+        cis[lev] = (
+            _invert(pvalue, beta, -max(se, 1e-12), alpha),
+            _invert(pvalue, beta, max(se, 1e-12), alpha),
+        )
+    return WildResult(pvalue(0.0), cis, v.shape[0], kind, seed)
+
+
+def _invert(pvalue, beta: float, step: float, alpha: float) -> float:
+    """Find the null value where the bootstrap p-value falls to alpha, on one side."""
+    inside, outside = beta, beta + step
+    for _ in range(60):
+        if pvalue(outside) <= alpha:
+            break
+        inside, outside = outside, outside + step
+        step *= 2
+    else:
+        return float("nan")
+    for _ in range(60):
+        mid = 0.5 * (inside + outside)
+        if pvalue(mid) > alpha:
+            inside = mid
+        else:
+            outside = mid
+        if abs(outside - inside) <= 1e-9 * max(1.0, abs(beta)):
+            break
+    return float(0.5 * (inside + outside))

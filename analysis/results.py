@@ -1,0 +1,438 @@
+"""The results table: every number the dashboard shows, estimated once and cached.
+
+One row per outcome x estimator x inference x sample x follow-up wave.  Columns
+(fixed; the app relies on them):
+
+=====================  ==================================================================
+outcome, label, short  harmonised outcome name and its codebook labels (indices: ``index_<family>``)
+family, family_label   outcome family; ``is_index`` marks the family indices
+unit, better, type     codebook metadata (``better`` is ``higher`` or ``lower``)
+method                 ``did`` | ``ancova`` | ``ipw_did`` | ``tot``
+inference              ``cluster`` (CR1, t(G-1)) | ``wild`` (wild cluster restricted bootstrap)
+sample_type, sample    ``all``/``All clients``, ``province``/<name>, ``branch``/<name>, ``sex``/``Women``|``Men``
+wave, wave_label       follow-up wave (1 midline, 2 endline)
+estimate, std_error    effect in natural units; ``std_error`` is cluster-robust for both inferences
+t_stat, df, p_value    p from t(G-1), or from the bootstrap for ``wild``
+ci90/95/99_low/high    intervals (bootstrap test inversion for ``wild``)
+q_value                sharpened FDR q (Anderson 2008) across the 13 outcomes (indices: across indices)
+q_value_family         the same within the outcome's family
+n_obs, n_clients, n_clusters, n_programme, n_comparison
+comparison_mean        comparison group's mean at the follow-up wave (in the sample)
+comparison_sd          comparison group's SD at baseline (in the sample)
+effect_std, effect_pct estimate / comparison_sd, and 100 * estimate / comparison_mean; intervals
+                       on these scales are the natural ones times the same factor
+mde                    minimum detectable effect, 80% power, 5% two-sided: (t.975 + t.80) x std_error
+improvement            estimate signed so that positive means better
+verdict                ``improved`` / ``worsened`` (q <= 0.05) / ``no detectable effect`` / ``suppressed``
+heterogeneity_p        subgroup rows: p of the test that the effect is equal across the dimension
+eb_estimate, eb_std_error, eb_ci95_low, eb_ci95_high
+                       branch rows: partially pooled (empirical Bayes) estimate
+suppressed, note       cell with fewer than ``min_cell`` clients in either arm: no numbers
+boot_draws, boot_weights, boot_seed   wild bootstrap settings
+=====================  ==================================================================
+
+The table is stamped (``results.manifest.json``) with the panel's content hash, the
+analysis code fingerprint and the settings; ``build_results`` is skipped when they
+match.  Diagnostics (balance, attrition, sample flow, design MDE, propensity model)
+are written beside it as ``diagnostics.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import warnings
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from analysis.codebook import Codebook, load_codebook
+from analysis.core import EstimationError, wild_bootstrap
+from analysis.diagnostics import attrition_table, balance_table, design_mde, sample_flow
+from analysis.estimators import (
+    DEFAULT_DRAWS,
+    DEFAULT_SEED,
+    METHODS,
+    EffectResult,
+    fit_ancova,
+    fit_did,
+    fit_ipw_did,
+    fit_tot,
+    interaction_test,
+    ipw_weights,
+)
+from analysis.io import atomic_write
+from analysis.multiple import add_family_indices, index_name, sharpened_qvalues
+from analysis.panel import read_panel
+from analysis.version import code_fingerprint
+
+DEFAULT_MIN_CELL = 10
+INFERENCES = ("cluster", "wild")
+SEX_LABELS = {1.0: "Women", 0.0: "Men"}
+
+
+def min_cell_default() -> int:
+    """The minimum cell size: ``AMK_MIN_CELL`` or 10.  Enforced here, once, for every view."""
+    try:
+        return max(1, int(os.environ.get("AMK_MIN_CELL", DEFAULT_MIN_CELL)))
+    except ValueError:
+        return DEFAULT_MIN_CELL
+
+
+def results_manifest_path(results_path: str | Path) -> Path:
+    p = Path(results_path)
+    return p.with_name(p.stem + ".manifest.json")
+
+
+def diagnostics_path(results_path: str | Path) -> Path:
+    return Path(results_path).with_name("diagnostics.json")
+
+
+def outcome_catalogue(codebook: Codebook) -> pd.DataFrame:
+    """Outcome metadata, the family indices included."""
+    rows = codebook.outcome_frame().assign(is_index=False)
+    idx = [
+        {
+            "outcome": index_name(f),
+            "label": f"{codebook.family_label(f)} index (standardised, higher = better)",
+            "short": f"{codebook.family_label(f)} index",
+            "family": f,
+            "family_label": codebook.family_label(f),
+            "type": "index",
+            "unit": "comparison-group baseline SDs",
+            "better": "higher",
+            "is_index": True,
+        }
+        for f in codebook.families
+    ]
+    return pd.concat([rows, pd.DataFrame(idx)], ignore_index=True)
+
+
+def samples(panel: pd.DataFrame) -> list[tuple[str, str, pd.Series]]:
+    """(sample_type, sample, row mask) for the full sample and every subgroup."""
+    out = [("all", "All clients", pd.Series(True, index=panel.index))]
+    for prov in sorted(panel["province"].unique()):
+        out.append(("province", prov, panel["province"] == prov))
+    for br in sorted(panel["branch"].unique()):
+        out.append(("branch", br, panel["branch"] == br))
+    for val, lab in SEX_LABELS.items():
+        out.append(("sex", lab, panel["female"] == val))
+    return out
+
+
+DIMENSION_COLUMN = {"province": "province", "branch": "branch", "sex": "female"}
+
+
+def _fit_one(method: str, data: pd.DataFrame, outcome: str, wave: int, weights, winfo) -> EffectResult:
+    if method == "did":
+        return fit_did(data, outcome, wave=wave)
+    if method == "ancova":
+        return fit_ancova(data, outcome, wave=wave)
+    if method == "ipw_did":
+        return fit_ipw_did(data, outcome, wave=wave, weights=weights, weight_info=winfo)
+    return fit_tot(data, outcome, wave=wave)
+
+
+def _row_from(res: EffectResult, wild: bool, draws: int, seed: int) -> dict[str, Any]:
+    row = res.tidy().iloc[0].to_dict()
+    if wild:
+        wr = wild_bootstrap(res.fit, 0, draws=draws, seed=seed)
+        row.update(inference="wild", p_value=wr.p_value, boot_draws=wr.draws, boot_weights=wr.weights, boot_seed=wr.seed)
+        for lev, (lo, hi) in wr.cis.items():
+            tag = int(round(lev * 100))
+            row[f"ci{tag}_low"], row[f"ci{tag}_high"] = lo, hi
+    return row
+
+
+def empirical_bayes(est: np.ndarray, se: np.ndarray) -> tuple[np.ndarray, np.ndarray, float, float]:
+    """Partial pooling of subgroup estimates (DerSimonian-Laird random effects).
+
+    Returns pooled estimates, their standard errors (Morris 1983 approximation,
+    which adds the uncertainty of the common mean), tau^2 and the common mean.
+    """
+    est, se = np.asarray(est, float), np.asarray(se, float)
+    ok = np.isfinite(est) & np.isfinite(se) & (se > 0)
+    out_e, out_s = np.full(est.shape, np.nan), np.full(est.shape, np.nan)
+    if ok.sum() < 2:
+        return out_e, out_s, float("nan"), float("nan")
+    b, v = est[ok], se[ok] ** 2
+    w = 1 / v
+    mu_fe = (w * b).sum() / w.sum()
+    q = (w * (b - mu_fe) ** 2).sum()
+    tau2 = max(0.0, (q - (len(b) - 1)) / (w.sum() - (w**2).sum() / w.sum()))
+    wr = 1 / (v + tau2)
+    mu = (wr * b).sum() / wr.sum()
+    var_mu = 1 / wr.sum()
+    shrink = v / (v + tau2)  # weight on the common mean
+    out_e[ok] = mu + (1 - shrink) * (b - mu)
+    out_s[ok] = np.sqrt((1 - shrink) * v + shrink**2 * var_mu)
+    return out_e, out_s, float(tau2), float(mu)
+
+
+def build_results(
+    panel: pd.DataFrame,
+    codebook: Codebook | None = None,
+    *,
+    methods: tuple[str, ...] = METHODS,
+    waves: tuple[int, ...] | None = None,
+    min_cell: int | None = None,
+    draws: int = DEFAULT_DRAWS,
+    seed: int = DEFAULT_SEED,
+    sample_types: tuple[str, ...] = ("all", "province", "branch", "sex"),
+    progress=None,
+) -> pd.DataFrame:
+    """Estimate every outcome x method x inference x sample x wave; return the tidy table."""
+    cb = codebook or load_codebook()
+    min_cell = min_cell_default() if min_cell is None else min_cell
+    data = add_family_indices(panel, cb)
+    catalogue = outcome_catalogue(cb).set_index("outcome")
+    outcomes = list(catalogue.index)
+    waves = waves or tuple(sorted(int(w) for w in panel["wave"].unique() if w != 0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        weights, winfo = ipw_weights(data) if "ipw_did" in methods else (None, {})
+    winfo_scalar = {k: v for k, v in winfo.items() if not isinstance(v, dict)}
+    rows: list[dict[str, Any]] = []
+    for stype, sval, mask in samples(data):
+        if stype not in sample_types:
+            continue
+        sub = data[mask]
+        if progress:
+            progress(f"{stype}: {sval}")
+        base_c = sub[(sub["wave"] == 0) & (sub["arm"] == 0)]
+        for wave in waves:
+            post = sub[sub["wave"] == wave]
+            for outcome in outcomes:
+                meta = catalogue.loc[outcome]
+                observed = post.dropna(subset=[outcome])
+                n_prog = int(observed.loc[observed["arm"] == 1, "client_id"].nunique())
+                n_comp = int(observed.loc[observed["arm"] == 0, "client_id"].nunique())
+                common = {
+                    "outcome": outcome,
+                    "sample_type": stype,
+                    "sample": sval,
+                    "wave": wave,
+                    "n_programme": n_prog,
+                    "n_comparison": n_comp,
+                    "comparison_mean": float(observed.loc[observed["arm"] == 0, outcome].mean()),
+                    "comparison_sd": float(base_c[outcome].std()),
+                }
+                suppressed = min(n_prog, n_comp) < min_cell
+                for method in methods:
+                    infs = ("cluster",) if method == "tot" else INFERENCES
+                    if suppressed:
+                        for inf in infs:
+                            rows.append(
+                                common
+                                | {
+                                    "method": method,
+                                    "inference": inf,
+                                    "suppressed": True,
+                                    "note": f"too few clients (fewer than {min_cell} in an arm)",
+                                    "comparison_mean": np.nan,
+                                    "comparison_sd": np.nan,
+                                }
+                            )
+                        continue
+                    try:
+                        res = _fit_one(method, sub, outcome, wave, weights, winfo_scalar)
+                    except (EstimationError, np.linalg.LinAlgError) as exc:
+                        for inf in infs:
+                            rows.append(common | {"method": method, "inference": inf, "suppressed": False, "note": f"not estimable: {exc}"})
+                        continue
+                    for inf in infs:
+                        row = _row_from(res, inf == "wild", draws, seed)
+                        row.update(common, method=method, suppressed=False, note="")
+                        rows.append(row)
+    table = pd.DataFrame(rows)
+    table = _finish(table, catalogue, cb, data, methods, min_cell)
+    return table
+
+
+def _finish(table: pd.DataFrame, catalogue: pd.DataFrame, cb: Codebook, data: pd.DataFrame, methods, min_cell) -> pd.DataFrame:
+    meta_cols = ["label", "short", "family", "family_label", "type", "unit", "better", "is_index"]
+    table = table.join(catalogue[meta_cols], on="outcome")
+    table["wave_label"] = table["wave"].map(cb.wave_label)
+    table["suppressed"] = table["suppressed"].astype(bool)
+    for col in ["estimate", "std_error", "t_stat", "p_value", "df", "n_obs", "n_clients", "n_clusters"]:
+        if col not in table:
+            table[col] = np.nan
+    sign = np.where(table["better"] == "lower", -1.0, 1.0)
+    table["improvement"] = sign * table["estimate"]
+    table["effect_std"] = table["estimate"] / table["comparison_sd"]
+    table["effect_pct"] = 100 * table["estimate"] / table["comparison_mean"]
+    crit = stats.t.ppf(0.975, table["df"]) + stats.t.ppf(0.80, table["df"])
+    table["mde"] = crit * table["std_error"]
+
+    keys = ["method", "inference", "sample_type", "sample", "wave"]
+    table["q_value"] = np.nan
+    table["q_value_family"] = np.nan
+    for _, idx in table.groupby(keys + ["is_index"]).groups.items():
+        table.loc[idx, "q_value"] = sharpened_qvalues(table.loc[idx, "p_value"].to_numpy())
+    main = table[~table["is_index"]]
+    for _, idx in main.groupby(keys + ["family"]).groups.items():
+        table.loc[idx, "q_value_family"] = sharpened_qvalues(table.loc[idx, "p_value"].to_numpy())
+
+    sig = table["q_value"] <= 0.05
+    table["verdict"] = np.select(
+        [table["suppressed"], sig & (table["improvement"] > 0), sig & (table["improvement"] < 0)],
+        ["suppressed", "improved", "worsened"],
+        default="no detectable effect",
+    )
+    table.loc[table["estimate"].isna() & ~table["suppressed"], "verdict"] = "not estimable"
+
+    # heterogeneity tests (cluster-robust Wald, pooled sample with full interactions)
+    table["heterogeneity_p"] = np.nan
+    sub_rows = table[table["sample_type"].isin(list(DIMENSION_COLUMN)) & ~table["suppressed"]]
+    combos = sub_rows[["outcome", "method", "wave", "sample_type"]].drop_duplicates()
+    weights = None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if "ipw_did" in methods:
+            weights, _ = ipw_weights(data)
+        for combo in combos.itertuples(index=False):
+            if combo.method == "tot":
+                continue
+            try:
+                p = interaction_test(
+                    data, combo.outcome, combo.method, DIMENSION_COLUMN[combo.sample_type], wave=combo.wave, weights=weights
+                )
+            except (EstimationError, np.linalg.LinAlgError):
+                p = np.nan
+            sel = (
+                (table["outcome"] == combo.outcome)
+                & (table["method"] == combo.method)
+                & (table["wave"] == combo.wave)
+                & (table["sample_type"] == combo.sample_type)
+            )
+            table.loc[sel, "heterogeneity_p"] = p
+
+    # partial pooling of branch estimates
+    for col in ["eb_estimate", "eb_std_error", "eb_ci95_low", "eb_ci95_high"]:
+        table[col] = np.nan
+    br = table[table["sample_type"] == "branch"]
+    for _, idx in br.groupby(["outcome", "method", "inference", "wave"]).groups.items():
+        e, s, _, _ = empirical_bayes(table.loc[idx, "estimate"].to_numpy(), table.loc[idx, "std_error"].to_numpy())
+        table.loc[idx, "eb_estimate"] = e
+        table.loc[idx, "eb_std_error"] = s
+        table.loc[idx, "eb_ci95_low"] = e - 1.959964 * s
+        table.loc[idx, "eb_ci95_high"] = e + 1.959964 * s
+
+    # suppressed cells carry no numbers at all
+    numeric = [
+        "estimate", "std_error", "t_stat", "p_value", "q_value", "q_value_family", "ci90_low", "ci90_high",
+        "ci95_low", "ci95_high", "ci99_low", "ci99_high", "n_obs", "n_clients", "n_clusters", "n_programme",
+        "n_comparison", "comparison_mean", "comparison_sd", "effect_std", "effect_pct", "mde", "improvement",
+        "eb_estimate", "eb_std_error", "eb_ci95_low", "eb_ci95_high", "heterogeneity_p",
+    ]  # fmt: skip
+    table.loc[table["suppressed"], numeric] = np.nan
+    table["min_cell"] = min_cell
+    order = [
+        "outcome", "label", "short", "family", "family_label", "is_index", "type", "unit", "better",
+        "method", "inference", "sample_type", "sample", "wave", "wave_label",
+        "estimate", "std_error", "t_stat", "df", "p_value", "q_value", "q_value_family",
+        "ci90_low", "ci90_high", "ci95_low", "ci95_high", "ci99_low", "ci99_high",
+        "n_obs", "n_clients", "n_clusters", "n_programme", "n_comparison",
+        "comparison_mean", "comparison_sd", "effect_std", "effect_pct", "mde", "improvement", "verdict",
+        "heterogeneity_p", "eb_estimate", "eb_std_error", "eb_ci95_low", "eb_ci95_high",
+        "suppressed", "note", "min_cell", "boot_draws", "boot_weights", "boot_seed",
+    ]  # fmt: skip
+    table = table[order].sort_values(["method", "inference", "sample_type", "sample", "wave"], kind="stable")
+    table["boot_draws"] = table["boot_draws"].astype("Int64")
+    table["boot_seed"] = table["boot_seed"].astype("Int64")
+    for col in ["n_obs", "n_clients", "n_clusters", "n_programme", "n_comparison", "df"]:
+        table[col] = table[col].astype("Int64")
+    return table.reset_index(drop=True)
+
+
+def build_diagnostics(panel: pd.DataFrame, codebook: Codebook) -> dict[str, Any]:
+    """Balance, attrition, sample flow, design MDE and the propensity model, as JSON-able dict."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        balance, joint = balance_table(panel, codebook)
+        _, winfo = ipw_weights(add_family_indices(panel, codebook))
+    labels = {n: (v.short or v.label) for n, v in codebook.outcomes.items()}
+    waves = sorted(int(w) for w in panel["wave"].unique() if w != 0)
+    mde = pd.concat([design_mde(panel, labels, wave=w) for w in waves], ignore_index=True)
+
+    def records(df: pd.DataFrame) -> list[dict]:
+        return json.loads(df.to_json(orient="records"))
+
+    return {
+        "balance": records(balance),
+        "balance_joint": joint,
+        "attrition": records(attrition_table(panel, codebook)),
+        "sample_flow": records(sample_flow(panel, codebook)),
+        "design_mde": records(mde),
+        "propensity": winfo,
+    }
+
+
+def settings(min_cell: int, draws: int, seed: int) -> dict[str, Any]:
+    return {"min_cell": int(min_cell), "boot_draws": int(draws), "boot_seed": int(seed)}
+
+
+def is_fresh(results_path: str | Path, panel_sha: str, cfg: dict[str, Any]) -> bool:
+    """True when the results on disk were built from this panel, code and settings."""
+    results_path = Path(results_path)
+    mpath = results_manifest_path(results_path)
+    if not (results_path.is_file() and mpath.is_file() and diagnostics_path(results_path).is_file()):
+        return False
+    try:
+        m = json.loads(mpath.read_text())
+    except (OSError, json.JSONDecodeError):
+        return False
+    return (
+        m.get("panel_sha256") == panel_sha
+        and m.get("code_fingerprint") == code_fingerprint()
+        and m.get("settings") == cfg
+    )
+
+
+def write_results(
+    panel_path: str | Path,
+    out: str | Path,
+    *,
+    codebook: Codebook | None = None,
+    min_cell: int | None = None,
+    draws: int = DEFAULT_DRAWS,
+    seed: int = DEFAULT_SEED,
+    force: bool = False,
+    progress=None,
+) -> tuple[Path, bool]:
+    """Build (if stale) and write the results table, its manifest and the diagnostics.
+
+    Returns the results path and whether it was rebuilt.
+    """
+    cb = codebook or load_codebook()
+    panel, pman = read_panel(panel_path)
+    min_cell = min_cell_default() if min_cell is None else min_cell
+    cfg = settings(min_cell, draws, seed)
+    panel_sha = pman.get("panel_sha256") or ""
+    out = Path(out)
+    if not force and is_fresh(out, panel_sha, cfg):
+        return out, False
+    t0 = time.perf_counter()
+    table = build_results(panel, cb, min_cell=min_cell, draws=draws, seed=seed, progress=progress)
+    diag = build_diagnostics(panel, cb)
+    elapsed = time.perf_counter() - t0
+    manifest = {
+        "panel_sha256": panel_sha,
+        "code_fingerprint": code_fingerprint(),
+        "settings": cfg,
+        "data_kind": pman.get("kind", "unknown"),
+        "data_label": pman.get("label", ""),
+        "panel_built_at": pman.get("built_at"),
+        "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "build_seconds": round(elapsed, 2),
+        "n_rows": int(len(table)),
+    }
+    atomic_write(diagnostics_path(out), json.dumps(diag, indent=1, default=float).encode())
+    atomic_write(out, lambda tmp: table.to_parquet(tmp, index=False))
+    atomic_write(results_manifest_path(out), json.dumps(manifest, indent=2).encode())
+    return out, True
