@@ -167,3 +167,28 @@ def design_mde(panel: pd.DataFrame, outcomes: dict, *, wave: int, power: float =
              "comparison_sd": sd, "mde": float(mde), "mde_std": float(mde / sd) if sd else np.nan}
         )  # fmt: skip
     return pd.DataFrame(rows)
+
+
+def means_by_arm(panel: pd.DataFrame, outcomes: list[str], min_cell: int) -> pd.DataFrame:
+    """Outcome means by arm and wave, for the full sample, provinces and branches.
+
+    A cell with fewer than ``min_cell`` clients answering is suppressed (mean NaN).
+    """
+    rows = []
+    groups = [("all", "All clients", panel)]
+    groups += [("province", k, g) for k, g in panel.groupby("province")]
+    groups += [("branch", k, g) for k, g in panel.groupby("branch")]
+    for stype, sval, sub in groups:
+        for (wave, arm), cell in sub.groupby(["wave", "arm"]):
+            for name in outcomes:
+                vals = cell[name].dropna()
+                n = int(len(vals))
+                ok = n >= min_cell
+                rows.append(
+                    {"outcome": name, "sample_type": stype, "sample": sval, "wave": int(wave),
+                     "arm": "Programme" if arm == 1 else "Comparison", "n": n,
+                     "mean": float(vals.mean()) if ok else None,
+                     "std_error": float(vals.std(ddof=1) / np.sqrt(n)) if ok and n > 1 else None,
+                     "suppressed": not ok}
+                )  # fmt: skip
+    return pd.DataFrame(rows)

@@ -53,7 +53,7 @@ from scipy import stats
 
 from analysis.codebook import Codebook, load_codebook
 from analysis.core import EstimationError, wild_bootstrap
-from analysis.diagnostics import attrition_table, balance_table, design_mde, sample_flow
+from analysis.diagnostics import attrition_table, balance_table, design_mde, means_by_arm, sample_flow
 from analysis.estimators import (
     DEFAULT_DRAWS,
     DEFAULT_SEED,
@@ -350,12 +350,15 @@ def _finish(table: pd.DataFrame, catalogue: pd.DataFrame, cb: Codebook, data: pd
     return table.reset_index(drop=True)
 
 
-def build_diagnostics(panel: pd.DataFrame, codebook: Codebook) -> dict[str, Any]:
-    """Balance, attrition, sample flow, design MDE and the propensity model, as JSON-able dict."""
+def build_diagnostics(panel: pd.DataFrame, codebook: Codebook, *, min_cell: int | None = None) -> dict[str, Any]:
+    """Balance, attrition, sample flow, design MDE, the propensity model and outcome
+    means by arm and wave (small cells suppressed), as a JSON-able dict."""
+    min_cell = min_cell_default() if min_cell is None else min_cell
+    with_idx = add_family_indices(panel, codebook)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         balance, joint = balance_table(panel, codebook)
-        _, winfo = ipw_weights(add_family_indices(panel, codebook))
+        _, winfo = ipw_weights(with_idx)
     labels = {n: (v.short or v.label) for n, v in codebook.outcomes.items()}
     waves = sorted(int(w) for w in panel["wave"].unique() if w != 0)
     mde = pd.concat([design_mde(panel, labels, wave=w) for w in waves], ignore_index=True)
@@ -370,6 +373,8 @@ def build_diagnostics(panel: pd.DataFrame, codebook: Codebook) -> dict[str, Any]
         "sample_flow": records(sample_flow(panel, codebook)),
         "design_mde": records(mde),
         "propensity": winfo,
+        "means_by_arm": records(means_by_arm(with_idx, list(outcome_catalogue(codebook)["outcome"]), min_cell)),
+        "min_cell": int(min_cell),
     }
 
 
@@ -419,7 +424,7 @@ def write_results(
         return out, False
     t0 = time.perf_counter()
     table = build_results(panel, cb, min_cell=min_cell, draws=draws, seed=seed, progress=progress)
-    diag = build_diagnostics(panel, cb)
+    diag = build_diagnostics(panel, cb, min_cell=min_cell)
     elapsed = time.perf_counter() - t0
     manifest = {
         "panel_sha256": panel_sha,
