@@ -68,7 +68,9 @@ def _cmd_results(args: argparse.Namespace) -> int:
         draws=args.draws,
         seed=args.seed,
         force=args.force,
-        progress=(lambda msg: print(f"  estimating {msg}", file=sys.stderr)) if args.verbose else None,
+        progress=(lambda msg: print(f"  estimating {msg}", file=sys.stderr))
+        if args.verbose
+        else None,
     )
     if rebuilt:
         import json
@@ -171,11 +173,27 @@ def make_parser() -> argparse.ArgumentParser:
     from analysis.paths import build_dir
 
     p = sub.add_parser("results", help="estimate everything into the cached results table")
-    p.add_argument("--panel", type=Path, default=default_panel(), help="processed panel (default: %(default)s)")
-    p.add_argument("--out", type=Path, default=build_dir() / "results.parquet", help="results table (default: %(default)s)")
-    p.add_argument("--min-cell", type=int, default=None, help="suppress cells with fewer clients in an arm (default: AMK_MIN_CELL or 10)")
-    p.add_argument("--draws", type=int, default=999, help="wild bootstrap draws (default: %(default)s)")
-    p.add_argument("--seed", type=int, default=20100201, help="wild bootstrap seed (default: %(default)s)")
+    p.add_argument(
+        "--panel", type=Path, default=default_panel(), help="processed panel (default: %(default)s)"
+    )
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=build_dir() / "results.parquet",
+        help="results table (default: %(default)s)",
+    )
+    p.add_argument(
+        "--min-cell",
+        type=int,
+        default=None,
+        help="suppress cells with fewer clients in an arm (default: AMK_MIN_CELL or 10)",
+    )
+    p.add_argument(
+        "--draws", type=int, default=999, help="wild bootstrap draws (default: %(default)s)"
+    )
+    p.add_argument(
+        "--seed", type=int, default=20100201, help="wild bootstrap seed (default: %(default)s)"
+    )
     p.add_argument("--force", action="store_true", help="rebuild even when up to date")
     p.add_argument("--verbose", action="store_true", help="print progress")
     p.set_defaults(func=_cmd_results)
@@ -199,7 +217,9 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--controls", nargs="*", default=[], help="control columns")
     p.add_argument("--method", choices=["twfe", "ancova"], default="twfe")
     p.add_argument("--inference", choices=["cluster", "wild"], default="cluster")
-    p.add_argument("--draws", type=int, default=999, help="wild bootstrap draws (default: %(default)s)")
+    p.add_argument(
+        "--draws", type=int, default=999, help="wild bootstrap draws (default: %(default)s)"
+    )
     p.add_argument("--seed", type=int, default=20100201, help="wild bootstrap seed")
     p.add_argument("--format", choices=["csv", "json"], default="csv")
     p.set_defaults(func=_cmd_estimate)

@@ -111,6 +111,8 @@ class LinearFit:
     x: np.ndarray
     clusters: np.ndarray
     iv: bool = False
+    boot_x: np.ndarray | None = None  # regressors + non-nested FE dummies, nested FE swept out
+    boot_y: np.ndarray | None = None
 
     @property
     def df_t(self) -> int:
@@ -127,7 +129,10 @@ class LinearFit:
 
 def _cluster_meat(scores: np.ndarray, clusters: np.ndarray, n_clusters: int) -> np.ndarray:
     sums = np.column_stack(
-        [np.bincount(clusters, weights=scores[:, j], minlength=n_clusters) for j in range(scores.shape[1])]
+        [
+            np.bincount(clusters, weights=scores[:, j], minlength=n_clusters)
+            for j in range(scores.shape[1])
+        ]
     )
     return sums.T @ sums
 
@@ -183,9 +188,41 @@ def fit_linear(
     if n - k_df <= 0:
         raise EstimationError("not enough observations for the number of parameters")
     iv = instruments is not None
+    boot_x, boot_y = (None, None) if iv else _bootstrap_design(y, x, fes, cl, w)
     fit = LinearFit(tuple(names), coef, np.zeros((k, k)), n, g, k_df, yd, xhat, cl, iv)
     vcov = fit.ssc * bread @ meat @ bread.T
-    return LinearFit(tuple(names), coef, vcov, n, g, k_df, yd, xhat, cl, iv)
+    return LinearFit(tuple(names), coef, vcov, n, g, k_df, yd, xhat, cl, iv, boot_x, boot_y)
+
+
+MAX_BOOT_DUMMIES = 500
+
+
+def _bootstrap_design(y, x, fes, cl, w) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """Design for the wild bootstrap: sweep out fixed effects nested in the clusters,
+    keep the others as dummy columns (linearly independent ones only)."""
+    nested = [fe for fe in fes if is_nested(fe[0], cl)]
+    other = [fe for fe in fes if not is_nested(fe[0], cl)]
+    if sum(n for _, n in other) > MAX_BOOT_DUMMIES:
+        return None, None
+    n = len(y)
+    cols = [x]
+    for codes, levels in other:
+        dummies = np.zeros((n, levels))
+        dummies[np.arange(n), codes] = 1.0
+        cols.append(dummies)
+    m = demean(np.hstack([np.asarray(y, float)[:, None], *cols]), nested, w) * np.sqrt(w)[:, None]
+    yb, xb = m[:, 0], m[:, 1:]
+    k = x.shape[1]
+    if xb.shape[1] > k:
+        from scipy.linalg import qr
+
+        base, extra = xb[:, :k], xb[:, k:]
+        resid = extra - base @ np.linalg.lstsq(base, extra, rcond=None)[0]
+        _, r, piv = qr(resid, mode="economic", pivoting=True)
+        diag = np.abs(np.diag(r))
+        rank = int((diag > 1e-9 * max(1.0, diag.max(initial=0.0))).sum())
+        xb = np.hstack([base, extra[:, np.sort(piv[:rank])]])
+    return xb, yb
 
 
 def cluster_ci(fit: LinearFit, j: int = 0, levels=LEVELS) -> tuple[float, float, dict]:
@@ -200,7 +237,9 @@ def cluster_ci(fit: LinearFit, j: int = 0, levels=LEVELS) -> tuple[float, float,
     return t, p, cis
 
 
-def wald_test(coef: np.ndarray, vcov: np.ndarray, r: np.ndarray, df_denom: int) -> tuple[float, float]:
+def wald_test(
+    coef: np.ndarray, vcov: np.ndarray, r: np.ndarray, df_denom: int
+) -> tuple[float, float]:
     """F test of R @ coef = 0 with the cluster-robust covariance; returns (F, p)."""
     r = np.atleast_2d(r)
     rb = r @ coef
@@ -239,52 +278,66 @@ def wild_bootstrap(
     seed: int = 12345,
     levels=LEVELS,
 ) -> WildResult:
-    """Wild cluster restricted bootstrap for coefficient j: p-value and intervals.
+    """Wild cluster restricted bootstrap (WCR-C) for coefficient j: p-value and intervals.
 
-    Intervals are found by inverting the bootstrap test (the set of null values
-    not rejected at 1 - level), with one set of weight draws for all nulls.
+    The bootstrap model is the full model: fixed effects nested in the clusters are
+    swept out (cluster-level weights commute with them), the others enter as dummy
+    columns, so every replicate re-estimates them.  With ``q_g`` the cluster
+    contributions to the coefficient vector and ``H_g`` the cluster blocks of the
+    projection, each bootstrap score is linear in the weights, and the statistic
+    for any null value r costs O(B) once a few B-vectors are formed.  Intervals are
+    the nulls not rejected at 1 - level (test inversion) with one set of draws.
     """
     if fit.iv:
         raise EstimationError("the wild bootstrap is implemented for OLS fits, not 2SLS")
-    x_all, y = fit.x, fit.y
-    g = fit.n_clusters
-    if fit.x.shape[1] > 1:  # Frisch-Waugh-Lovell: partial the other regressors out
-        others = np.delete(x_all, j, axis=1)
-        proj = np.linalg.lstsq(others, np.column_stack([x_all[:, j], y]), rcond=None)[0]
-        rest = np.column_stack([x_all[:, j], y]) - others @ proj
-        x, yy = rest[:, 0], rest[:, 1]
+    if fit.boot_x is None:
+        raise EstimationError("this fit has no data for the bootstrap")
+    x, y, cl, g = fit.boot_x, fit.boot_y, fit.clusters, fit.n_clusters
+    k = x.shape[1]
+    xtx_inv = np.linalg.inv(x.T @ x)
+    others = np.delete(np.arange(k), j)
+    if others.size:
+        zo = x[:, others]
+        proj = np.linalg.lstsq(zo, np.column_stack([y, x[:, j]]), rcond=None)[0]
+        resid = np.column_stack([y, x[:, j]]) - zo @ proj
+        uy, ux = resid[:, 0], resid[:, 1]  # restricted residual for null r: uy - r * ux
     else:
-        x, yy = x_all[:, 0], y
-    cl = fit.clusters
-    a_g = np.bincount(cl, weights=x * yy, minlength=g)  # A_g = sum x*y in cluster
-    s_g = np.bincount(cl, weights=x * x, minlength=g)  # S_g = sum x^2 in cluster
-    s_tot = s_g.sum()
-    beta = a_g.sum() / s_tot
-    score_hat = a_g - s_g * beta
-    denom_obs = np.sqrt((score_hat**2).sum())
+        uy, ux = y, x[:, j]
+
+    def cluster_sums(mat: np.ndarray) -> np.ndarray:
+        return np.column_stack(
+            [np.bincount(cl, weights=mat[:, c], minlength=g) for c in range(mat.shape[1])]
+        )
+
+    a = xtx_inv[j]  # row j of (X'X)^-1
+    qy = cluster_sums(x * uy[:, None]) @ xtx_inv  # G x k: (X'X)^-1 X_g' u_g, transposed
+    qx = cluster_sums(x * ux[:, None]) @ xtx_inv
+    # H_g = a' X_g' X_g (X'X)^-1 ... we need h_g = X_g' X_g a  (k-vector per cluster)
+    h = cluster_sums(x * (x @ a)[:, None])  # G x k: sum_i x_i (x_i . a)
+    beta = float(a @ (x.T @ y))
+    u_hat = y - x @ (xtx_inv @ (x.T @ y))
+    score_hat = cluster_sums(x * u_hat[:, None]) @ a  # G
+    denom_obs = float(np.sqrt((score_hat**2).sum()))
 
     kind = weights if weights != "auto" else ("webb" if g <= WEBB_MAX_CLUSTERS else "rademacher")
     rng = np.random.default_rng(seed)
-    v = _draw_weights(kind, g, draws, rng)
-    v2 = v * v
-    # B-vectors so that each candidate null costs O(B)
-    va, vs = v @ a_g, v @ s_g
-    v2aa, v2as, v2ss = v2 @ (a_g * a_g), v2 @ (a_g * s_g), v2 @ (s_g * s_g)
-    vas, vss = v @ (a_g * s_g), v @ (s_g * s_g)
-    ss2 = (s_g * s_g).sum()
+    v = _draw_weights(kind, g, draws, rng)  # B x G
+    # bootstrap score of cluster g: v_g q_g[j] - h_g . (sum_h v_h q_h)   (linear in r)
+    sy = v * qy[:, j] - (v @ qy) @ h.T  # B x G
+    sx = v * qx[:, j] - (v @ qx) @ h.T
+    num_y, num_x = v @ qy[:, j], v @ qx[:, j]
+    syy, sxy, sxx = (sy * sy).sum(1), (sx * sy).sum(1), (sx * sx).sum(1)
 
     def pvalue(r: float) -> float:
-        t_obs = (a_g.sum() - r * s_tot) / denom_obs
-        num = va - r * vs  # sum_g v_g a_g(r)
-        c = num / s_tot
-        # sum_g (v_g a_g(r) - S_g c)^2 with a_g(r) = A_g - r S_g
-        sum_v2a2 = v2aa - 2 * r * v2as + r * r * v2ss
-        sum_vas = vas - r * vss
-        ssq = sum_v2a2 - 2 * c * sum_vas + c * c * ss2
+        t_obs = (beta - r) / denom_obs
+        num = num_y - r * num_x
+        ssq = syy - 2 * r * sxy + r * r * sxx
         t_star = num / np.sqrt(np.maximum(ssq, 1e-300))
-        return float(np.mean(np.abs(t_star) > abs(t_obs)))
+        # strict inequality; the draw that reproduces the sample ties exactly, and a
+        # relative margin keeps rounding from deciding that tie
+        return float(np.mean(np.abs(t_star) > abs(t_obs) * (1 + 1e-9)))
 
-    se = denom_obs / s_tot * np.sqrt(fit.ssc)
+    se = denom_obs * np.sqrt(fit.ssc)
     cis = {}
     for lev in levels:
         alpha = 1 - lev

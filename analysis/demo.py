@@ -84,7 +84,8 @@ def simulate_truth(
         for branch in branches:
             bcode = branch_codes[branch]
             n_v = int(design["villages_per_branch"])
-            arms = np.array([1] * (n_v // 2) + [0] * (n_v - n_v // 2))
+            n_prog = int(round(n_v * float(design.get("programme_share", 0.5))))
+            arms = np.array([1] * n_prog + [0] * (n_v - n_prog))
             rng.shuffle(arms)  # programme assigned by village within branch
             for j in range(n_v):
                 villages.append(
@@ -172,6 +173,10 @@ def simulate_truth(
             kind = cb.outcomes[name].type
             tau = oc["effect"] * wave_share[w] * mult * d
             mean = oc["baseline"] + a + v + oc.get("trend", 0.0) * w + tau
+            if (
+                oc.get("village_wave_sd", 0.0) > 0
+            ):  # local shocks (flood, price) hitting a village in one wave
+                mean = mean + rng.normal(0, oc["village_wave_sd"], n_vil)[vidx]
             if kind == "binary":
                 y = (rng.random(n) < np.clip(mean, 0.01, 0.99)).astype(float)
             elif kind == "count":

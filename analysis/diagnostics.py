@@ -34,13 +34,20 @@ def icc_anova(values: pd.Series | np.ndarray, clusters: pd.Series | np.ndarray) 
     return float(max(0.0, (msb - msw) / denom))
 
 
-def _cluster_mean_diff(values: np.ndarray, arm: np.ndarray, clusters: np.ndarray) -> tuple[float, float]:
+def _cluster_mean_diff(
+    values: np.ndarray, arm: np.ndarray, clusters: np.ndarray
+) -> tuple[float, float]:
     """Difference in means (programme - comparison) and its cluster-robust p-value."""
     from analysis.core import EstimationError, cluster_ci, fit_linear
 
     ok = np.isfinite(values)
     try:
-        f = fit_linear(values[ok], np.column_stack([arm[ok], np.ones(ok.sum())]), ["arm", "const"], clusters[ok])
+        f = fit_linear(
+            values[ok],
+            np.column_stack([arm[ok], np.ones(ok.sum())]),
+            ["arm", "const"],
+            clusters[ok],
+        )
     except EstimationError:
         return float("nan"), float("nan")
     _, p, _ = cluster_ci(f, 0)
@@ -53,7 +60,9 @@ def _baseline_matrix(panel: pd.DataFrame, codebook) -> pd.DataFrame:
     for name, var in codebook.covariates.items():
         if var.is_categorical:
             for level in var.values.values():
-                cols[f"{var.label}: {level}"] = (base[name] == level).astype(float).where(base[name].notna())
+                cols[f"{var.label}: {level}"] = (
+                    (base[name] == level).astype(float).where(base[name].notna())
+                )
         else:
             cols[var.label] = base[name].astype(float)
     for name, var in codebook.outcomes.items():
@@ -82,7 +91,9 @@ def balance_table(panel: pd.DataFrame, codebook) -> tuple[pd.DataFrame, dict]:
                 "mean_comparison": float(c.mean()) if len(c) else np.nan,
                 "difference": diff,
                 "p_value": p,
-                "normalised_difference": float(diff / sd) if sd and np.isfinite(sd) and sd > 0 else np.nan,
+                "normalised_difference": float(diff / sd)
+                if sd and np.isfinite(sd) and sd > 0
+                else np.nan,
                 "n_programme": int(len(t)),
                 "n_comparison": int(len(c)),
             }
@@ -139,13 +150,17 @@ def attrition_table(panel: pd.DataFrame, codebook) -> pd.DataFrame:
 def sample_flow(panel: pd.DataFrame, codebook) -> pd.DataFrame:
     """Clients interviewed, and share who had received FE topics, by wave and arm."""
     g = panel.groupby(["wave", "arm"])
-    out = pd.DataFrame({"n_clients": g["client_id"].nunique(), "share_received_fe": g["exposure"].mean()}).reset_index()
+    out = pd.DataFrame(
+        {"n_clients": g["client_id"].nunique(), "share_received_fe": g["exposure"].mean()}
+    ).reset_index()
     out["wave_label"] = out["wave"].map(codebook.wave_label)
     out["arm"] = out["arm"].map({1: "Programme", 0: "Comparison"})
     return out[["wave", "wave_label", "arm", "n_clients", "share_received_fe"]]
 
 
-def design_mde(panel: pd.DataFrame, outcomes: dict, *, wave: int, power: float = 0.80, alpha: float = 0.05) -> pd.DataFrame:
+def design_mde(
+    panel: pd.DataFrame, outcomes: dict, *, wave: int, power: float = 0.80, alpha: float = 0.05
+) -> pd.DataFrame:
     """Minimum detectable effect of a single follow-up comparison (80% power, 5% two-sided),
     inflated by the design effect 1 + (m - 1) * ICC with the observed ICC."""
     from scipy import stats
@@ -161,7 +176,11 @@ def design_mde(panel: pd.DataFrame, outcomes: dict, *, wave: int, power: float =
         sd = float(base_c[name].std())
         n_t, n_c = int((d["arm"] == 1).sum()), int((d["arm"] == 0).sum())
         mult = stats.t.ppf(1 - alpha / 2, g - 2) + stats.t.ppf(power, g - 2)
-        mde = mult * sd * np.sqrt((1 + (m - 1) * rho) * (1 / n_t + 1 / n_c)) if n_t and n_c else np.nan
+        mde = (
+            mult * sd * np.sqrt((1 + (m - 1) * rho) * (1 / n_t + 1 / n_c))
+            if n_t and n_c
+            else np.nan
+        )
         rows.append(
             {"outcome": name, "label": label, "wave": wave, "icc": rho, "mean_cluster_size": m, "n_clusters": g,
              "comparison_sd": sd, "mde": float(mde), "mde_std": float(mde / sd) if sd else np.nan}

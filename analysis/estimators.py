@@ -58,7 +58,15 @@ METHOD_LABELS = {
 }
 DEFAULT_DRAWS = 999
 DEFAULT_SEED = 20100201
-PROPENSITY_COVARIATES = ("female", "age", "hh_size", "literate", "loan_cycle", "loan_amount", "main_activity")
+PROPENSITY_COVARIATES = (
+    "female",
+    "age",
+    "hh_size",
+    "literate",
+    "loan_cycle",
+    "loan_amount",
+    "main_activity",
+)
 
 TIDY_COLUMNS = [
     "outcome", "method", "term", "inference", "wave", "estimate", "std_error", "t_stat", "df",
@@ -193,7 +201,9 @@ def check_columns(df: pd.DataFrame, columns: list[str]) -> None:
 def _binary(series: pd.Series, name: str) -> np.ndarray:
     vals = pd.to_numeric(series, errors="coerce")
     if vals.isna().any() or not vals.isin([0, 1]).all():
-        raise EstimationError(f"treatment column '{name}' must be 0/1 (found {sorted(series.dropna().unique()[:5])})")
+        raise EstimationError(
+            f"treatment column '{name}' must be 0/1 (found {sorted(series.dropna().unique()[:5])})"
+        )
     return vals.to_numpy(float)
 
 
@@ -286,7 +296,9 @@ def fit_ancova_generic(
     baseline value is set to 0 with a missing indicator.
     """
     cluster = cluster or unit
-    cols = list(dict.fromkeys([y, treat, unit, time, cluster, *controls] + ([strata] if strata else [])))
+    cols = list(
+        dict.fromkeys([y, treat, unit, time, cluster, *controls] + ([strata] if strata else []))
+    )
     check_columns(df, cols)
     data = df[cols].copy()
     data[y] = pd.to_numeric(data[y], errors="coerce")
@@ -330,7 +342,9 @@ def _ancova_fit(
     cols = [("treat", d), ("baseline", y0)]
     if miss.any() and not miss.all():
         cols.append(("baseline_missing", miss))
-    cols += [(c, pd.to_numeric(post[c], errors="coerce").fillna(0).to_numpy(float)) for c in controls]
+    cols += [
+        (c, pd.to_numeric(post[c], errors="coerce").fillna(0).to_numpy(float)) for c in controls
+    ]
     fes = []
     if strata:
         fes.append(encode(post[strata]))
@@ -530,14 +544,18 @@ def fit_tot(
     """Effect of receiving FE topics, instrumented by assignment x follow-up (2SLS,
     client and wave fixed effects).  The first stage is in ``details``."""
     if inference != "cluster":
-        raise EstimationError("treatment-on-the-treated is reported with cluster-robust inference only")
+        raise EstimationError(
+            "treatment-on-the-treated is reported with cluster-robust inference only"
+        )
     d = did_sample(panel, outcome, wave)
     check_columns(d, ["exposure"])
     d = d.dropna(subset=["exposure"])
     d = d[d.groupby("client_id")["wave"].transform("size") == 2]
     fes = [encode(d["client_id"]), encode(d["wave"])]
     clusters = d[cluster].to_numpy()
-    first = fit_linear(d["exposure"].to_numpy(float), d[["itt"]].to_numpy(float), ["itt"], clusters, fes=fes)
+    first = fit_linear(
+        d["exposure"].to_numpy(float), d[["itt"]].to_numpy(float), ["itt"], clusters, fes=fes
+    )
     if abs(first.coef[0]) < 1e-12:
         raise EstimationError("assignment does not move FE receipt: the first stage is zero")
     fit = fit_linear(
@@ -609,7 +627,14 @@ def interaction_test(
             return float("nan")
         x = np.column_stack([(d["itt"] * (d[by] == lv)).to_numpy(float) for lv in levels])
         fes = [encode(d["client_id"]), encode(d["wave"])]
-        f = fit_linear(d[outcome].to_numpy(float), x, [str(v) for v in levels], d["village"].to_numpy(), fes=fes, weights=w)
+        f = fit_linear(
+            d[outcome].to_numpy(float),
+            x,
+            [str(v) for v in levels],
+            d["village"].to_numpy(),
+            fes=fes,
+            weights=w,
+        )
     else:
         post = ancova_sample(panel, outcome, wave)
         levels = sorted(post[by].dropna().unique())
@@ -621,7 +646,13 @@ def interaction_test(
         if miss.any() and not miss.all():
             cols.append(miss)
         fes = [encode(post["branch"]), encode(post[by])]
-        f = fit_linear(post[outcome].to_numpy(float), np.column_stack(cols), [str(v) for v in levels] + ["y0"] * (len(cols) - len(levels)), post["village"].to_numpy(), fes=fes)
+        f = fit_linear(
+            post[outcome].to_numpy(float),
+            np.column_stack(cols),
+            [str(v) for v in levels] + ["y0"] * (len(cols) - len(levels)),
+            post["village"].to_numpy(),
+            fes=fes,
+        )
     k = len(levels)
     r = np.zeros((k - 1, f.coef.size))
     for i in range(k - 1):

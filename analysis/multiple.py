@@ -38,9 +38,13 @@ def sharpened_qvalues(pvalues, step: float = 0.001) -> np.ndarray:
     grid = np.arange(int(round(1 / step)), 0, -1) * step  # 1.000, 0.999, ..., step
     q1 = grid / (1 + grid)
     # stage 1: Benjamini-Hochberg at q1 -> r1 rejections; stage 2 at q1 * m / (m - r1)
-    r1 = np.where(sorted_p[None, :] <= ranks[None, :] / m * q1[:, None], ranks[None, :], 0).max(axis=1)
+    r1 = np.where(sorted_p[None, :] <= ranks[None, :] / m * q1[:, None], ranks[None, :], 0).max(
+        axis=1
+    )
     q2 = np.where(r1 == m, q1, q1 * m / np.maximum(m - r1, 1))
-    r2 = np.where(sorted_p[None, :] <= ranks[None, :] / m * q2[:, None], ranks[None, :], 0).max(axis=1)
+    r2 = np.where(sorted_p[None, :] <= ranks[None, :] / m * q2[:, None], ranks[None, :], 0).max(
+        axis=1
+    )
     rejected = ranks[None, :] <= r2[:, None]  # grid x hypotheses
     # smallest q on the grid at which each hypothesis is rejected (1 if never)
     q_of = np.where(rejected, grid[:, None], 1.0).min(axis=0)

@@ -53,7 +53,13 @@ from scipy import stats
 
 from analysis.codebook import Codebook, load_codebook
 from analysis.core import EstimationError, wild_bootstrap
-from analysis.diagnostics import attrition_table, balance_table, design_mde, means_by_arm, sample_flow
+from analysis.diagnostics import (
+    attrition_table,
+    balance_table,
+    design_mde,
+    means_by_arm,
+    sample_flow,
+)
 from analysis.estimators import (
     DEFAULT_DRAWS,
     DEFAULT_SEED,
@@ -128,7 +134,9 @@ def samples(panel: pd.DataFrame) -> list[tuple[str, str, pd.Series]]:
 DIMENSION_COLUMN = {"province": "province", "branch": "branch", "sex": "female"}
 
 
-def _fit_one(method: str, data: pd.DataFrame, outcome: str, wave: int, weights, winfo) -> EffectResult:
+def _fit_one(
+    method: str, data: pd.DataFrame, outcome: str, wave: int, weights, winfo
+) -> EffectResult:
     if method == "did":
         return fit_did(data, outcome, wave=wave)
     if method == "ancova":
@@ -142,7 +150,13 @@ def _row_from(res: EffectResult, wild: bool, draws: int, seed: int) -> dict[str,
     row = res.tidy().iloc[0].to_dict()
     if wild:
         wr = wild_bootstrap(res.fit, 0, draws=draws, seed=seed)
-        row.update(inference="wild", p_value=wr.p_value, boot_draws=wr.draws, boot_weights=wr.weights, boot_seed=wr.seed)
+        row.update(
+            inference="wild",
+            p_value=wr.p_value,
+            boot_draws=wr.draws,
+            boot_weights=wr.weights,
+            boot_seed=wr.seed,
+        )
         for lev, (lo, hi) in wr.cis.items():
             tag = int(round(lev * 100))
             row[f"ci{tag}_low"], row[f"ci{tag}_high"] = lo, hi
@@ -208,7 +222,6 @@ def build_results(
         for wave in waves:
             post = sub[sub["wave"] == wave]
             for outcome in outcomes:
-                meta = catalogue.loc[outcome]
                 observed = post.dropna(subset=[outcome])
                 n_prog = int(observed.loc[observed["arm"] == 1, "client_id"].nunique())
                 n_comp = int(observed.loc[observed["arm"] == 0, "client_id"].nunique())
@@ -243,7 +256,15 @@ def build_results(
                         res = _fit_one(method, sub, outcome, wave, weights, winfo_scalar)
                     except (EstimationError, np.linalg.LinAlgError) as exc:
                         for inf in infs:
-                            rows.append(common | {"method": method, "inference": inf, "suppressed": False, "note": f"not estimable: {exc}"})
+                            rows.append(
+                                common
+                                | {
+                                    "method": method,
+                                    "inference": inf,
+                                    "suppressed": False,
+                                    "note": f"not estimable: {exc}",
+                                }
+                            )
                         continue
                     for inf in infs:
                         row = _row_from(res, inf == "wild", draws, seed)
@@ -254,12 +275,28 @@ def build_results(
     return table
 
 
-def _finish(table: pd.DataFrame, catalogue: pd.DataFrame, cb: Codebook, data: pd.DataFrame, methods, min_cell) -> pd.DataFrame:
+def _finish(
+    table: pd.DataFrame,
+    catalogue: pd.DataFrame,
+    cb: Codebook,
+    data: pd.DataFrame,
+    methods,
+    min_cell,
+) -> pd.DataFrame:
     meta_cols = ["label", "short", "family", "family_label", "type", "unit", "better", "is_index"]
     table = table.join(catalogue[meta_cols], on="outcome")
     table["wave_label"] = table["wave"].map(cb.wave_label)
     table["suppressed"] = table["suppressed"].astype(bool)
-    for col in ["estimate", "std_error", "t_stat", "p_value", "df", "n_obs", "n_clients", "n_clusters"]:
+    for col in [
+        "estimate",
+        "std_error",
+        "t_stat",
+        "p_value",
+        "df",
+        "n_obs",
+        "n_clients",
+        "n_clusters",
+    ]:
         if col not in table:
             table[col] = np.nan
     sign = np.where(table["better"] == "lower", -1.0, 1.0)
@@ -300,7 +337,12 @@ def _finish(table: pd.DataFrame, catalogue: pd.DataFrame, cb: Codebook, data: pd
                 continue
             try:
                 p = interaction_test(
-                    data, combo.outcome, combo.method, DIMENSION_COLUMN[combo.sample_type], wave=combo.wave, weights=weights
+                    data,
+                    combo.outcome,
+                    combo.method,
+                    DIMENSION_COLUMN[combo.sample_type],
+                    wave=combo.wave,
+                    weights=weights,
                 )
             except (EstimationError, np.linalg.LinAlgError):
                 p = np.nan
@@ -317,7 +359,9 @@ def _finish(table: pd.DataFrame, catalogue: pd.DataFrame, cb: Codebook, data: pd
         table[col] = np.nan
     br = table[table["sample_type"] == "branch"]
     for _, idx in br.groupby(["outcome", "method", "inference", "wave"]).groups.items():
-        e, s, _, _ = empirical_bayes(table.loc[idx, "estimate"].to_numpy(), table.loc[idx, "std_error"].to_numpy())
+        e, s, _, _ = empirical_bayes(
+            table.loc[idx, "estimate"].to_numpy(), table.loc[idx, "std_error"].to_numpy()
+        )
         table.loc[idx, "eb_estimate"] = e
         table.loc[idx, "eb_std_error"] = s
         table.loc[idx, "eb_ci95_low"] = e - 1.959964 * s
@@ -342,7 +386,12 @@ def _finish(table: pd.DataFrame, catalogue: pd.DataFrame, cb: Codebook, data: pd
         "heterogeneity_p", "eb_estimate", "eb_std_error", "eb_ci95_low", "eb_ci95_high",
         "suppressed", "note", "min_cell", "boot_draws", "boot_weights", "boot_seed",
     ]  # fmt: skip
-    table = table[order].sort_values(["method", "inference", "sample_type", "sample", "wave"], kind="stable")
+    for col in order:
+        if col not in table:
+            table[col] = np.nan
+    table = table[order].sort_values(
+        ["method", "inference", "sample_type", "sample", "wave"], kind="stable"
+    )
     table["boot_draws"] = table["boot_draws"].astype("Int64")
     table["boot_seed"] = table["boot_seed"].astype("Int64")
     for col in ["n_obs", "n_clients", "n_clusters", "n_programme", "n_comparison", "df"]:
@@ -350,7 +399,9 @@ def _finish(table: pd.DataFrame, catalogue: pd.DataFrame, cb: Codebook, data: pd
     return table.reset_index(drop=True)
 
 
-def build_diagnostics(panel: pd.DataFrame, codebook: Codebook, *, min_cell: int | None = None) -> dict[str, Any]:
+def build_diagnostics(
+    panel: pd.DataFrame, codebook: Codebook, *, min_cell: int | None = None
+) -> dict[str, Any]:
     """Balance, attrition, sample flow, design MDE, the propensity model and outcome
     means by arm and wave (small cells suppressed), as a JSON-able dict."""
     min_cell = min_cell_default() if min_cell is None else min_cell
@@ -373,7 +424,9 @@ def build_diagnostics(panel: pd.DataFrame, codebook: Codebook, *, min_cell: int 
         "sample_flow": records(sample_flow(panel, codebook)),
         "design_mde": records(mde),
         "propensity": winfo,
-        "means_by_arm": records(means_by_arm(with_idx, list(outcome_catalogue(codebook)["outcome"]), min_cell)),
+        "means_by_arm": records(
+            means_by_arm(with_idx, list(outcome_catalogue(codebook)["outcome"]), min_cell)
+        ),
         "min_cell": int(min_cell),
     }
 
@@ -386,7 +439,9 @@ def is_fresh(results_path: str | Path, panel_sha: str, cfg: dict[str, Any]) -> b
     """True when the results on disk were built from this panel, code and settings."""
     results_path = Path(results_path)
     mpath = results_manifest_path(results_path)
-    if not (results_path.is_file() and mpath.is_file() and diagnostics_path(results_path).is_file()):
+    if not (
+        results_path.is_file() and mpath.is_file() and diagnostics_path(results_path).is_file()
+    ):
         return False
     try:
         m = json.loads(mpath.read_text())

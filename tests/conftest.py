@@ -55,3 +55,11 @@ def csv_raw(csv_raw_template, tmp_path) -> Path:
     dst = tmp_path / "raw"
     shutil.copytree(csv_raw_template, dst)
     return dst
+
+
+@pytest.fixture(scope="session")
+def demo_results(demo_panel):
+    """The full results table on the demo panel (fewer bootstrap draws, to keep tests quick)."""
+    from analysis.results import build_results
+
+    return build_results(demo_panel, draws=199)
