@@ -53,6 +53,7 @@ class Variable:
     baseline_value: Any = None
     # outcome metadata
     short: str | None = None
+    phrase: str | None = None
     family: str | None = None
     type: str | None = None
     unit: str | None = None
@@ -111,6 +112,7 @@ class Codebook:
                 "outcome": v.name,
                 "label": v.label,
                 "short": v.short or v.label,
+                "phrase": v.phrase,
                 "family": v.family,
                 "family_label": self.family_label(v.family),
                 "type": v.type,
@@ -202,6 +204,7 @@ def load_codebook(path: str | Path | None = None) -> Codebook:
                 baseline_only=bool(var.get("baseline_only", False)),
                 baseline_value=var.get("baseline_value"),
                 short=var.get("short"),
+                phrase=var.get("phrase"),
                 family=var.get("family"),
                 type=var.get("type"),
                 unit=var.get("unit"),

@@ -23,7 +23,8 @@ Conventions (chosen on purpose, tested against pyfixest, which follows Stata's
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from itertools import product
 
 import numpy as np
@@ -111,8 +112,25 @@ class LinearFit:
     x: np.ndarray
     clusters: np.ndarray
     iv: bool = False
-    boot_x: np.ndarray | None = None  # regressors + non-nested FE dummies, nested FE swept out
-    boot_y: np.ndarray | None = None
+    # the undemeaned inputs, kept (not copied) so the bootstrap design is built on demand
+    raw: tuple | None = field(default=None, repr=False, compare=False)
+
+    @cached_property
+    def _boot(self) -> tuple[np.ndarray | None, np.ndarray | None]:
+        if self.iv or self.raw is None:
+            return None, None
+        y, x, fes, w = self.raw
+        return _bootstrap_design(y, x, fes, self.clusters, w)
+
+    @property
+    def boot_x(self) -> np.ndarray | None:
+        """Regressors plus dummies for fixed effects not nested in the clusters, with the
+        nested fixed effects swept out (the design of the wild bootstrap)."""
+        return self._boot[0]
+
+    @property
+    def boot_y(self) -> np.ndarray | None:
+        return self._boot[1]
 
     @property
     def df_t(self) -> int:
@@ -188,10 +206,10 @@ def fit_linear(
     if n - k_df <= 0:
         raise EstimationError("not enough observations for the number of parameters")
     iv = instruments is not None
-    boot_x, boot_y = (None, None) if iv else _bootstrap_design(y, x, fes, cl, w)
-    fit = LinearFit(tuple(names), coef, np.zeros((k, k)), n, g, k_df, yd, xhat, cl, iv)
-    vcov = fit.ssc * bread @ meat @ bread.T
-    return LinearFit(tuple(names), coef, vcov, n, g, k_df, yd, xhat, cl, iv, boot_x, boot_y)
+    raw = (np.asarray(y, float), x, fes, w)
+    ssc = g / (g - 1) * (n - 1) / (n - k_df)
+    vcov = ssc * bread @ meat @ bread.T
+    return LinearFit(tuple(names), coef, vcov, n, g, k_df, yd, xhat, cl, iv, raw)
 
 
 MAX_BOOT_DUMMIES = 500
@@ -291,7 +309,10 @@ def wild_bootstrap(
     if fit.iv:
         raise EstimationError("the wild bootstrap is implemented for OLS fits, not 2SLS")
     if fit.boot_x is None:
-        raise EstimationError("this fit has no data for the bootstrap")
+        raise EstimationError(
+            f"the wild bootstrap supports at most {MAX_BOOT_DUMMIES} levels of fixed effects "
+            "not nested in the clusters"
+        )
     x, y, cl, g = fit.boot_x, fit.boot_y, fit.clusters, fit.n_clusters
     k = x.shape[1]
     xtx_inv = np.linalg.inv(x.T @ x)

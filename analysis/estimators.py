@@ -22,8 +22,11 @@ The bootstrap is not offered for the IV estimator.
 
 Example
 -------
->>> res = fit_did(panel, "repay_difficulty", wave=2)       # doctest: +SKIP
->>> res.tidy()[["estimate", "ci95_low", "ci95_high", "p_value"]]  # doctest: +SKIP
+>>> from analysis.demo import simulate_truth
+>>> panel = simulate_truth(1)[0].rename(columns={"client_no": "client_id", "village_code": "village"})
+>>> res = fit_did(panel, "repay_difficulty", wave=2)
+>>> res.n_clusters, bool(res.estimate < 0), bool(res.cis[0.95][0] < res.estimate < res.cis[0.95][1])
+(80, True, True)
 """
 
 from __future__ import annotations

@@ -12,8 +12,15 @@ per build are reported together, so a user can fix several at once.
 
 Example
 -------
->>> panel, manifest = build_panel("build/raw_demo")   # doctest: +SKIP
->>> write_panel(panel, manifest, "build/panel.parquet")  # doctest: +SKIP
+>>> import tempfile; from pathlib import Path
+>>> from analysis.demo import write_demo_exports
+>>> raw = Path(tempfile.mkdtemp())
+>>> _ = write_demo_exports(raw, seed=1)
+>>> panel, manifest = build_panel(raw)
+>>> int((panel["wave"] == 0).sum()), manifest["kind"]
+(1200, 'demo')
+>>> write_panel(panel, manifest, raw / "panel.parquet").name
+'panel.parquet'
 """
 
 from __future__ import annotations

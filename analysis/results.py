@@ -5,6 +5,7 @@ One row per outcome x estimator x inference x sample x follow-up wave.  Columns
 
 =====================  ==================================================================
 outcome, label, short  harmonised outcome name and its codebook labels (indices: ``index_<family>``)
+phrase                 binary outcomes: what a client does, for plain-language sentences
 family, family_label   outcome family; ``is_index`` marks the family indices
 unit, better, type     codebook metadata (``better`` is ``higher`` or ``lower``)
 method                 ``did`` | ``ancova`` | ``ipw_did`` | ``tot``
@@ -23,7 +24,8 @@ effect_std, effect_pct estimate / comparison_sd, and 100 * estimate / comparison
                        on these scales are the natural ones times the same factor
 mde                    minimum detectable effect, 80% power, 5% two-sided: (t.975 + t.80) x std_error
 improvement            estimate signed so that positive means better
-verdict                ``improved`` / ``worsened`` (q <= 0.05) / ``no detectable effect`` / ``suppressed``
+verdict                ``improved`` / ``worsened`` (q <= 0.05 and p <= 0.05) / ``no detectable effect`` /
+                       ``suppressed`` / ``not estimable``
 heterogeneity_p        subgroup rows: p of the test that the effect is equal across the dimension
 eb_estimate, eb_std_error, eb_ci95_low, eb_ci95_high
                        branch rows: partially pooled (empirical Bayes) estimate
@@ -107,6 +109,7 @@ def outcome_catalogue(codebook: Codebook) -> pd.DataFrame:
             "outcome": index_name(f),
             "label": f"{codebook.family_label(f)} index (standardised, higher = better)",
             "short": f"{codebook.family_label(f)} index",
+            "phrase": None,
             "family": f,
             "family_label": codebook.family_label(f),
             "type": "index",
@@ -283,7 +286,7 @@ def _finish(
     methods,
     min_cell,
 ) -> pd.DataFrame:
-    meta_cols = ["label", "short", "family", "family_label", "type", "unit", "better", "is_index"]
+    meta_cols = ["label", "short", "phrase", "family", "family_label", "type", "unit", "better", "is_index"]
     table = table.join(catalogue[meta_cols], on="outcome")
     table["wave_label"] = table["wave"].map(cb.wave_label)
     table["suppressed"] = table["suppressed"].astype(bool)
@@ -315,7 +318,8 @@ def _finish(
     for _, idx in main.groupby(keys + ["family"]).groups.items():
         table.loc[idx, "q_value_family"] = sharpened_qvalues(table.loc[idx, "p_value"].to_numpy())
 
-    sig = table["q_value"] <= 0.05
+    # sharpened q-values can be smaller than p; a verdict needs both at 5%
+    sig = (table["q_value"] <= 0.05) & (table["p_value"] <= 0.05)
     table["verdict"] = np.select(
         [table["suppressed"], sig & (table["improvement"] > 0), sig & (table["improvement"] < 0)],
         ["suppressed", "improved", "worsened"],
@@ -377,7 +381,7 @@ def _finish(
     table.loc[table["suppressed"], numeric] = np.nan
     table["min_cell"] = min_cell
     order = [
-        "outcome", "label", "short", "family", "family_label", "is_index", "type", "unit", "better",
+        "outcome", "label", "short", "phrase", "family", "family_label", "is_index", "type", "unit", "better",
         "method", "inference", "sample_type", "sample", "wave", "wave_label",
         "estimate", "std_error", "t_stat", "df", "p_value", "q_value", "q_value_family",
         "ci90_low", "ci90_high", "ci95_low", "ci95_high", "ci99_low", "ci99_high",

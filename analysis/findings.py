@@ -1,0 +1,191 @@
+"""Plain-language findings: one sentence for any row of the results table.
+
+The sentence states the effect in the outcome's natural units with its 95%
+interval, and never claims more than the numbers support:
+
+* improved / worsened at q <= 0.05 (and p <= 0.05): "robust to multiple testing";
+* p <= 0.05 but q > 0.05: significant on its own, not after adjusting;
+* otherwise a null, naming the minimum detectable effect;
+* a significant effect in the unwanted direction is called unexpected;
+* a suppressed cell says there were too few clients.
+
+Every number in a sentence is produced by :func:`display_numbers` from the row, so
+tests can check the sentence against the table.
+
+Example
+-------
+>>> row = {"outcome": "repay_difficulty", "type": "binary", "better": "lower",
+...        "phrase": "report difficulty repaying an instalment", "short": "Repayment difficulty",
+...        "unit": "share of clients", "method": "did", "estimate": -0.09, "ci95_low": -0.14,
+...        "ci95_high": -0.04, "p_value": 0.001, "q_value": 0.004, "mde": 0.05,
+...        "suppressed": False, "is_index": False, "family_label": "Repayment behaviour"}
+>>> finding_sentence(row)  # doctest: +NORMALIZE_WHITESPACE
+'Clients in programme villages were 9 percentage points (95% CI 4 to 14) less likely to
+report difficulty repaying an instalment; robust to multiple testing (q = 0.004).'
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+ALPHA = 0.05
+
+SUBJECTS = {
+    "tot": "Clients who received the financial-education topics",
+    "default": "Clients in programme villages",
+}
+
+
+def _f(row: Mapping[str, Any], key: str) -> float:
+    val = row.get(key)
+    try:
+        val = float(val)
+    except (TypeError, ValueError):
+        return float("nan")
+    return val
+
+
+def _unit_kind(row: Mapping[str, Any]) -> str:
+    if row.get("is_index"):
+        return "index"
+    typ = row.get("type")
+    if typ == "binary":
+        return "pp"
+    if typ == "continuous" and str(row.get("unit", "")).startswith("log"):
+        return "log"
+    if typ == "continuous" and "share" in str(row.get("unit", "")):
+        return "pp"
+    return "raw"
+
+
+def scale_to_display(row: Mapping[str, Any], value: float) -> float:
+    """Natural-unit value -> the number shown in words (percentage points, %, ...)."""
+    kind = _unit_kind(row)
+    if kind in ("pp", "log"):
+        return 100 * value
+    return value
+
+
+def _decimals(row: Mapping[str, Any]) -> int:
+    kind = _unit_kind(row)
+    if kind in ("pp", "log"):
+        return 0 if row.get("type") == "binary" or kind == "log" else 1
+    return 2
+
+
+def fmt(row: Mapping[str, Any], value: float) -> str:
+    """Format a natural-unit value for a sentence (absolute value is the caller's choice)."""
+    d = _decimals(row)
+    shown = round(scale_to_display(row, value), d)
+    if shown == 0:
+        shown = 0.0  # no "-0"
+    return f"{shown:.{d}f}"
+
+
+def fmt_p(p: float) -> str:
+    if not math.isfinite(p):
+        return "n/a"
+    if p < 0.001:
+        return "< 0.001"
+    return f"{p:.3f}"
+
+
+def _unit_words(row: Mapping[str, Any]) -> str:
+    kind = _unit_kind(row)
+    if kind == "pp":
+        return "percentage points"
+    if kind == "log":
+        return "%"
+    if kind == "index":
+        return "standard deviations"
+    if row.get("type") == "likert":
+        return "points on the 1-5 scale"
+    return str(row.get("unit", ""))
+
+
+def _magnitude(row: Mapping[str, Any], est: float, lo: float, hi: float) -> tuple[str, str]:
+    """'9 percentage points', '(95% CI 4 to 14)' with the interval in the same absolute sense."""
+    sign = 1 if est >= 0 else -1
+    a, b = sorted((sign * lo, sign * hi))
+    units = _unit_words(row)
+    amount = fmt(row, abs(est))
+    amount = f"{amount}%" if units == "%" else f"{amount} {units}"
+    ci = f"(95% CI {fmt(row, a)} to {fmt(row, b)}{'%' if units == '%' else ''})"
+    return amount, ci
+
+
+def _effect_clause(row: Mapping[str, Any], est: float, lo: float, hi: float) -> str:
+    amount, ci = _magnitude(row, est, lo, hi)
+    up = est >= 0
+    kind = _unit_kind(row)
+    short = str(row.get("short") or row.get("outcome"))
+    if row.get("type") == "binary":
+        phrase = row.get("phrase") or f"report: {short.lower()}"
+        return f"were {amount} {ci} {'more' if up else 'less'} likely to {phrase}"
+    if kind == "index":
+        family = str(row.get("family_label", "")).lower()
+        return f"scored {amount} {'higher' if up else 'lower'} {ci} on the {family} index"
+    if row.get("type") == "count":
+        return f"reported {fmt(row, abs(est))} {'more' if up else 'fewer'} {str(row.get('short', '')).lower()} {ci}"
+    if row.get("type") == "likert":
+        return f"scored {fmt(row, abs(est))} points {'higher' if up else 'lower'} {ci} on '{short}' (1-5 scale)"
+    if kind == "log":
+        return f"had about {amount} {'higher' if up else 'lower'} {short.lower().replace(' (log)', '')} {ci}"
+    return f"had a {short.lower()} {amount} {'higher' if up else 'lower'} {ci}"
+
+
+def finding_sentence(row: Mapping[str, Any], *, min_cell: int | None = None) -> str:
+    """One plain-language sentence for one results-table row."""
+    short = str(row.get("short") or row.get("outcome"))
+    subject = SUBJECTS.get(str(row.get("method")), SUBJECTS["default"])
+    if bool(row.get("suppressed")):
+        n = f" (fewer than {min_cell or row.get('min_cell')} in an arm)" if (min_cell or row.get("min_cell")) else ""
+        return f"Too few clients in this group to estimate the effect on {short.lower()}{n}."
+    est, lo, hi = _f(row, "estimate"), _f(row, "ci95_low"), _f(row, "ci95_high")
+    p, q, mde = _f(row, "p_value"), _f(row, "q_value"), _f(row, "mde")
+    if not math.isfinite(est):
+        return f"The effect on {short.lower()} could not be estimated for this group."
+    better = -1 if row.get("better") == "lower" else 1
+    improves = better * est > 0
+    clause = _effect_clause(row, est, lo, hi)
+    # sharpened q-values can fall below p; an effect is called robust only when both are small
+    if math.isfinite(q) and q <= ALPHA and p <= ALPHA:
+        if improves:
+            return f"{subject} {clause}; robust to multiple testing (q = {fmt_p(q)})."
+        return f"Unexpectedly, {subject[0].lower()}{subject[1:]} {clause}, a change in the unwanted direction that is robust to multiple testing (q = {fmt_p(q)})."
+    if math.isfinite(p) and p <= ALPHA:
+        return (
+            f"{subject} {clause}; significant on its own (p = {fmt_p(p)}) but not after adjusting "
+            f"for the number of outcomes tested (q = {fmt_p(q)}), so treat it with caution."
+        )
+    units = _unit_words(row)
+    mde_txt = f"{fmt(row, abs(mde))}{'%' if units == '%' else ' ' + units}" if math.isfinite(mde) else "n/a"
+    sign = "" if float(fmt(row, abs(est))) == 0 else "+" if est > 0 else "-"
+    return (
+        f"No detectable effect on {short.lower()}: the estimate is {sign}{fmt(row, abs(est))}"
+        f"{'%' if units == '%' else ' ' + units} (95% CI {fmt(row, lo)} to {fmt(row, hi)}"
+        f"{'%' if units == '%' else ''}); the study could detect effects of about {mde_txt} or larger."
+    )
+
+
+def display_numbers(row: Mapping[str, Any]) -> dict[str, str]:
+    """The numbers a sentence for ``row`` may show, formatted exactly as in the sentence.
+
+    Interval ends appear either signed (nulls) or as magnitudes in the effect's
+    direction (effects), so both forms are listed.
+    """
+    est, lo, hi = _f(row, "estimate"), _f(row, "ci95_low"), _f(row, "ci95_high")
+    sign = 1 if est >= 0 else -1
+    a, b = sorted((sign * lo, sign * hi))
+    return {
+        "estimate": fmt(row, abs(est)),
+        "ci_low": fmt(row, lo),
+        "ci_high": fmt(row, hi),
+        "ci_near": fmt(row, a),
+        "ci_far": fmt(row, b),
+        "mde": fmt(row, abs(_f(row, "mde"))),
+        "p": fmt_p(_f(row, "p_value")),
+        "q": fmt_p(_f(row, "q_value")),
+    }

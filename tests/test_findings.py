@@ -1,0 +1,113 @@
+"""Plain-language findings: the wording follows the evidence and every number is the table's."""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+import pytest
+
+from analysis.findings import display_numbers, finding_sentence
+
+NUMBER = re.compile(r"(?<![\w.])-?\d+(?:\.\d+)?")
+FIXED = {"95", "1", "5", "1-5"}  # "95% CI", "1-5 scale"
+
+
+def _rows(results: pd.DataFrame) -> list[dict]:
+    view = results[(results["sample_type"].isin(["all", "province", "branch"])) & (results["inference"] == "cluster")]
+    return [r for _, r in view.iterrows()]
+
+
+def test_every_number_in_a_sentence_is_the_tables(demo_results):
+    checked = 0
+    for row in _rows(demo_results):
+        row = row.to_dict()
+        text = finding_sentence(row)
+        nums = display_numbers(row)
+        allowed = set(nums.values()) | FIXED | {str(row.get("min_cell"))}
+        found = [n.lstrip("+") for n in NUMBER.findall(text.replace("1-5", ""))]
+        for n in found:
+            assert n in allowed or n.lstrip("-") in allowed, (n, text, nums)
+        if not row["suppressed"] and pd.notna(row["estimate"]):
+            assert nums["estimate"] in text
+            checked += 1
+    assert checked > 500
+
+
+def test_binary_effect_in_percentage_points(demo_results):
+    row = demo_results[
+        (demo_results["method"] == "did") & (demo_results["inference"] == "cluster")
+        & (demo_results["sample_type"] == "all") & (demo_results["wave"] == 2)
+        & (demo_results["outcome"] == "repay_difficulty")
+    ].iloc[0].to_dict()  # fmt: skip
+    text = finding_sentence(row)
+    pp = round(abs(row["estimate"]) * 100)
+    assert text.startswith(f"Clients in programme villages were {pp} percentage points (95% CI ")
+    assert "less likely to report difficulty repaying an instalment" in text
+    assert "robust to multiple testing" in text
+    lo, hi = sorted((round(-row["ci95_high"] * 100), round(-row["ci95_low"] * 100)))
+    assert f"(95% CI {lo} to {hi})" in text
+
+
+def _row(**kw) -> dict:
+    base = {"outcome": "insurance_any", "type": "binary", "better": "higher", "short": "Insurance take-up",
+            "phrase": "hold insurance", "unit": "share of clients", "method": "did", "is_index": False,
+            "family_label": "Asset building", "suppressed": False, "min_cell": 10}  # fmt: skip
+    return base | kw
+
+
+def test_null_names_the_minimum_detectable_effect():
+    text = finding_sentence(_row(estimate=0.02, ci95_low=-0.03, ci95_high=0.07, p_value=0.4, q_value=0.6, mde=0.08))
+    assert text.startswith("No detectable effect on insurance take-up")
+    assert "about 8 percentage points or larger" in text
+    assert "likely" not in text
+
+
+def test_unexpected_sign_is_called_unexpected():
+    text = finding_sentence(_row(estimate=-0.10, ci95_low=-0.15, ci95_high=-0.05, p_value=0.001, q_value=0.01, mde=0.05))
+    assert text.startswith("Unexpectedly")
+    assert "unwanted direction" in text
+
+
+def test_significant_alone_but_not_after_adjustment_is_hedged():
+    text = finding_sentence(_row(estimate=0.06, ci95_low=0.01, ci95_high=0.11, p_value=0.03, q_value=0.09, mde=0.05))
+    assert "not after adjusting" in text
+    assert "robust" not in text
+
+
+def test_small_q_with_large_p_is_not_called_robust():
+    # sharpened q-values can fall below p; an interval crossing zero is never "robust"
+    text = finding_sentence(_row(estimate=0.05, ci95_low=-0.01, ci95_high=0.11, p_value=0.08, q_value=0.04, mde=0.06))
+    assert text.startswith("No detectable effect")
+
+
+def test_suppressed_cell():
+    text = finding_sentence(_row(suppressed=True, estimate=float("nan")))
+    assert text == "Too few clients in this group to estimate the effect on insurance take-up (fewer than 10 in an arm)."
+
+
+def test_tot_subject():
+    text = finding_sentence(_row(method="tot", estimate=0.1, ci95_low=0.05, ci95_high=0.15, p_value=0.001, q_value=0.002, mde=0.05))
+    assert text.startswith("Clients who received the financial-education topics were 10 percentage points")
+
+
+def test_verdicts_agree_with_sentences(demo_results):
+    for row in _rows(demo_results)[:400]:
+        text = finding_sentence(row.to_dict())
+        if row["verdict"] == "improved":
+            assert "robust to multiple testing" in text and not text.startswith("Unexpectedly")
+        elif row["verdict"] == "worsened":
+            assert text.startswith("Unexpectedly")
+        elif row["verdict"] == "suppressed":
+            assert text.startswith("Too few clients")
+        else:
+            assert "robust" not in text
+
+
+@pytest.mark.parametrize("outcome,needle", [("late_instalments", "fewer late instalments"), ("savings_security", "(1-5 scale)"), ("index_repayment", "repayment behaviour index")])
+def test_units_by_type(demo_results, outcome, needle):
+    row = demo_results[
+        (demo_results["method"] == "did") & (demo_results["inference"] == "cluster")
+        & (demo_results["sample_type"] == "all") & (demo_results["wave"] == 2) & (demo_results["outcome"] == outcome)
+    ].iloc[0]  # fmt: skip
+    assert needle in finding_sentence(row.to_dict())
