@@ -46,8 +46,21 @@ $(PANEL): $(RAW)/DEMO_SIMULATED.json data/codebook.yaml $(ANALYSIS_SRC) | $(STAM
 run: install data
 	$(PY) app.py
 
+## axe: axe-core (accessibility rules the browser test injects), from the npm registry
+AXE := $(BUILD)/vendor/axe.min.js
+axe: $(AXE)
+
+$(AXE):
+	@command -v npm >/dev/null || { SUDO=$$( [ "$$(id -u)" -eq 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq npm; }
+	mkdir -p $(@D)
+	tmp=$$(mktemp -d) && cd $$tmp && npm pack --silent axe-core@4 >/dev/null && \
+	  tar -xzf axe-core-*.tgz package/axe.min.js package/LICENSE && \
+	  mv package/axe.min.js $(CURDIR)/$@.tmp && mv package/LICENSE $(CURDIR)/$(@D)/AXE-LICENSE && \
+	  cd $(CURDIR) && rm -rf $$tmp && mv $@.tmp $@
+
 ## test: install what the tests need and run the whole suite (pytest exit 5 = no tests = failure)
-test: install sysdeps data
+test: install sysdeps data $(AXE)
 	@$(PY) -m pytest; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc
 

@@ -8,9 +8,12 @@ A page that finds a blocking problem shows the message instead of numbers.
 
 Example
 -------
->>> arts = load_artifacts()          # doctest: +SKIP
->>> arts.ok, arts.problems[:1]       # doctest: +SKIP
-(True, [])
+>>> import tempfile
+>>> arts = load_artifacts(tempfile.mkdtemp())   # an empty build folder
+>>> arts.ok, arts.results is None
+(False, True)
+>>> print(arts.problems[0].message.split(".")[0])  # doctest: +ELLIPSIS
+No built results were found in ...
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from analysis.paths import build_dir, data_dir
 from analysis.version import code_fingerprint
 
 REBUILD_HINT = (
-    "Rebuild them with `make data` (or `python -m analysis results`) and restart the app."
+    'Rebuild them with "make data" (or "python -m analysis results") and restart the app.'
 )
 
 RESULT_COLUMNS = (
@@ -114,25 +117,6 @@ def _read_yaml(path: Path, what: str, problems: list[Problem], default: Any) -> 
     return doc if doc is not None else default
 
 
-def load_profile(path: Path | None = None) -> dict[str, Any]:
-    """The MFI profile (``data/mfi_profile.yaml``)."""
-    doc = _read_yaml(path or data_dir() / "mfi_profile.yaml", "MFI profile", [], {})
-    return doc if isinstance(doc, dict) else {}
-
-
-def load_chain(path: Path | None = None) -> dict[str, Any]:
-    """The results chain (``data/results_chain.yaml``): stages, nodes and edges."""
-    doc = _read_yaml(path or data_dir() / "results_chain.yaml", "results chain", [], {})
-    return doc if isinstance(doc, dict) else {}
-
-
-def load_recommendations(path: Path | None = None) -> list[dict[str, Any]]:
-    """The recommendations (``data/recommendations.yaml``), each with the outcomes that bear on it."""
-    doc = _read_yaml(path or data_dir() / "recommendations.yaml", "recommendations", [], {})
-    recs = doc.get("recommendations", []) if isinstance(doc, dict) else doc
-    return list(recs) if isinstance(recs, list) else []
-
-
 def check_chain(chain: dict[str, Any], outcomes: set[str]) -> list[str]:
     """Consistency errors of a results-chain document (unknown stages, nodes, outcomes)."""
     errors: list[str] = []
@@ -176,12 +160,21 @@ def load_artifacts(build: Path | str | None = None, data: Path | str | None = No
     )
     diagnostics = _read_json(bdir / "diagnostics.json", "design diagnostics", problems)
 
+    names = ("panel.manifest.json", "results.manifest.json", "diagnostics.json", "results.parquet")
+    if not any((bdir / n).exists() for n in names):
+        problems = [
+            Problem(
+                f'No built results were found in {bdir}. Build them with "make data" and restart the app.'
+            )
+        ]
+
     results: pd.DataFrame | None = None
     rpath = bdir / "results.parquet"
     if not rpath.is_file():
-        problems.append(
-            Problem(f"The results table ({rpath.name}) was not found in {bdir}. {REBUILD_HINT}")
-        )
+        if not (len(problems) == 1 and "No built results" in problems[0].message):
+            problems.append(
+                Problem(f"The results table ({rpath.name}) was not found in {bdir}. {REBUILD_HINT}")
+            )
     else:
         try:
             results = pd.read_parquet(rpath)

@@ -371,6 +371,7 @@ def wild_bootstrap(
 
 def _invert(pvalue, beta: float, step: float, alpha: float) -> float:
     """Find the null value where the bootstrap p-value falls to alpha, on one side."""
+    step0 = step
     inside, outside = beta, beta + step
     for _ in range(60):
         if pvalue(outside) <= alpha:
@@ -385,6 +386,6 @@ def _invert(pvalue, beta: float, step: float, alpha: float) -> float:
             inside = mid
         else:
             outside = mid
-        if abs(outside - inside) <= 1e-9 * max(1.0, abs(beta)):
+        if abs(outside - inside) <= 1e-6 * abs(step0):
             break
     return float(0.5 * (inside + outside))

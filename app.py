@@ -1,0 +1,119 @@
+"""The AMK financial-education impact dashboard (Plotly Dash, multi-page).
+
+``python app.py`` serves it on http://127.0.0.1:8050 (``HOST``/``PORT`` override;
+``DASH_DEBUG=1`` for development); gunicorn serves ``app:server``.  The pages live
+in ``pages/``; the artefacts are read once at start (``components.store``).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+import dash
+import dash_bootstrap_components as dbc
+from dash import Dash, html
+
+import components.export  # noqa: F401  (registers the SVG-export callback)
+from components.errors import APP_ERROR_ID, on_callback_error
+from components.layout import problems_alert, provenance_banner
+from components.store import get_artifacts
+
+logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+ARTIFACTS = get_artifacts()
+
+app = Dash(
+    __name__,
+    use_pages=True,
+    title="AMK financial-education impact",
+    update_title=None,
+    on_error=on_callback_error,
+    # Dash checks callback ids against every page's layout; when the artefacts are
+    # missing or stale the pages show only a message, so that check is switched off
+    suppress_callback_exceptions=not ARTIFACTS.ok,
+    meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
+)
+server = app.server
+# a <html lang> for screen readers; everything else is Dash's default page
+app.index_string = app.index_string.replace("<html>", '<html lang="en">', 1)
+
+
+def navbar() -> html.Header:
+    pages = sorted(dash.page_registry.values(), key=lambda p: p.get("order", 99))
+    links = [
+        dbc.NavItem(dbc.NavLink(p["name"], href=p["relative_path"], active="exact")) for p in pages
+    ]
+    return html.Header(
+        dbc.Navbar(
+            dbc.Container(
+                [
+                    dbc.NavbarBrand(
+                        [
+                            html.Span(ARTIFACTS.profile.get("name", "MFI"), className="fw-bold"),
+                            " financial-education impact",
+                        ],
+                        href="/",
+                        className="me-3",
+                    ),
+                    dbc.Nav(links, pills=True, className="main-nav flex-row flex-wrap gap-1"),
+                ],
+                fluid="xxl",
+                className="flex-wrap",
+            ),
+            color="dark",
+            dark=True,
+            className="py-1",
+        )
+    )
+
+
+def shell() -> html.Div:
+    warnings = [p for p in ARTIFACTS.problems if not p.blocking]
+    return html.Div(
+        [
+            html.A("Skip to main content", href="#main", className="visually-hidden-focusable"),
+            navbar(),
+            provenance_banner(ARTIFACTS),
+            dbc.Container(
+                [
+                    problems_alert(warnings, id="app-warnings")
+                    if warnings
+                    else html.Div(id="app-warnings"),
+                    dbc.Alert(
+                        id=APP_ERROR_ID,
+                        color="danger",
+                        is_open=False,
+                        dismissable=True,
+                        className="mt-3",
+                    ),
+                    html.Main(dash.page_container, id="main", tabIndex=-1),
+                ],
+                fluid="xxl",
+                className="pb-4",
+            ),
+            html.Footer(
+                dbc.Container(
+                    html.P(
+                        [
+                            ARTIFACTS.data_label,
+                            ". Built from the results table; nothing is re-estimated in the browser.",
+                        ],
+                        className="small text-body-secondary mb-0",
+                    ),
+                    fluid="xxl",
+                ),
+                className="border-top py-2",
+            ),
+        ]
+    )
+
+
+app.layout = shell
+
+if __name__ == "__main__":
+    app.run(
+        host=os.environ.get("HOST", "127.0.0.1"),
+        port=int(os.environ.get("PORT", "8050")),
+        debug=os.environ.get("DASH_DEBUG", "").lower() in ("1", "true", "yes"),
+    )

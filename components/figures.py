@@ -1,0 +1,509 @@
+"""Figure builders: tidy tables in, plotly figures out.  No callbacks, no data loading."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from components.theme import (
+    ARM_COLOURS,
+    FONT,
+    GREY,
+    POOLED_COLOUR,
+    RAW_COLOUR,
+    TOO_FEW,
+    VERDICT_COLOURS,
+    VERDICT_LABELS,
+    fmt_num,
+    fmt_p,
+)
+from components.views import LEVELS, hover_text
+
+# interval widths in px: thick 90%, medium 95%, thin 99%
+INTERVAL_WIDTH = {"90": 9, "95": 4, "99": 1.5}
+ROW_HEIGHT = 30
+
+
+def _base_layout(fig: go.Figure, *, height: int, left: int = 10) -> go.Figure:
+    fig.update_layout(
+        template="plotly_white",
+        font={"family": FONT, "size": 13, "color": "#212529"},
+        height=height,
+        margin={"l": left, "r": 16, "t": 16, "b": 56},
+        hoverlabel={"bgcolor": "white", "font": {"size": 12, "family": FONT}, "align": "left"},
+        legend={"orientation": "h", "yanchor": "top", "y": -0.06, "x": 0, "font": {"size": 12}},
+    )
+    return fig
+
+
+def empty_figure(message: str, height: int = 240) -> go.Figure:
+    """A figure that says why there is nothing to plot (never a blank box)."""
+    fig = go.Figure()
+    fig.add_annotation(
+        text=message,
+        showarrow=False,
+        x=0.5,
+        y=0.5,
+        xref="paper",
+        yref="paper",
+        font={"size": 15, "color": GREY},
+    )
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    return _base_layout(fig, height=height)
+
+
+def _wrap(text: str, width: int = 26) -> str:
+    """Break a label into lines of about ``width`` characters (plotly ``<br>``)."""
+    words, lines, cur = str(text).split(), [], ""
+    for w in words:
+        if cur and len(cur) + 1 + len(w) > width:
+            lines.append(cur)
+            cur = w
+        else:
+            cur = f"{cur} {w}".strip()
+    if cur:
+        lines.append(cur)
+    return "<br>".join(lines)
+
+
+def padded_range(values, pad: float = 0.06) -> list[float] | None:
+    """An x range that holds every value and zero, with a margin on both sides."""
+    vals = [float(v) for v in values if v is not None and np.isfinite(v)] + [0.0]
+    lo, hi = min(vals), max(vals)
+    span = (hi - lo) or 1.0
+    return [lo - pad * span, hi + pad * span]
+
+
+def forest_positions(rows: pd.DataFrame) -> tuple[list[dict], list[tuple[float, str]]]:
+    """y position of each outcome row, grouped by family (index first), with family headers.
+
+    Returns (rows as dicts with ``y``, [(y, family label) for each header]).
+    """
+    placed: list[dict] = []
+    headers: list[tuple[float, str]] = []
+    y = 0.0
+    for fam in dict.fromkeys(rows["family"]):
+        sub = rows[rows["family"] == fam]
+        sub = pd.concat([sub[sub["is_index"]], sub[~sub["is_index"]]])
+        headers.append((y, str(sub["family_label"].iloc[0])))
+        y -= 1
+        for rec in sub.to_dict("records"):
+            rec["y"] = y
+            placed.append(rec)
+            y -= 1
+        y -= 0.4
+    return placed, headers
+
+
+def make_forest_plot(
+    rows: pd.DataFrame, *, scale: str, view: str, level: str = "95", title_unit: str | None = None
+) -> go.Figure:
+    """Forest plot of one specification: 90/95/99% intervals drawn at once, grouped by family.
+
+    ``rows`` come from :func:`components.views.scaled_rows`.  Points are filled when
+    significant under the multiple-testing ``view`` and coloured by the view's verdict;
+    for effects not detected, the minimum detectable effect is marked at ±MDE.
+    """
+    if rows.empty:
+        return empty_figure("No results for this choice.")
+    placed, headers = forest_positions(rows)
+    shown = [r for r in placed if r["shown"]]
+    hidden = [r for r in placed if not r["shown"]]
+    fig = go.Figure()
+
+    # intervals: one trace per verdict and level (a line colour cannot vary within a trace)
+    for verdict in ("no detectable effect", "improved", "worsened"):
+        grp = [r for r in shown if r["view_verdict"] == verdict]
+        if not grp:
+            continue
+        colour = VERDICT_COLOURS[verdict]
+        for lev in ("99", "95", "90"):
+            xs, ys = [], []
+            for r in grp:
+                xs += [r[f"lo{lev}"], r[f"hi{lev}"], None]
+                ys += [r["y"], r["y"], None]
+            fig.add_trace(
+                go.Scatter(
+                    x=xs, y=ys, mode="lines", line={"color": colour, "width": INTERVAL_WIDTH[lev]},
+                    opacity=0.55 if lev == "90" else 0.9, hoverinfo="skip", showlegend=False,
+                    name=f"{lev}% interval", meta={"role": "interval", "level": lev, "verdict": verdict},
+                )
+            )  # fmt: skip
+
+    # minimum detectable effect for effects not detected
+    nulls = [
+        r for r in shown if r["view_verdict"] == "no detectable effect" and np.isfinite(r["mde_x"])
+    ]
+    if nulls:
+        xs = [v for r in nulls for v in (-r["mde_x"], r["mde_x"])]
+        ys = [r["y"] for r in nulls for _ in (0, 1)]
+        txt = [
+            f"Smallest effect the study could reliably detect (80% power): ±{fmt_num(r['mde_x'])}"
+            for r in nulls
+            for _ in (0, 1)
+        ]
+        fig.add_trace(
+            go.Scatter(
+                x=xs, y=ys, mode="markers", name="± minimum detectable effect (effects not detected)",
+                marker={"symbol": "line-ns-open", "size": 14, "color": GREY, "line": {"width": 2, "color": GREY}},
+                hovertext=txt, hoverinfo="text", meta={"role": "mde"},
+            )
+        )  # fmt: skip
+
+    # points: filled when significant under the chosen view, open when not
+    for verdict in ("improved", "worsened", "no detectable effect"):
+        grp = [r for r in shown if r["view_verdict"] == verdict]
+        if not grp:
+            continue
+        fig.add_trace(
+            go.Scatter(
+                x=[r["x"] for r in grp],
+                y=[r["y"] for r in grp],
+                mode="markers",
+                name=VERDICT_LABELS[verdict],
+                marker={
+                    "color": VERDICT_COLOURS[verdict],
+                    "size": [13 if r["is_index"] else 11 for r in grp],
+                    "symbol": [
+                        ("diamond" if r["is_index"] else "circle") + ("" if r["sig"] else "-open")
+                        for r in grp
+                    ],
+                    "line": {"width": 2, "color": VERDICT_COLOURS[verdict]},
+                },
+                customdata=[r["outcome"] for r in grp],
+                hovertext=[hover_text(r, scale, view, level) for r in grp],
+                hoverinfo="text",
+                showlegend=False,
+                meta={"role": "point", "verdict": verdict},
+            )
+        )
+        # the legend key: a plain circle (filled = significant, as every improved/worsened point is)
+        fig.add_trace(
+            go.Scatter(
+                x=[None], y=[None], mode="markers", name=VERDICT_LABELS[verdict],
+                marker={"color": VERDICT_COLOURS[verdict], "size": 11, "symbol": "circle" if verdict != "no detectable effect" else "circle-open", "line": {"width": 2, "color": VERDICT_COLOURS[verdict]}},
+                meta={"role": "key"},
+            )
+        )  # fmt: skip
+
+    # legend-only keys for the interval widths
+    for lev in LEVELS:
+        fig.add_trace(
+            go.Scatter(
+                x=[None], y=[None], mode="lines", name=f"{lev}% interval",
+                line={"color": GREY, "width": INTERVAL_WIDTH[lev]}, meta={"role": "key"},
+            )
+        )  # fmt: skip
+
+    # suppressed or undefined rows say so in words
+    for r in hidden:
+        reason = (
+            TOO_FEW
+            if r["suppressed"]
+            else ("not meaningful on this scale" if scale == "pct" else "not estimable")
+        )
+        fig.add_annotation(
+            x=0,
+            y=r["y"],
+            text=reason,
+            showarrow=False,
+            font={"color": GREY, "size": 12},
+            xanchor="left",
+            xshift=6,
+        )
+
+    tickvals = [h[0] for h in headers] + [r["y"] for r in placed]
+    ticktext = [f"<b>{_wrap(h[1], 26)}</b>" for h in headers] + [
+        _wrap(r["short"], 26) if not r["is_index"] else "<i>Family index</i>" for r in placed
+    ]
+    # shade alternate families for reading across
+    for i, (y0, _) in enumerate(headers):
+        y_end = (
+            headers[i + 1][0] + 0.7 if i + 1 < len(headers) else min(r["y"] for r in placed) - 0.7
+        )
+        if i % 2 == 0:
+            fig.add_hrect(y0=y0 + 0.5, y1=y_end, fillcolor="#f3f5f7", line_width=0, layer="below")
+    fig.add_vline(x=0, line={"color": "#343a40", "width": 1})
+    xtitle = _wrap(
+        title_unit
+        or {
+            "natural": "Effect, in each outcome's own unit",
+            "std": "Effect, in SDs of the comparison group",
+            "pct": "Effect, % of the comparison mean",
+        }[scale],
+        24,
+    )
+    n = len(placed) + len(headers)
+    fig.update_yaxes(
+        tickvals=tickvals,
+        ticktext=ticktext,
+        range=[min(tickvals) - 0.8, 0.6],
+        showgrid=False,
+        zeroline=False,
+        automargin=True,
+    )
+    fig.update_xaxes(
+        title={"text": xtitle, "font": {"size": 12}},
+        zeroline=False,
+        automargin=True,
+        range=padded_range(
+            [v for r in shown for v in (r["lo99"], r["hi99"], r["mde_x"], -r["mde_x"])]
+        ),
+    )
+    height = max(320, int(n * ROW_HEIGHT) + 150)
+    _base_layout(fig, height=height)
+    fig.update_layout(legend={"y": -90 / height - 0.02}, meta={"scale": scale, "view": view})
+    return fig
+
+
+def make_means_plot(
+    means: pd.DataFrame, *, outcome_label: str, unit: str, wave_labels: dict[int, str]
+) -> go.Figure:
+    """Outcome means by arm over the waves, with 95% intervals of the means."""
+    if means.empty:
+        return empty_figure("No means by arm for this outcome.")
+    fig = go.Figure()
+    for arm in ("Comparison", "Programme"):
+        d = means[means["arm"] == arm].sort_values("wave")
+        if d.empty:
+            continue
+        y = d["mean"].astype(float)
+        err = 1.959964 * d["std_error"].astype(float)
+        labels = [wave_labels.get(int(w), str(w)) for w in d["wave"]]
+        text = [
+            (
+                f"<b>{arm} villages, {lab}</b><br>Average: {fmt_num(m)} {unit}<br>{int(n)} clients answered"
+                if not s
+                else f"<b>{arm}, {lab}</b><br>{TOO_FEW}"
+            )
+            for lab, m, n, s in zip(labels, y, d["n"], d["suppressed"], strict=True)
+        ]
+        fig.add_trace(
+            go.Scatter(
+                x=labels, y=y, mode="lines+markers", name=f"{arm} villages",
+                line={"color": ARM_COLOURS[arm], "width": 3, "dash": "solid" if arm == "Programme" else "dash"},
+                marker={"size": 10, "symbol": "circle" if arm == "Programme" else "square"},
+                error_y={"type": "data", "array": err, "visible": True, "thickness": 1.5, "width": 6},
+                hovertext=text, hoverinfo="text",
+            )
+        )  # fmt: skip
+    fig.update_yaxes(
+        title={"text": _wrap(f"{outcome_label} ({unit})", 40), "font": {"size": 12}},
+        automargin=True,
+    )
+    fig.update_xaxes(title=None, type="category")
+    _base_layout(fig, height=340)
+    fig.update_layout(legend={"y": -0.15})
+    return fig
+
+
+def make_subgroup_plot(
+    rows: pd.DataFrame, *, unit: str, pooled: bool = False, reference: dict | None = None
+) -> go.Figure:
+    """Effects by subgroup (province, branch or sex), 95% intervals.
+
+    With ``pooled``, each branch also shows its partially pooled (empirical Bayes)
+    estimate just below the raw one.  Suppressed groups read "too few clients".
+    ``reference`` (the all-clients row) is drawn as a dashed vertical line.
+    """
+    if rows.empty:
+        return empty_figure("No groups selected.")
+    recs = rows.to_dict("records")
+    names = [r["sample"] for r in recs]
+    ys = {name: -i for i, name in enumerate(names)}
+    off = 0.18 if pooled else 0.0
+    fig = go.Figure()
+    raw = [r for r in recs if not r["suppressed"] and not math.isnan(r["estimate"])]
+
+    def _seg(items, lo, hi, dy):
+        xs, yy = [], []
+        for r in items:
+            xs += [r[lo], r[hi], None]
+            yy += [ys[r["sample"]] + dy] * 2 + [None]
+        return xs, yy
+
+    if raw:
+        xs, yy = _seg(raw, "ci95_low", "ci95_high", off)
+        fig.add_trace(
+            go.Scatter(
+                x=xs,
+                y=yy,
+                mode="lines",
+                line={"color": RAW_COLOUR, "width": 4},
+                hoverinfo="skip",
+                showlegend=False,
+                meta={"role": "interval"},
+            )
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=[r["estimate"] for r in raw], y=[ys[r["sample"]] + off for r in raw], mode="markers",
+                name="Estimate for the group alone (95% interval)" if pooled else "Estimate (95% interval)",
+                marker={"color": RAW_COLOUR, "size": 11, "symbol": "circle"},
+                customdata=[r["sample"] for r in raw],
+                hovertext=[
+                    f"<b>{r['sample']}</b><br>Effect: {fmt_num(r['estimate'])} {unit}<br>95% interval: {fmt_num(r['ci95_low'])} to {fmt_num(r['ci95_high'])}"
+                    f"<br>{int(r['n_programme'])} programme and {int(r['n_comparison'])} comparison clients"
+                    for r in raw
+                ],
+                hoverinfo="text", meta={"role": "raw"},
+            )
+        )  # fmt: skip
+    if pooled:
+        eb = [r for r in raw if not math.isnan(r.get("eb_estimate", float("nan")))]
+        if eb:
+            xs, yy = _seg(eb, "eb_ci95_low", "eb_ci95_high", -off)
+            fig.add_trace(
+                go.Scatter(
+                    x=xs,
+                    y=yy,
+                    mode="lines",
+                    line={"color": POOLED_COLOUR, "width": 4},
+                    hoverinfo="skip",
+                    showlegend=False,
+                    meta={"role": "interval"},
+                )
+            )
+            fig.add_trace(
+                go.Scatter(
+                    x=[r["eb_estimate"] for r in eb], y=[ys[r["sample"]] - off for r in eb], mode="markers",
+                    name="Partially pooled estimate (borrows strength from the other branches)",
+                    marker={"color": POOLED_COLOUR, "size": 11, "symbol": "diamond"},
+                    hovertext=[
+                        f"<b>{r['sample']}</b> (partially pooled)<br>Effect: {fmt_num(r['eb_estimate'])} {unit}"
+                        f"<br>95% interval: {fmt_num(r['eb_ci95_low'])} to {fmt_num(r['eb_ci95_high'])}"
+                        "<br>Pulled towards the average of all branches, more so for noisy branches"
+                        for r in eb
+                    ],
+                    hoverinfo="text", meta={"role": "pooled"},
+                )
+            )  # fmt: skip
+    for r in recs:
+        if r["suppressed"] or math.isnan(r["estimate"]):
+            fig.add_annotation(
+                x=0,
+                y=ys[r["sample"]],
+                text=TOO_FEW if r["suppressed"] else "not estimable",
+                showarrow=False,
+                xanchor="left",
+                xshift=6,
+                font={"color": GREY},
+            )
+    if reference is not None and not math.isnan(reference.get("estimate", float("nan"))):
+        fig.add_vline(x=reference["estimate"], line={"color": GREY, "width": 1.5, "dash": "dash"})
+        fig.add_trace(
+            go.Scatter(
+                x=[None],
+                y=[None],
+                mode="lines",
+                name=f"All clients: {fmt_num(reference['estimate'])}",
+                line={"color": GREY, "dash": "dash"},
+            )
+        )
+    fig.add_vline(x=0, line={"color": "#343a40", "width": 1})
+    fig.update_yaxes(
+        tickvals=list(ys.values()),
+        ticktext=[_wrap(n, 18) for n in names],
+        range=[-len(names) + 0.4, 0.6],
+        showgrid=False,
+        zeroline=False,
+        automargin=True,
+    )
+    vals = [
+        v
+        for r in raw
+        for v in (r["ci95_low"], r["ci95_high"], r.get("eb_ci95_low"), r.get("eb_ci95_high"))
+    ]
+    if reference is not None:
+        vals.append(reference.get("estimate"))
+    fig.update_xaxes(
+        title={"text": _wrap(f"Effect ({unit})", 60), "font": {"size": 12}},
+        zeroline=False,
+        range=padded_range(vals),
+    )
+    height = max(220, len(names) * (70 if pooled else 46) + 130)
+    _base_layout(fig, height=height)
+    fig.update_layout(legend={"y": -90 / height})
+    return fig
+
+
+def make_exposure_plot(flow: pd.DataFrame) -> go.Figure:
+    """Share of clients who had received FE topics, by arm and wave (from the sample flow)."""
+    if flow.empty:
+        return empty_figure("No sample-flow data.")
+    fig = go.Figure()
+    for arm in ("Programme", "Comparison"):
+        d = flow[flow["arm"] == arm].sort_values("wave")
+        fig.add_trace(
+            go.Bar(
+                x=d["wave_label"], y=100 * d["share_received_fe"], name=f"{arm} villages", marker_color=ARM_COLOURS[arm],
+                text=[f"{100 * v:.0f}%" for v in d["share_received_fe"]], textposition="outside",
+                hovertext=[f"{arm} villages, {w}: {100 * v:.0f}% of {n} clients interviewed had received FE topics" for w, v, n in zip(d["wave_label"], d["share_received_fe"], d["n_clients"], strict=True)],
+                hoverinfo="text",
+            )
+        )  # fmt: skip
+    fig.update_yaxes(
+        title={"text": "% who had received FE topics", "font": {"size": 12}}, range=[0, 110]
+    )
+    _base_layout(fig, height=300)
+    fig.update_layout(barmode="group", legend={"y": -0.15})
+    return fig
+
+
+def make_sample_flow_plot(flow: pd.DataFrame) -> go.Figure:
+    """Clients interviewed by arm and wave."""
+    if flow.empty:
+        return empty_figure("No sample-flow data.")
+    fig = go.Figure()
+    for arm in ("Programme", "Comparison"):
+        d = flow[flow["arm"] == arm].sort_values("wave")
+        fig.add_trace(
+            go.Bar(
+                x=d["wave_label"], y=d["n_clients"], name=f"{arm} villages", marker_color=ARM_COLOURS[arm],
+                text=d["n_clients"], textposition="outside",
+                hovertext=[f"{arm} villages, {w}: {n} clients interviewed" for w, n in zip(d["wave_label"], d["n_clients"], strict=True)],
+                hoverinfo="text",
+            )
+        )  # fmt: skip
+    fig.update_yaxes(
+        title={"text": "Clients interviewed", "font": {"size": 12}}, rangemode="tozero"
+    )
+    _base_layout(fig, height=300)
+    fig.update_layout(barmode="group", legend={"y": -0.15})
+    top = float(flow["n_clients"].max())
+    fig.update_yaxes(range=[0, top * 1.15])
+    return fig
+
+
+def make_balance_plot(balance: pd.DataFrame) -> go.Figure:
+    """Normalised differences at baseline (programme minus comparison), with the ±0.25 rule of thumb."""
+    if balance.empty:
+        return empty_figure("No balance table.")
+    d = balance.reset_index(drop=True)
+    ys = list(range(len(d)))[::-1]
+    fig = go.Figure()
+    fig.add_vrect(x0=-0.25, x1=0.25, fillcolor="#eef6f2", line_width=0, layer="below")
+    fig.add_trace(
+        go.Scatter(
+            x=d["normalised_difference"], y=ys, mode="markers", name="Normalised difference",
+            marker={"color": RAW_COLOUR, "size": 9},
+            hovertext=[f"<b>{v}</b><br>Normalised difference: {fmt_num(nd)}<br>p = {fmt_p(p)}" for v, nd, p in zip(d["variable"], d["normalised_difference"], d["p_value"], strict=True)],
+            hoverinfo="text", showlegend=False,
+        )
+    )  # fmt: skip
+    fig.add_vline(x=0, line={"color": "#343a40", "width": 1})
+    fig.update_yaxes(
+        tickvals=ys, ticktext=[_wrap(v, 34) for v in d["variable"]], automargin=True, showgrid=False
+    )
+    fig.update_xaxes(
+        title={
+            "text": "Normalised difference (shaded: within ±0.25, conventionally balanced)",
+            "font": {"size": 12},
+        }
+    )
+    _base_layout(fig, height=len(d) * 26 + 120)
+    return fig

@@ -1,0 +1,386 @@
+"""Layout pieces built from data: banners, captions, the profile card, controls, tables.
+
+Pieces used more than once on a page take an ``id_prefix``.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import dash_ag_grid as dag
+import dash_bootstrap_components as dbc
+import pandas as pd
+from dash import dcc, html
+
+from analysis.artifacts import Artifacts, Problem
+from components.theme import (
+    VERDICT_COLOURS,
+    VERDICT_LABELS,
+    VERDICT_SYMBOLS,
+    VERDICT_TEXT_COLOURS,
+    graph_config,
+    is_missing,
+)
+
+# one sentence each: what a reader needs to know to read the numbers
+GLOSSARY = {
+    "ci": "A confidence interval is the range of effects compatible with the data: a 95% interval "
+    "would contain the true effect in 95 of 100 repetitions of the study (thick bar 90%, medium 95%, thin 99%).",
+    "q": "A q-value is a p-value adjusted for testing many outcomes at once (sharpened false discovery "
+    "rate): q ≤ 0.05 means at most about 1 in 20 such findings would be a false alarm.",
+    "p": "A p-value is the chance of an effect at least this large if the programme had no effect at all; "
+    "it does not account for testing many outcomes.",
+    "mde": "The minimum detectable effect is the smallest true effect this study had an 80% chance of "
+    "detecting at the 5% level; a null result only rules out effects larger than it.",
+    "itt": "Intention to treat (ITT) compares all clients of programme villages with comparison villages, "
+    "whether or not they actually received the training.",
+    "tot": "Treatment on the treated (TOT) estimates the effect for clients who actually received the "
+    "financial-education topics, using village assignment as an instrument.",
+    "std": "Standardised effects divide by the comparison group's baseline standard deviation, so that "
+    "outcomes in different units can be compared (0.2 SD is usually called small, 0.5 medium).",
+    "wild": "The wild cluster bootstrap re-draws village-level residuals many times; it stays reliable "
+    "when there are few villages, where ordinary cluster-robust errors are too optimistic.",
+    "pooled": "A partially pooled estimate pulls each branch towards the average of all branches, more "
+    "strongly when the branch's own estimate is noisy, so small branches do not dominate.",
+    "het": "The heterogeneity test asks whether the effect differs across groups by more than chance "
+    "would explain; a small p (below 0.05) means the groups really differ.",
+    "index": "A family index averages the standardised outcomes of one family (signed so that higher "
+    "is better): one test per family, less prone to lucky findings.",
+}
+
+
+def term(text: str, key: str, id_prefix: str) -> html.Span:
+    """Text followed by a focusable (?) that explains the term in one sentence."""
+    tid = f"{id_prefix}-tip-{key}"
+    return html.Span(
+        [
+            text,
+            html.Span(
+                "?",
+                id=tid,
+                className="term-help",
+                tabIndex=0,
+                role="button",
+                **{"aria-label": f"What is {text.lower()}? {GLOSSARY[key]}"},
+            ),
+            dbc.Tooltip(GLOSSARY[key], target=tid, placement="top"),
+        ]
+    )
+
+
+def provenance_banner(arts: Artifacts) -> html.Div:
+    """Always visible: what data the numbers come from."""
+    kind = arts.data_kind
+    colour = "warning" if kind != "real" else "info"
+    built = str(arts.results_manifest.get("built_at", ""))[:10]
+    detail = f" · results built {built}" if built else ""
+    return html.Div(
+        dbc.Container(
+            html.P(
+                [
+                    html.Strong(arts.data_label, id="provenance-label"),
+                    html.Span(detail, className="ms-1"),
+                ],
+                className="mb-0 small",
+            ),
+            fluid="xxl",
+        ),
+        className=f"provenance provenance-{kind} bg-{colour}-subtle border-bottom border-{colour}",
+        role="note",
+        **{"aria-label": "Data provenance"},
+    )
+
+
+def problems_alert(problems: Iterable[Problem], *, id: str | None = None) -> html.Div:
+    """Blocking problems as a prominent alert; warnings as a compact one."""
+    items = list(problems)
+    kwargs = {"id": id} if id else {}
+    if not items:
+        return html.Div(**kwargs)
+    if not any(p.blocking for p in items):
+        return dbc.Alert(
+            [html.Strong("Note: "), " ".join(p.message for p in items)],
+            color="warning",
+            className="mt-2 mb-0 py-1 px-2 small",
+            **kwargs,
+        )
+    return dbc.Alert(
+        [
+            html.H2("The results cannot be shown", className="h5"),
+            html.Ul([html.Li(p.message) for p in items], className="mb-0"),
+        ],
+        color="danger",
+        className="my-3",
+        **kwargs,
+    )
+
+
+def problem_page(arts: Artifacts, title: str) -> html.Div:
+    """What a page shows instead of numbers when the artefacts cannot be trusted."""
+    return html.Div(
+        [
+            html.H1(title, className="h3 mt-3"),
+            problems_alert(arts.problems),
+            html.P(
+                [
+                    "The dashboard reads a results table that is estimated once from the processed survey panel. ",
+                    "In a terminal in the project folder, run ",
+                    html.Code("make data"),
+                    " and then restart the app.",
+                ]
+            ),
+        ]
+    )
+
+
+def notes_alert(notes: Sequence[str], id: str) -> dbc.Alert:
+    """Visible notes about link values that were not understood (or empty, hidden)."""
+    return dbc.Alert(
+        [html.Ul([html.Li(n) for n in notes], className="mb-0")] if notes else [],
+        id=id,
+        color="info",
+        is_open=bool(notes),
+        dismissable=True,
+        className="py-2 small",
+    )
+
+
+def caption(children: Any, id: str | None = None) -> html.P:
+    kwargs = {"id": id} if id else {}
+    return html.P(children, className="figure-caption small text-body-secondary mt-1", **kwargs)
+
+
+def verdict_badge(verdict: str, text: str | None = None) -> html.Span:
+    """A verdict said three ways: symbol, word and colour."""
+    colour = VERDICT_COLOURS.get(verdict, "#595959")
+    return html.Span(
+        [
+            html.Span(
+                VERDICT_SYMBOLS.get(verdict, "•"), className="me-1", **{"aria-hidden": "true"}
+            ),
+            text or VERDICT_LABELS.get(verdict, verdict),
+        ],
+        className="verdict-badge",
+        style={"borderColor": colour, "color": VERDICT_TEXT_COLOURS.get(verdict, "#404040")},
+    )
+
+
+def control(
+    id: str,
+    label: Any,
+    options: Sequence[tuple[Any, str]],
+    value: Any,
+    *,
+    width: dict | None = None,
+) -> dbc.Col:
+    """A labelled native select (keyboard-friendly, readable by screen readers)."""
+    return dbc.Col(
+        [
+            dbc.Label(label, html_for=id, className="small fw-semibold mb-1"),
+            dbc.Select(
+                id=id,
+                options=[{"label": lab, "value": str(v)} for v, lab in options],
+                value=str(value),
+                size="sm",
+            ),
+        ],
+        **(width or {"xs": 12, "sm": 6, "lg": True}),
+        className="mb-2",
+    )
+
+
+def graph(id: str, figure: Any, filename: str, *, svg: bool = True, label: str = "") -> html.Div:
+    """A figure with a loading state, PNG export from the modebar and an SVG button."""
+    children: list[Any] = [
+        dcc.Loading(
+            dcc.Graph(
+                id=id, figure=figure, config=graph_config(filename), className="dash-graph-frame"
+            ),
+            type="default",
+            delay_show=250,
+        )
+    ]
+    if svg:
+        children.append(
+            html.Div(
+                [
+                    html.Span(
+                        "Export: camera icon in the figure's toolbar for PNG, or ",
+                        className="small text-body-secondary",
+                    ),
+                    html.Button(
+                        "download SVG",
+                        id={"type": "svg-export", "index": id},
+                        className="btn btn-link btn-sm p-0 align-baseline",
+                        **{"aria-label": f"download SVG of {label or 'this figure'}"},
+                    ),
+                ],
+                className="export-row",
+            )
+        )
+    return html.Div(children, className="figure-block")
+
+
+def simple_table(
+    df: pd.DataFrame,
+    columns: Sequence[tuple[str, str, Any]],
+    *,
+    id: str | None = None,
+    caption_text: str | None = None,
+    nowrap: bool = False,
+) -> html.Div:
+    """A static, responsive HTML table: (column, header, formatter) triples."""
+    head = html.Thead(html.Tr([html.Th(h, scope="col") for _, h, _ in columns]))
+    body_rows = []
+    for rec in df.to_dict("records"):
+        cells = []
+        for col, _, fmt in columns:
+            v = rec.get(col)
+            cells.append(html.Td(fmt(v) if fmt else ("–" if is_missing(v) else str(v))))
+        body_rows.append(html.Tr(cells))
+    kids = [html.Caption(caption_text)] if caption_text else []
+    kids += [head, html.Tbody(body_rows)]
+    kwargs = {"id": id} if id else {}
+    return html.Div(
+        dbc.Table(kids, striped=True, hover=True, size="sm", className="mb-0 align-middle"),
+        className="table-responsive" + (" table-nowrap" if nowrap else ""),
+        # focusable so that a table wider than the screen can be scrolled with the keyboard
+        tabIndex=0,
+        role="region",
+        **{"aria-label": caption_text or "Table"},
+        **kwargs,
+    )
+
+
+def data_grid(
+    id: str, rows: list[dict], column_defs: list[dict], *, height: int | None = None
+) -> dag.AgGrid:
+    """A sortable, keyboard-navigable table (dash-ag-grid)."""
+    style = {"height": f"{height}px"} if height else {"height": None}
+    return dag.AgGrid(
+        id=id,
+        rowData=rows,
+        columnDefs=column_defs,
+        defaultColDef={
+            "sortable": True,
+            "resizable": True,
+            "filter": False,
+            "wrapHeaderText": True,
+            "autoHeaderHeight": True,
+            "minWidth": 90,
+        },
+        dashGridOptions={
+            "domLayout": "autoHeight" if not height else "normal",
+            "animateRows": False,
+            "suppressDragLeaveHidesColumns": True,
+            "enableCellTextSelection": True,
+            "ensureDomOrder": True,
+            "suppressColumnVirtualisation": True,
+        },
+        className="ag-theme-quartz amk-grid",
+        style=style,
+        columnSize="autoSize",
+    )
+
+
+def profile_card(
+    profile: dict[str, Any], *, compact: bool = False, id_prefix: str = "profile"
+) -> dbc.Card:
+    """The MFI profile from ``data/mfi_profile.yaml``: figures, mission, products, the innovation."""
+    if not profile:
+        return dbc.Card(
+            dbc.CardBody("No MFI profile file was found (data/mfi_profile.yaml)."),
+            className="h-100",
+        )
+    figs = []
+    for f in profile.get("figures", []):
+        try:
+            value = str(f.get("format", "{}")).format(f.get("value"))
+        except (ValueError, TypeError):
+            value = str(f.get("value"))
+        figs.append(
+            html.Div(
+                [
+                    html.Dt(f.get("label", ""), className="small text-body-secondary fw-normal"),
+                    html.Dd(
+                        [
+                            html.Span(value, className="fw-semibold"),
+                            html.Span(f" ({f['note']})", className="small")
+                            if f.get("note")
+                            else None,
+                        ],
+                        className="mb-2",
+                    ),
+                ],
+                className="profile-figure",
+            )
+        )
+    body: list[Any] = [
+        html.H2(profile.get("name", ""), className="h5 mb-0", id=f"{id_prefix}-title"),
+        html.P(
+            f"{profile.get('full_name', '')} · {profile.get('country', '')}",
+            className="small text-body-secondary mb-2",
+        ),
+        html.Dl(figs, className="profile-figures mb-2"),
+    ]
+    if not compact:
+        body += [
+            html.P(
+                [html.Span("Mission: ", className="fw-semibold"), profile.get("mission", "")],
+                className="small mb-2",
+            ),
+            html.P(
+                [
+                    html.Span("Products: ", className="fw-semibold"),
+                    ", ".join(profile.get("products", [])),
+                ],
+                className="small mb-2",
+            ),
+        ]
+    inn = profile.get("innovation") or {}
+    ev = profile.get("evaluation") or {}
+    if inn and not compact:
+        body += [
+            html.H3("The innovation", className="h6 mt-2 mb-1"),
+            html.P(html.Em(inn.get("title", "")), className="small mb-1"),
+            html.P(inn.get("summary", ""), className="small mb-1"),
+        ]
+    if ev:
+        body += [
+            html.H3("The evaluation", className="h6 mt-2 mb-1"),
+            html.P(ev.get("summary", ""), className="small mb-1"),
+        ]
+    if profile.get("programme"):
+        body.append(
+            html.P(
+                f"{profile['programme']}; funded by the {profile.get('funder', '')}.",
+                className="small text-body-secondary mb-0 mt-2",
+            )
+        )
+    return html.Section(
+        dbc.Card(dbc.CardBody(body), className="profile-card h-100"),
+        className="h-100",
+        **{"aria-labelledby": f"{id_prefix}-title"},
+    )
+
+
+def csv_text(df: pd.DataFrame, *, label: str, spec: str = "") -> str:
+    """CSV with the data-provenance label (and the view's specification) as comment lines."""
+    buf = io.StringIO()
+    buf.write(f"# {label}\n")
+    if spec:
+        buf.write(f"# {spec}\n")
+    buf.write("# Aggregate results only: no individual client rows.\n")
+    df.to_csv(buf, index=False, lineterminator="\n")
+    return buf.getvalue()
+
+
+def json_block(doc: dict[str, Any]) -> html.Pre:
+    return html.Pre(
+        json.dumps(doc, indent=2, ensure_ascii=False, default=str),
+        className="small bg-body-tertiary p-2 border rounded manifest-json",
+        tabIndex=0,
+    )

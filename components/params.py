@@ -1,0 +1,94 @@
+"""Query-string parameters: every value is checked against the allowed values.
+
+A page layout receives the query string as keyword arguments (strings).  ``parse``
+converts and checks each one; an unknown or invalid value falls back to the
+default and produces a note the page shows.  ``to_search`` writes the current
+view back as a query string (defaults left out, so links stay short).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qs, urlencode
+
+
+@dataclass(frozen=True)
+class Param:
+    """One query parameter: its allowed values (as strings), default and a readable name."""
+
+    name: str
+    allowed: Sequence[str]
+    default: str | tuple[str, ...]
+    label: str
+    multi: bool = False  # comma-separated list of allowed values
+    describe: Callable[[str], str] | None = field(default=None, compare=False)
+
+    def check(self, raw: Any) -> tuple[Any, str | None]:
+        """Return (value, note); note is None when the value was valid."""
+        if raw is None:
+            return self.default, None
+        text = raw[0] if isinstance(raw, list | tuple) and len(raw) == 1 else raw
+        if not isinstance(text, str):
+            return (
+                self.default,
+                f"The {self.label} in the link was not understood; showing the default.",
+            )
+        if self.multi:
+            items = [t.strip() for t in text.split(",") if t.strip()]
+            good = tuple(dict.fromkeys(t for t in items if t in self.allowed))
+            bad = [t for t in items if t not in self.allowed]
+            if bad or not good:
+                shown = ", ".join(f"'{b}'" for b in bad) or "an empty selection"
+                value = good or tuple(self.default)
+                return value, f"Unknown {self.label} {shown} in the link: ignored."
+            return good, None
+        if text in self.allowed:
+            return text, None
+        default = self.describe(self.default) if self.describe else self.default
+        return (
+            self.default,
+            f"Unknown {self.label} '{text[:60]}' in the link; showing {default} instead.",
+        )
+
+
+def parse(specs: Sequence[Param], query: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """Check every query value against ``specs``; unknown keys are reported, not used."""
+    values: dict[str, Any] = {}
+    notes: list[str] = []
+    names = {p.name for p in specs}
+    for p in specs:
+        value, note = p.check(query.get(p.name))
+        values[p.name] = value
+        if note:
+            notes.append(note)
+    for key in query:
+        if key not in names:
+            notes.append(
+                f"The link parameter '{str(key)[:40]}' is not used on this page and was ignored."
+            )
+    return values, notes
+
+
+def query_from_search(search: str | None) -> dict[str, str]:
+    """``?a=1&b=2`` -> ``{"a": "1", "b": "2"}`` (last value wins)."""
+    if not search:
+        return {}
+    parsed = parse_qs(search.lstrip("?"), keep_blank_values=True)
+    return {k: v[-1] for k, v in parsed.items()}
+
+
+def to_search(specs: Sequence[Param], values: dict[str, Any]) -> str:
+    """The query string of a view; parameters at their default are left out."""
+    pairs = []
+    for p in specs:
+        v = values.get(p.name, p.default)
+        if p.multi:
+            v = tuple(v or ())
+            if set(v) == set(p.default):
+                continue
+            pairs.append((p.name, ",".join(v)))
+        elif v != p.default and v is not None:
+            pairs.append((p.name, str(v)))
+    return "?" + urlencode(pairs) if pairs else ""

@@ -1,0 +1,32 @@
+"""The artefacts, loaded once per process through the read-only loaders.
+
+Callbacks read from here and never change it.  ``reload`` exists for tests that
+point ``AMK_BUILD_DIR`` somewhere else.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from analysis.artifacts import Artifacts, load_artifacts
+from analysis.estimators import METHOD_LABELS as _METHOD_LABELS
+
+METHOD_LABELS = {
+    k: v for k, v in _METHOD_LABELS.items() if k in ("did", "ancova", "ipw_did", "tot")
+}
+METHOD_SHORT = {
+    "did": "Diff-in-diff (ITT)",
+    "ancova": "ANCOVA (ITT)",
+    "ipw_did": "Weighted diff-in-diff (ITT)",
+    "tot": "Treated clients (TOT)",
+}
+
+
+@lru_cache(maxsize=1)
+def get_artifacts() -> Artifacts:
+    return load_artifacts()
+
+
+def reload() -> Artifacts:
+    get_artifacts.cache_clear()
+    return get_artifacts()

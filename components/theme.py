@@ -1,0 +1,134 @@
+"""Colours, number formatting and the graph configuration every figure shares.
+
+The palette is Okabe-Ito (safe for the common colour-vision deficiencies); verdicts
+are never told by colour alone (marker fill, symbol and text say it too).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+# Okabe & Ito (2008)
+OKABE_ITO = {
+    "orange": "#E69F00",
+    "sky_blue": "#56B4E9",
+    "bluish_green": "#009E73",
+    "yellow": "#F0E442",
+    "blue": "#0072B2",
+    "vermillion": "#D55E00",
+    "reddish_purple": "#CC79A7",
+    "black": "#000000",
+}
+GREY = "#595959"  # 7:1 contrast on white, for text and "no detectable effect"
+LIGHT_GREY = "#BDBDBD"
+
+VERDICT_COLOURS = {
+    "improved": OKABE_ITO["bluish_green"],
+    "worsened": OKABE_ITO["vermillion"],
+    "no detectable effect": GREY,
+    "suppressed": LIGHT_GREY,
+    "not estimable": LIGHT_GREY,
+}
+# darker text variants for badges on white (WCAG AA for small text)
+VERDICT_TEXT_COLOURS = {
+    "improved": "#00704F",
+    "worsened": "#A63F00",
+    "no detectable effect": "#404040",
+    "suppressed": "#404040",
+    "not estimable": "#404040",
+}
+VERDICT_SYMBOLS = {
+    "improved": "▲",
+    "worsened": "▼",
+    "no detectable effect": "●",
+    "suppressed": "–",
+    "not estimable": "–",
+}
+VERDICT_LABELS = {
+    "improved": "Improved",
+    "worsened": "Worsened",
+    "no detectable effect": "No detectable effect",
+    "suppressed": "Too few clients",
+    "not estimable": "Not estimable",
+}
+ARM_COLOURS = {"Programme": OKABE_ITO["blue"], "Comparison": OKABE_ITO["orange"]}
+RAW_COLOUR = OKABE_ITO["blue"]
+POOLED_COLOUR = OKABE_ITO["reddish_purple"]
+
+FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif"
+
+TOO_FEW = "too few clients"
+
+
+def graph_config(filename: str) -> dict[str, Any]:
+    """Plotly config: PNG export from the modebar with a sensible file name, no logo."""
+    return {
+        "displaylogo": False,
+        "responsive": True,
+        "modeBarButtonsToRemove": ["lasso2d", "select2d", "autoScale2d"],
+        "toImageButtonOptions": {"format": "png", "filename": filename, "scale": 2},
+    }
+
+
+def slug(*parts: Any) -> str:
+    """File-name-safe slug of the parts, e.g. ``slug("effects", "did", "Endline")``."""
+    text = "-".join(str(p) for p in parts if p not in (None, ""))
+    out = "".join(c.lower() if c.isalnum() else "-" for c in text)
+    while "--" in out:
+        out = out.replace("--", "-")
+    return out.strip("-")
+
+
+def is_missing(x: Any) -> bool:
+    if x is None:
+        return True
+    try:
+        return bool(math.isnan(float(x)))
+    except (TypeError, ValueError):
+        return False
+
+
+def fmt_num(x: Any, digits: int | None = None) -> str:
+    """A number for people: 3 decimals below 1, 2 below 100, thousands separators above."""
+    if is_missing(x):
+        return "–"
+    x = float(x)
+    if digits is not None:
+        return f"{x:,.{digits}f}".replace("-", "−")
+    a = abs(x)
+    if a >= 100:
+        s = f"{x:,.0f}"
+    elif a >= 1:
+        s = f"{x:,.2f}"
+    else:
+        s = f"{x:.3f}"
+    return s.replace("-", "−")
+
+
+def fmt_signed(x: Any, digits: int | None = None) -> str:
+    if is_missing(x):
+        return "–"
+    s = fmt_num(x, digits)
+    return s if s.startswith("−") or float(x) == 0 else "+" + s
+
+
+def fmt_p(p: Any) -> str:
+    """p- or q-value: '< 0.001' for tiny values."""
+    if is_missing(p):
+        return "–"
+    p = float(p)
+    if p < 0.001:
+        return "< 0.001"
+    return f"{p:.3f}"
+
+
+def fmt_pct(x: Any, digits: int = 0) -> str:
+    if is_missing(x):
+        return "–"
+    return f"{100 * float(x):.{digits}f}%"
+
+
+def is_share(unit: str | None) -> bool:
+    """Units that are shares (0-1): shown as percentage points in words."""
+    return bool(unit) and str(unit).startswith("share of")

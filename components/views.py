@@ -1,0 +1,308 @@
+"""Select and rescale rows of the results table for a view.  Pure pandas, no Dash.
+
+Everything the pages show is a filter of the results table plus a change of scale
+(natural units, standardised, % of the comparison mean); nothing is re-estimated.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from components.theme import TOO_FEW, fmt_num, fmt_p, fmt_signed, is_missing, is_share
+
+LEVELS = ("90", "95", "99")
+SCALES = {
+    "natural": "Natural units",
+    "std": "Standardised (SDs of the comparison group at baseline)",
+    "pct": "% of the comparison group's mean",
+}
+MULTIPLE_TESTING = {
+    "q": "q across all outcomes (recommended)",
+    "qf": "q within each family",
+    "p": "Unadjusted p (over-claims when many outcomes are tested)",
+}
+INFERENCE_LABELS = {
+    "cluster": "Cluster-robust standard errors",
+    "wild": "Wild cluster bootstrap",
+}
+SIGNIFICANCE = 0.05
+
+
+@dataclass(frozen=True)
+class Spec:
+    """A specification: which rows of the results table a view shows."""
+
+    method: str = "did"
+    inference: str = "wild"
+    wave: int = 2
+    sample_type: str = "all"
+    sample: str = "All clients"
+
+
+def options(results: pd.DataFrame) -> dict[str, list]:
+    """Allowed values of each choice, read from the results table itself."""
+    return {
+        "method": [m for m in ("did", "ancova", "ipw_did", "tot") if m in set(results["method"])],
+        "inference": [i for i in ("wild", "cluster") if i in set(results["inference"])],
+        "wave": sorted(int(w) for w in results["wave"].unique()),
+        "outcome": list(dict.fromkeys(results["outcome"])),
+        "branch": sorted(results.loc[results["sample_type"] == "branch", "sample"].unique()),
+        "province": sorted(results.loc[results["sample_type"] == "province", "sample"].unique()),
+    }
+
+
+def wave_labels(results: pd.DataFrame, panel_manifest: dict | None = None) -> dict[int, str]:
+    """Wave number -> label: follow-up waves from the results, baseline from the panel manifest."""
+    out = {int(k): str(v) for k, v in ((panel_manifest or {}).get("waves") or {}).items()}
+    w = results[["wave", "wave_label"]].drop_duplicates()
+    out.update({int(r.wave): str(r.wave_label) for r in w.itertuples()})
+    return out
+
+
+def effective_inference(
+    method: str, inference: str, results: pd.DataFrame
+) -> tuple[str, str | None]:
+    """The inference actually available for ``method`` (TOT has cluster-robust only)."""
+    have = set(results.loc[results["method"] == method, "inference"])
+    if inference in have:
+        return inference, None
+    fallback = "cluster" if "cluster" in have else sorted(have)[0]
+    return fallback, (
+        f"{INFERENCE_LABELS.get(inference, inference)} is not available for this estimator; "
+        f"showing {INFERENCE_LABELS.get(fallback, fallback).lower()}."
+    )
+
+
+def select(results: pd.DataFrame, spec: Spec) -> pd.DataFrame:
+    """Rows of one specification, in the table's outcome order."""
+    m = (
+        (results["method"] == spec.method)
+        & (results["inference"] == spec.inference)
+        & (results["wave"] == spec.wave)
+        & (results["sample_type"] == spec.sample_type)
+        & (results["sample"] == spec.sample)
+    )
+    return results.loc[m].copy()
+
+
+def family_order(rows: pd.DataFrame) -> list[str]:
+    return list(dict.fromkeys(rows["family"]))
+
+
+def ordered(rows: pd.DataFrame) -> pd.DataFrame:
+    """Rows grouped by family (in table order), each family's index first: the plot's order."""
+    fam_rank = {f: i for i, f in enumerate(family_order(rows))}
+    key = rows["family"].map(fam_rank) * 2 + (~rows["is_index"]).astype(int)
+    return rows.assign(_k=key).sort_values("_k", kind="stable").drop(columns="_k")
+
+
+def pct_not_meaningful(row: pd.Series | dict) -> bool:
+    """% of the comparison mean means nothing for indices (mean ~0) and log outcomes."""
+    unit = str(row.get("unit") or "")
+    return bool(row.get("is_index")) or "log" in unit.lower()
+
+
+def scale_factor(row: pd.Series | dict, scale: str) -> float:
+    """Multiply natural-unit numbers by this to get the chosen scale (NaN when undefined)."""
+    if scale == "natural":
+        return 1.0
+    if scale == "std":
+        sd = row.get("comparison_sd")
+        return 1.0 / float(sd) if not is_missing(sd) and float(sd) > 0 else float("nan")
+    if scale == "pct":
+        mean = row.get("comparison_mean")
+        if pct_not_meaningful(row) or is_missing(mean) or float(mean) == 0:
+            return float("nan")
+        return 100.0 / float(mean)
+    raise ValueError(f"unknown scale {scale!r}")
+
+
+def significant(row: pd.Series | dict, view: str) -> bool:
+    """Is the effect significant at 5% under the chosen multiple-testing view?
+
+    As in the results table's verdict, an adjusted view needs both the q-value and
+    the p-value at 5% (sharpened q-values can fall below p).
+    """
+    p = row.get("p_value")
+    p_ok = not is_missing(p) and float(p) <= SIGNIFICANCE
+    if view == "p":
+        return p_ok
+    if view == "qf":
+        v = row.get("q_value_family")
+        if is_missing(v):  # indices are adjusted across indices only
+            v = row.get("q_value")
+    else:
+        v = row.get("q_value")
+    return p_ok and not is_missing(v) and float(v) <= SIGNIFICANCE
+
+
+def view_verdict(row: pd.Series | dict, view: str) -> str:
+    """The verdict under the chosen view; equals the table's ``verdict`` for the default view."""
+    verdict = str(row.get("verdict"))
+    if verdict in ("suppressed", "not estimable"):
+        return verdict
+    if not significant(row, view):
+        return "no detectable effect"
+    return "improved" if float(row.get("improvement")) > 0 else "worsened"
+
+
+def scaled_rows(rows: pd.DataFrame, scale: str, view: str = "q") -> pd.DataFrame:
+    """Add the view's columns: ``x``, ``lo90``..``hi99``, ``mde_x``, ``sig`` and ``view_verdict``.
+
+    ``x`` equals ``estimate`` (natural), ``effect_std`` (std) or ``effect_pct`` (pct);
+    interval ends are the natural ones times the same factor.
+    """
+    out = rows.copy()
+    factor = np.array([scale_factor(r, scale) for r in out.to_dict("records")], dtype=float)
+    out["factor"] = factor
+    out["x"] = out["estimate"].to_numpy(dtype=float) * factor
+    for lev in LEVELS:
+        lo = out[f"ci{lev}_low"].to_numpy(dtype=float) * factor
+        hi = out[f"ci{lev}_high"].to_numpy(dtype=float) * factor
+        # a negative factor (negative comparison mean) flips the ends
+        out[f"lo{lev}"] = np.fmin(lo, hi)
+        out[f"hi{lev}"] = np.fmax(lo, hi)
+    out["mde_x"] = out["mde"].to_numpy(dtype=float) * np.abs(factor)
+    records = out.to_dict("records")
+    out["sig"] = [significant(r, view) for r in records]
+    out["view_verdict"] = [view_verdict(r, view) for r in records]
+    out["shown"] = ~out["suppressed"] & np.isfinite(out["x"])
+    return out
+
+
+def scale_unit(row: pd.Series | dict, scale: str) -> str:
+    if scale == "std":
+        return "SD"
+    if scale == "pct":
+        return "% of comparison mean"
+    return str(row.get("unit") or "")
+
+
+def effect_words(row: pd.Series | dict, scale: str = "natural") -> str:
+    """The effect in words, e.g. '−0.138 share of clients (−13.8 percentage points)'."""
+    if row.get("suppressed"):
+        return TOO_FEW
+    factor = scale_factor(row, scale)
+    est = row.get("estimate")
+    if is_missing(est) or is_missing(factor):
+        return "–"
+    x = float(est) * factor
+    if scale == "natural" and is_share(row.get("unit")):
+        return f"{fmt_signed(x)} {row.get('unit')} ({fmt_signed(100 * x, 1)} percentage points)"
+    if scale == "pct":
+        return f"{fmt_signed(x, 1)}% of the comparison mean"
+    return f"{fmt_signed(x)} {scale_unit(row, scale)}"
+
+
+def hover_text(row: dict, scale: str, view: str, level: str = "95") -> str:
+    """Plain-language hover text for one effect: short lines (HTML breaks) that fit a phone."""
+    name = row.get("short") or row.get("outcome")
+    fam = row.get("family_label") or ""
+    if row.get("suppressed"):
+        return f"<b>{name}</b><br>Too few clients in this group<br>to report an effect."
+    verdict = row.get("view_verdict") or view_verdict(row, view)
+    better = "higher is better" if row.get("better") == "higher" else "lower is better"
+    lo, hi = row.get(f"lo{level}"), row.get(f"hi{level}")
+    words = effect_words(row, scale)
+    if " percentage points)" in words:  # a share: the amount, then the same in points
+        amount, points = words[:-1].split(" (", 1)
+        effect_lines = [f"Effect: {amount}", f"  = {points}"]
+    else:
+        effect_lines = [f"Effect: {words}"]
+    lines = [
+        f"<b>{name}</b>",
+        f"{fam}; {better}",
+        *effect_lines,
+        f"{level}% confidence interval: {fmt_num(lo)} to {fmt_num(hi)}",
+    ]
+    cm = row.get("comparison_mean")
+    if not is_missing(cm) and not row.get("is_index"):
+        lines.append(f"Comparison average: {fmt_num(cm)} {row.get('unit')}")
+    qname = {"p": "p", "qf": "q within family", "q": "q across outcomes"}[view]
+    qval = (
+        row.get("p_value")
+        if view == "p"
+        else (row.get("q_value_family") if view == "qf" else row.get("q_value"))
+    )
+    if view == "qf" and is_missing(qval):
+        qname, qval = "q across indices", row.get("q_value")
+    if verdict in ("improved", "worsened"):
+        lines += [
+            f"<b>{verdict.capitalize()}</b> ({qname} = {fmt_p(qval)}):",
+            "unlikely to be a chance finding",
+        ]
+    else:
+        lines.append(f"<b>No detectable effect</b> ({qname} = {fmt_p(qval)})")
+        mde = row.get("mde_x")
+        if not is_missing(mde):
+            lines.append(f"Could detect effects of ±{fmt_num(mde)} or larger")
+    return "<br>".join(lines)
+
+
+def specification_text(
+    rows: pd.DataFrame,
+    spec: Spec,
+    *,
+    method_labels: dict[str, str],
+    manifest: dict[str, Any],
+    wave_label: str | None = None,
+) -> str:
+    """One sentence with the specification of a figure: estimator, errors, clusters, draws, data."""
+    clusters = rows["n_clusters"].dropna()
+    n_cl = f"{int(clusters.max())} villages" if len(clusters) else "villages"
+    if spec.inference == "wild":
+        draws = rows["boot_draws"].dropna() if "boot_draws" in rows else pd.Series(dtype=float)
+        weights = (
+            rows["boot_weights"].dropna() if "boot_weights" in rows else pd.Series(dtype=object)
+        )
+        d = int(draws.iloc[0]) if len(draws) else manifest.get("settings", {}).get("boot_draws")
+        w = f" {weights.iloc[0]}" if len(weights) else ""
+        se = f"wild cluster bootstrap ({d}{w} draws), clustered by village ({n_cl})"
+    else:
+        se = f"cluster-robust (CR1) standard errors, clustered by village ({n_cl})"
+    kind = manifest.get("data_kind", "unknown")
+    version = (
+        f"{kind} data, panel {str(manifest.get('panel_sha256', ''))[:12]}, "
+        f"results built {str(manifest.get('built_at', ''))[:10]}"
+    )
+    wl = wave_label or f"wave {spec.wave}"
+    return (
+        f"Estimator: {method_labels.get(spec.method, spec.method)}. {wl} vs baseline; "
+        f"sample: {spec.sample}. Inference: {se}. Data: {version}."
+    )
+
+
+def headline_findings(rows: pd.DataFrame) -> dict[str, list[dict]]:
+    """Outcome rows (not indices) of one specification grouped by verdict, strongest first."""
+    main = rows[~rows["is_index"]].copy()
+    main["abs_std"] = (main["improvement"] / main["comparison_sd"]).abs()
+    out: dict[str, list[dict]] = {}
+    for verdict in ("improved", "worsened", "no detectable effect", "suppressed", "not estimable"):
+        sub = main[main["verdict"] == verdict].sort_values("abs_std", ascending=False)
+        out[verdict] = sub.to_dict("records")
+    return out
+
+
+def robustness(results: pd.DataFrame, outcome: str, spec: Spec) -> tuple[int, int]:
+    """In how many estimators (same wave and sample) is the verdict the same as in ``spec``?"""
+    sub = results[
+        (results["outcome"] == outcome)
+        & (results["wave"] == spec.wave)
+        & (results["sample_type"] == spec.sample_type)
+        & (results["sample"] == spec.sample)
+    ]
+    ref = sub[(sub["method"] == spec.method) & (sub["inference"] == spec.inference)]
+    if ref.empty:
+        return 0, 0
+    verdict = ref["verdict"].iloc[0]
+    per_method = []
+    for _m, g in sub.groupby("method", sort=False):
+        pick = g[g["inference"] == spec.inference]
+        if pick.empty:
+            pick = g
+        per_method.append(pick["verdict"].iloc[0] == verdict)
+    return int(sum(per_method)), len(per_method)

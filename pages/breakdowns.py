@@ -1,0 +1,486 @@
+"""Breakdowns: one outcome's effect by province, branch and sex, next to the MFI profile.
+
+Branch estimates are shown raw and partially pooled side by side, with the
+heterogeneity test; cells with too few clients say so instead of showing numbers.
+"""
+
+from __future__ import annotations
+
+import dash
+import dash_bootstrap_components as dbc
+import pandas as pd
+from dash import Input, Output, dcc, html
+
+from components import params as qp
+from components.errors import safe_layout
+from components.figures import make_subgroup_plot
+from components.layout import (
+    caption,
+    control,
+    graph,
+    notes_alert,
+    problem_page,
+    profile_card,
+    simple_table,
+    term,
+    verdict_badge,
+)
+from components.spec import spec_controls, spec_params
+from components.store import METHOD_LABELS, get_artifacts
+from components.theme import TOO_FEW, fmt_num, fmt_p, graph_config, is_missing, slug
+from components.views import (
+    Spec,
+    effective_inference,
+    options,
+    specification_text,
+    wave_labels,
+)
+
+dash.register_page(
+    __name__,
+    path="/breakdowns",
+    name="Breakdowns",
+    order=3,
+    title="Breakdowns — AMK financial-education impact",
+    description="Effects by province, branch and sex, with partially pooled branch estimates",
+)
+
+PAGE = "breakdowns"
+URL = f"{PAGE}-url"
+NOTES = f"{PAGE}-notes"
+OUTCOME = f"{PAGE}-outcome"
+METHOD = f"{PAGE}-method"
+WAVE = f"{PAGE}-wave"
+INFERENCE = f"{PAGE}-inference"
+BRANCHES = f"{PAGE}-branches"
+PROVINCE_FIG = f"{PAGE}-province-figure"
+BRANCH_FIG = f"{PAGE}-branch-figure"
+SEX_FIG = f"{PAGE}-sex-figure"
+PROVINCE_CAPTION = f"{PAGE}-province-caption"
+BRANCH_CAPTION = f"{PAGE}-branch-caption"
+SEX_CAPTION = f"{PAGE}-sex-caption"
+BRANCH_TABLE = f"{PAGE}-branch-table"
+PROVINCE_TABLE = f"{PAGE}-province-table"
+SEX_TABLE = f"{PAGE}-sex-table"
+HETEROGENEITY = f"{PAGE}-heterogeneity"
+HEADER = f"{PAGE}-header"
+
+
+def param_specs() -> list[qp.Param]:
+    res = get_artifacts().results
+    opts = options(res)
+    outcomes = opts["outcome"]
+    return [
+        qp.Param("outcome", outcomes, outcomes[0], "outcome"),
+        *spec_params(res),
+        qp.Param("branches", opts["branch"], tuple(opts["branch"]), "branch", multi=True),
+    ]
+
+
+def subgroup_rows(
+    outcome: str, method: str, wave: int, inference: str, sample_type: str
+) -> pd.DataFrame:
+    res = get_artifacts().results
+    m = (
+        (res["outcome"] == outcome)
+        & (res["method"] == method)
+        & (res["wave"] == wave)
+        & (res["inference"] == inference)
+        & (res["sample_type"] == sample_type)
+    )
+    return res.loc[m].sort_values("sample", kind="stable")
+
+
+def het_sentence(rows: pd.DataFrame, dimension: str) -> str:
+    p = rows["heterogeneity_p"].dropna()
+    if p.empty:
+        return f"The test that the effect is the same in every {dimension} is not available for this estimator or outcome."
+    pv = float(p.iloc[0])
+    verdict = (
+        "the effect differs across them by more than chance would explain"
+        if pv < 0.05
+        else "no evidence that the effect differs across them"
+    )
+    return f"Same effect in every {dimension}? p = {fmt_p(pv)}: {verdict}."
+
+
+def _ci(lo, hi) -> str:
+    return "–" if is_missing(lo) else f"{fmt_num(lo)} to {fmt_num(hi)}"
+
+
+def branch_table(rows: pd.DataFrame) -> html.Div:
+    """Raw and partially pooled branch estimates side by side; suppressed cells say so."""
+    recs = []
+    for r in rows.to_dict("records"):
+        if r["suppressed"]:
+            recs.append(
+                {
+                    "Branch": r["sample"],
+                    "raw": TOO_FEW,
+                    "raw_ci": TOO_FEW,
+                    "eb": TOO_FEW,
+                    "eb_ci": TOO_FEW,
+                    "n": TOO_FEW,
+                    "verdict": "suppressed",
+                }
+            )
+            continue
+        recs.append(
+            {
+                "Branch": r["sample"],
+                "raw": fmt_num(r["estimate"]),
+                "raw_ci": _ci(r["ci95_low"], r["ci95_high"]),
+                "eb": fmt_num(r["eb_estimate"]),
+                "eb_ci": _ci(r["eb_ci95_low"], r["eb_ci95_high"]),
+                "n": f"{int(r['n_programme'])} / {int(r['n_comparison'])}",
+                "verdict": r["verdict"],
+            }
+        )
+    cols = [
+        ("Branch", "Branch", None),
+        ("raw", "Branch alone", None),
+        ("raw_ci", "95% interval", None),
+        ("eb", "Pooled", None),
+        ("eb_ci", "95% interval", None),
+        ("n", "Clients (prog. / comp.)", None),
+        ("verdict", "Verdict (alone)", lambda v: verdict_badge(v)),
+    ]
+    return simple_table(
+        pd.DataFrame(recs),
+        cols,
+        caption_text="Effect by branch: estimated from the branch alone and partially pooled.",
+        nowrap=True,
+    )
+
+
+def group_table(rows: pd.DataFrame, label: str) -> html.Div:
+    recs = [
+        {
+            "group": r["sample"],
+            "est": TOO_FEW if r["suppressed"] else fmt_num(r["estimate"]),
+            "ci": TOO_FEW if r["suppressed"] else _ci(r["ci95_low"], r["ci95_high"]),
+            "n": TOO_FEW
+            if r["suppressed"]
+            else f"{int(r['n_programme'])} / {int(r['n_comparison'])}",
+            "verdict": r["verdict"],
+        }
+        for r in rows.to_dict("records")
+    ]
+    return simple_table(
+        pd.DataFrame(recs),
+        [
+            ("group", label, None),
+            ("est", "Effect", None),
+            ("ci", "95% interval", None),
+            ("n", "Clients (prog. / comp.)", None),
+            ("verdict", "Verdict", lambda v: verdict_badge(v)),
+        ],
+        caption_text=f"Effect by {label.lower()}.",
+        nowrap=True,
+    )
+
+
+def breakdown_view(outcome: str, method: str, wave: str, inference: str, branches: tuple[str, ...]):
+    """Inputs -> everything the page shows (figures, configs, captions, tables, notes)."""
+    arts = get_artifacts()
+    res = arts.results
+    inf, inf_note = effective_inference(method, inference, res)
+    w = int(wave)
+    wl = wave_labels(res).get(w)
+    meta = res.loc[res["outcome"] == outcome].iloc[0]
+    unit = str(meta["unit"])
+    all_row = res[
+        (res["outcome"] == outcome)
+        & (res["method"] == method)
+        & (res["wave"] == w)
+        & (res["inference"] == inf)
+        & (res["sample_type"] == "all")
+    ]
+    ref = all_row.iloc[0].to_dict() if len(all_row) else None
+    prov = subgroup_rows(outcome, method, w, inf, "province")
+    br_all = subgroup_rows(outcome, method, w, inf, "branch")
+    br = br_all[br_all["sample"].isin(branches)]
+    sex = subgroup_rows(outcome, method, w, inf, "sex")
+
+    def spec_text(rows, stype):
+        return specification_text(
+            rows,
+            Spec(
+                method=method,
+                inference=inf,
+                wave=w,
+                sample_type=stype,
+                sample=f"each {stype} separately",
+            ),
+            method_labels=METHOD_LABELS,
+            manifest=arts.results_manifest,
+            wave_label=wl,
+        )
+
+    prov_fig = make_subgroup_plot(prov, unit=unit, reference=ref)
+    br_fig = make_subgroup_plot(br, unit=unit, pooled=True, reference=ref)
+    sex_fig = make_subgroup_plot(sex, unit=unit, reference=ref)
+    better = "higher" if meta["better"] == "higher" else "lower"
+    header = [
+        html.H2(f"{meta['short']}", className="h5 mb-1"),
+        html.P(
+            f"{meta['label']} — unit: {unit}; {better} is better. {wl} vs baseline.",
+            className="small text-body-secondary mb-0",
+        ),
+    ]
+    if inf_note:
+        header.append(dbc.Alert(inf_note, color="info", className="py-2 small mt-2 mb-0"))
+    het = html.Ul(
+        [
+            html.Li(het_sentence(prov, "province")),
+            html.Li(het_sentence(br_all, "branch")),
+            html.Li(het_sentence(sex, "group of women and men")),
+        ],
+        className="small mb-0",
+    )
+    base = slug("amk-fe", outcome, method, inf, wl)
+    suppressed_note = (
+        f" Groups with fewer than {int(res['min_cell'].iloc[0])} clients in an arm show “{TOO_FEW}”."
+        if "min_cell" in res
+        else ""
+    )
+    return {
+        "header": header,
+        "province_figure": prov_fig,
+        "province_config": graph_config(f"{base}-by-province"),
+        "province_caption": spec_text(prov, "province")
+        + " Dashed line: all clients."
+        + suppressed_note,
+        "branch_figure": br_fig,
+        "branch_config": graph_config(f"{base}-by-branch"),
+        "branch_caption": spec_text(br, "branch")
+        + " Circles: the branch's own estimate; diamonds: partially pooled (empirical Bayes) estimate. Dashed line: all clients."
+        + suppressed_note,
+        "sex_figure": sex_fig,
+        "sex_config": graph_config(f"{base}-by-sex"),
+        "sex_caption": spec_text(sex, "sex") + " Dashed line: all clients." + suppressed_note,
+        "branch_table": branch_table(br)
+        if len(br)
+        else html.P("No branch selected.", className="small"),
+        "province_table": group_table(prov, "Province"),
+        "sex_table": group_table(sex, "Women and men"),
+        "heterogeneity": het,
+    }
+
+
+ORDER = [
+    "header",
+    "province_figure",
+    "province_config",
+    "province_caption",
+    "branch_figure",
+    "branch_config",
+    "branch_caption",
+    "sex_figure",
+    "sex_config",
+    "sex_caption",
+    "branch_table",
+    "province_table",
+    "sex_table",
+    "heterogeneity",
+]
+
+
+@safe_layout
+def layout(outcome=None, method=None, wave=None, inference=None, branches=None, **kwargs):
+    arts = get_artifacts()
+    if not arts.ok:
+        return problem_page(arts, "Breakdowns")
+    specs = param_specs()
+    query = {
+        k: v
+        for k, v in dict(
+            outcome=outcome, method=method, wave=wave, inference=inference, branches=branches
+        ).items()
+        if v is not None
+    }
+    values, notes = qp.parse(specs, {**query, **kwargs})
+    res = arts.results
+    opts = options(res)
+    v = breakdown_view(
+        values["outcome"], values["method"], values["wave"], values["inference"], values["branches"]
+    )
+    outcome_opts = res.drop_duplicates("outcome")[["outcome", "short"]]
+    return html.Div(
+        [
+            dcc.Location(id=URL, refresh=False),
+            html.H1("Where did the programme work?", className="h3 mt-3"),
+            html.P(
+                [
+                    "Effects of one outcome by province, branch and sex. Branches have few villages each, so their own estimates are noisy; the ",
+                    term("partially pooled", "pooled", PAGE),
+                    " estimate is a steadier guide, and the ",
+                    term("heterogeneity test", "het", PAGE),
+                    " says whether branches really differ.",
+                ],
+                className="text-body-secondary",
+            ),
+            notes_alert(notes, NOTES),
+            dbc.Row(
+                [
+                    control(
+                        OUTCOME,
+                        "Outcome",
+                        [(r.outcome, r.short) for r in outcome_opts.itertuples()],
+                        values["outcome"],
+                    ),
+                    *spec_controls(PAGE, values, res),
+                ],
+                className="controls g-2 align-items-end",
+            ),
+            dbc.Row(
+                [
+                    dbc.Col(
+                        [
+                            html.Div(v["header"], id=HEADER, className="mb-2"),
+                            html.Section(
+                                [
+                                    html.H3("Is the effect the same everywhere?", className="h6"),
+                                    html.Div(v["heterogeneity"], id=HETEROGENEITY),
+                                ],
+                                className="card card-body mb-3 py-2",
+                                **{"aria-label": "Heterogeneity tests"},
+                            ),
+                            html.Section(
+                                [
+                                    html.H3("By province", className="h6"),
+                                    graph(
+                                        PROVINCE_FIG,
+                                        v["province_figure"],
+                                        v["province_config"]["toImageButtonOptions"]["filename"],
+                                        label="the province chart",
+                                    ),
+                                    caption(v["province_caption"], id=PROVINCE_CAPTION),
+                                    html.Div(v["province_table"], id=PROVINCE_TABLE),
+                                ],
+                                **{"aria-label": "Effects by province"},
+                            ),
+                        ],
+                        xs=12,
+                        lg=8,
+                    ),
+                    dbc.Col(
+                        profile_card(arts.profile, compact=True, id_prefix=f"{PAGE}-profile"),
+                        xs=12,
+                        lg=4,
+                    ),
+                ],
+                className="g-3 mt-1",
+            ),
+            html.Section(
+                [
+                    html.H3("By branch", className="h6 mt-3"),
+                    html.Fieldset(
+                        [
+                            html.Legend(
+                                "Branches shown",
+                                className="small fw-semibold mb-1 float-none w-auto",
+                            ),
+                            dbc.Checklist(
+                                id=BRANCHES,
+                                options=[{"label": b, "value": b} for b in opts["branch"]],
+                                value=list(values["branches"]),
+                                inline=True,
+                                className="small",
+                            ),
+                        ],
+                        className="mb-2",
+                    ),
+                    dbc.Row(
+                        [
+                            dbc.Col(
+                                [
+                                    graph(
+                                        BRANCH_FIG,
+                                        v["branch_figure"],
+                                        v["branch_config"]["toImageButtonOptions"]["filename"],
+                                        label="the branch chart",
+                                    ),
+                                ],
+                                xs=12,
+                                xl=7,
+                            ),
+                            dbc.Col(caption(v["branch_caption"], id=BRANCH_CAPTION), xs=12, xl=5),
+                            dbc.Col(html.Div(v["branch_table"], id=BRANCH_TABLE), xs=12),
+                        ],
+                        className="g-3",
+                    ),
+                ],
+                **{"aria-label": "Effects by branch"},
+            ),
+            html.Section(
+                [
+                    html.H3("Women and men", className="h6 mt-3"),
+                    dbc.Row(
+                        [
+                            dbc.Col(
+                                [
+                                    graph(
+                                        SEX_FIG,
+                                        v["sex_figure"],
+                                        v["sex_config"]["toImageButtonOptions"]["filename"],
+                                        label="the chart by sex",
+                                    ),
+                                    caption(v["sex_caption"], id=SEX_CAPTION),
+                                ],
+                                xs=12,
+                                xl=5,
+                            ),
+                            dbc.Col(html.Div(v["sex_table"], id=SEX_TABLE), xs=12, xl=7),
+                        ],
+                        className="g-3",
+                    ),
+                ],
+                **{"aria-label": "Effects by sex and tables"},
+            ),
+        ]
+    )
+
+
+@dash.callback(
+    Output(HEADER, "children"),
+    Output(PROVINCE_FIG, "figure"),
+    Output(PROVINCE_FIG, "config"),
+    Output(PROVINCE_CAPTION, "children"),
+    Output(BRANCH_FIG, "figure"),
+    Output(BRANCH_FIG, "config"),
+    Output(BRANCH_CAPTION, "children"),
+    Output(SEX_FIG, "figure"),
+    Output(SEX_FIG, "config"),
+    Output(SEX_CAPTION, "children"),
+    Output(BRANCH_TABLE, "children"),
+    Output(PROVINCE_TABLE, "children"),
+    Output(SEX_TABLE, "children"),
+    Output(HETEROGENEITY, "children"),
+    Output(URL, "search"),
+    Input(OUTCOME, "value"),
+    Input(METHOD, "value"),
+    Input(WAVE, "value"),
+    Input(INFERENCE, "value"),
+    Input(BRANCHES, "value"),
+    prevent_initial_call=True,
+)
+def update(outcome, method, wave, inference, branches):
+    specs = param_specs()
+    values, _ = qp.parse(
+        specs[:4], dict(outcome=outcome, method=method, wave=wave, inference=inference)
+    )
+    allowed = options(get_artifacts().results)["branch"]
+    chosen = tuple(b for b in allowed if b in (branches or []))
+    values["branches"] = chosen
+    v = breakdown_view(
+        values["outcome"], values["method"], values["wave"], values["inference"], chosen
+    )
+    search = (
+        qp.to_search(specs, values)
+        if chosen
+        else qp.to_search(specs[:4], values)
+        + ("&" if qp.to_search(specs[:4], values) else "?")
+        + "branches="
+    )
+    return (*[v[k] for k in ORDER], search)

@@ -1,0 +1,604 @@
+"""Effects: a forest plot of every outcome with 90/95/99% intervals, a sortable table,
+a CSV download of what is in view, and a per-outcome detail with means by arm."""
+
+from __future__ import annotations
+
+import dash
+import dash_bootstrap_components as dbc
+import pandas as pd
+from dash import Input, Output, State, dcc, html
+
+from analysis.findings import finding_sentence
+from components import params as qp
+from components.errors import safe_layout
+from components.figures import make_forest_plot, make_means_plot
+from components.layout import (
+    caption,
+    control,
+    csv_text,
+    data_grid,
+    graph,
+    notes_alert,
+    problem_page,
+    simple_table,
+    term,
+    verdict_badge,
+)
+from components.spec import spec_controls, spec_params
+from components.store import METHOD_LABELS, METHOD_SHORT, get_artifacts
+from components.theme import TOO_FEW, VERDICT_LABELS, fmt_num, fmt_p, graph_config, slug
+from components.views import (
+    INFERENCE_LABELS,
+    LEVELS,
+    MULTIPLE_TESTING,
+    SCALES,
+    Spec,
+    effect_words,
+    effective_inference,
+    options,
+    ordered,
+    scaled_rows,
+    select,
+    specification_text,
+    wave_labels,
+)
+
+dash.register_page(
+    __name__,
+    path="/effects",
+    name="Effects",
+    order=2,
+    title="Effects — AMK financial-education impact",
+    description="Forest plot and table of every outcome's effect, with intervals and q-values",
+)
+
+PAGE = "effects"
+URL = f"{PAGE}-url"
+NOTES = f"{PAGE}-notes"
+METHOD = f"{PAGE}-method"
+WAVE = f"{PAGE}-wave"
+INFERENCE = f"{PAGE}-inference"
+SCALE = f"{PAGE}-scale"
+LEVEL = f"{PAGE}-level"
+MT = f"{PAGE}-mt"
+OUTCOME = f"{PAGE}-outcome"
+FOREST = f"{PAGE}-forest"
+FOREST_CAPTION = f"{PAGE}-forest-caption"
+VIEW_NOTE = f"{PAGE}-view-note"
+GRID = f"{PAGE}-grid"
+CSV_BUTTON = f"{PAGE}-csv-button"
+CSV_DOWNLOAD = f"{PAGE}-csv-download"
+MEANS = f"{PAGE}-means"
+DETAIL_TITLE = f"{PAGE}-detail-title"
+DETAIL_SENTENCE = f"{PAGE}-detail-sentence"
+DETAIL_TABLE = f"{PAGE}-detail-table"
+DETAIL_CAPTION = f"{PAGE}-detail-caption"
+
+
+def param_specs() -> list[qp.Param]:
+    arts = get_artifacts()
+    opts = options(arts.results)
+    outcomes = opts["outcome"]
+    return [
+        *spec_params(arts.results),
+        qp.Param("scale", list(SCALES), "natural", "scale", describe=lambda v: SCALES[v].lower()),
+        qp.Param("level", list(LEVELS), "95", "interval level", describe=lambda v: f"{v}%"),
+        qp.Param(
+            "mt",
+            list(MULTIPLE_TESTING),
+            "q",
+            "multiple-testing view",
+            describe=lambda v: MULTIPLE_TESTING[v].lower(),
+        ),
+        qp.Param("outcome", outcomes, outcomes[0], "outcome"),
+    ]
+
+
+# ---------------------------------------------------------------- pure view functions
+
+
+def view_rows(
+    method: str, wave: str, inference: str, scale: str, mt: str
+) -> tuple[pd.DataFrame, Spec, str | None]:
+    """The rows in view on the chosen scale, the effective specification and a note."""
+    res = get_artifacts().results
+    inf, note = effective_inference(method, inference, res)
+    spec = Spec(method=method, inference=inf, wave=int(wave))
+    rows = scaled_rows(ordered(select(res, spec)), scale, mt)
+    if scale == "pct":
+        skipped = rows.loc[~rows["suppressed"] & ~rows["shown"], "short"].tolist()
+        if skipped:
+            extra = f"% of the comparison mean is not meaningful for {', '.join(skipped)} (standardised indices and log outcomes); they are left out on this scale."
+            note = f"{note} {extra}" if note else extra
+    return rows, spec, note
+
+
+def table_frame(rows: pd.DataFrame, scale: str, level: str) -> pd.DataFrame:
+    """The table in view (also the CSV): one row per outcome, numbers on the chosen scale."""
+    out = pd.DataFrame(
+        {
+            "family": rows["family_label"],
+            "outcome": rows["short"],
+            "is_index": rows["is_index"],
+            "verdict": [VERDICT_LABELS.get(v, v) for v in rows["view_verdict"]],
+            "effect": rows["x"].where(rows["shown"]),
+            f"ci{level}_low": rows[f"lo{level}"].where(rows["shown"]),
+            f"ci{level}_high": rows[f"hi{level}"].where(rows["shown"]),
+            "p_value": rows["p_value"],
+            "q_value": rows["q_value"],
+            "q_value_family": rows["q_value_family"],
+            "mde": rows["mde_x"].where(rows["shown"]),
+            "comparison_mean": rows["comparison_mean"],
+            "unit": [SCALES[scale] if scale != "natural" else u for u in rows["unit"]],
+            "n_programme": rows["n_programme"],
+            "n_comparison": rows["n_comparison"],
+            "n_clusters": rows["n_clusters"],
+            "note": [
+                TOO_FEW if s else ("" if sh else "not meaningful on this scale")
+                for s, sh in zip(rows["suppressed"], rows["shown"], strict=True)
+            ],
+        }
+    )
+    return out.reset_index(drop=True)
+
+
+def grid_columns(scale: str, level: str) -> list[dict]:
+    dec = 1 if scale == "pct" else 3
+    num = {
+        "function": f"params.value == null ? (params.data.note || '–') : d3.format(',.{dec}f')(params.value)"
+    }
+    pfmt = {
+        "function": "params.value == null ? '–' : (params.value < 0.001 ? '< 0.001' : d3.format('.3f')(params.value))"
+    }
+    cnt = {"function": "params.value == null ? '–' : d3.format(',')(params.value)"}
+    return [
+        {"field": "family", "headerName": "Family", "minWidth": 130},
+        {
+            "field": "outcome",
+            "headerName": "Outcome",
+            "minWidth": 170,
+            "pinned": "left",
+            "cellClass": "fw-semibold",
+        },
+        {"field": "verdict", "headerName": "Verdict", "minWidth": 130},
+        {"field": "effect", "headerName": "Effect", "type": "rightAligned", "valueFormatter": num},
+        {
+            "field": f"ci{level}_low",
+            "headerName": f"{level}% CI low",
+            "type": "rightAligned",
+            "valueFormatter": num,
+        },
+        {
+            "field": f"ci{level}_high",
+            "headerName": f"{level}% CI high",
+            "type": "rightAligned",
+            "valueFormatter": num,
+        },
+        {
+            "field": "q_value",
+            "headerName": "q (all outcomes)",
+            "type": "rightAligned",
+            "valueFormatter": pfmt,
+        },
+        {
+            "field": "q_value_family",
+            "headerName": "q (family)",
+            "type": "rightAligned",
+            "valueFormatter": pfmt,
+        },
+        {"field": "p_value", "headerName": "p", "type": "rightAligned", "valueFormatter": pfmt},
+        {
+            "field": "mde",
+            "headerName": "Min. detectable effect",
+            "type": "rightAligned",
+            "valueFormatter": num,
+        },
+        {
+            "field": "comparison_mean",
+            "headerName": "Comparison mean",
+            "type": "rightAligned",
+            "valueFormatter": {
+                "function": "params.value == null ? '–' : d3.format(',.3~f')(params.value)"
+            },
+        },
+        {"field": "unit", "headerName": "Unit", "minWidth": 150},
+        {
+            "field": "n_programme",
+            "headerName": "Programme clients",
+            "type": "rightAligned",
+            "valueFormatter": cnt,
+        },
+        {
+            "field": "n_comparison",
+            "headerName": "Comparison clients",
+            "type": "rightAligned",
+            "valueFormatter": cnt,
+        },
+    ]
+
+
+def grid_records(frame: pd.DataFrame) -> list[dict]:
+    """JSON-safe records (NaN -> None, numpy/Int64 -> Python)."""
+    clean = frame.astype(object).where(frame.notna(), None)
+    return clean.to_dict("records")
+
+
+def forest_view(method: str, wave: str, inference: str, scale: str, level: str, mt: str):
+    """Inputs of the view -> (figure, config, caption, grid rows, grid columns, note)."""
+    arts = get_artifacts()
+    rows, spec, note = view_rows(method, wave, inference, scale, mt)
+    wl = wave_labels(arts.results).get(spec.wave)
+    fig = make_forest_plot(rows, scale=scale, view=mt, level=level)
+    filename = slug("amk-fe-effects", spec.method, spec.inference, wl, scale)
+    cap = [
+        specification_text(
+            rows, spec, method_labels=METHOD_LABELS, manifest=arts.results_manifest, wave_label=wl
+        ),
+        " Thick bar: 90% interval; medium: 95%; thin line: 99%. Filled marker: significant at 5% (",
+        "p at most 0.05"
+        if mt == "p"
+        else f"{MULTIPLE_TESTING[mt].split(' (')[0]} and p both at most 0.05",
+        "); open marker: not. Diamonds are family indices. Grey ticks at ± the minimum detectable effect for effects not detected.",
+    ]
+    frame = table_frame(rows, scale, level)
+    note_children = dbc.Alert(note, color="info", className="py-2 small mb-2") if note else None
+    return (
+        fig,
+        graph_config(filename),
+        cap,
+        grid_records(frame),
+        grid_columns(scale, level),
+        note_children,
+    )
+
+
+def detail_view(outcome: str, method: str, wave: str, inference: str):
+    """One outcome: means by arm over the waves and its effect under every estimator."""
+    arts = get_artifacts()
+    res = arts.results
+    inf, _ = effective_inference(method, inference, res)
+    meta = res.loc[res["outcome"] == outcome].iloc[0]
+    wl = wave_labels(res, arts.panel_manifest)
+    means = pd.DataFrame(arts.diagnostics.get("means_by_arm", []))
+    if not means.empty:
+        means = means[(means["outcome"] == outcome) & (means["sample_type"] == "all")]
+    fig = make_means_plot(
+        means, outcome_label=str(meta["short"]), unit=str(meta["unit"]), wave_labels=wl
+    )
+    sub = res[
+        (res["outcome"] == outcome) & (res["sample_type"] == "all") & (res["wave"] == int(wave))
+    ]
+    rows = []
+    sentence = ""
+    for m in ("did", "ancova", "ipw_did", "tot"):
+        g = sub[sub["method"] == m]
+        if g.empty:
+            continue
+        pick = g[g["inference"] == inf]
+        r = (pick if not pick.empty else g).iloc[0]
+        if m == method:
+            sentence = finding_sentence(r.to_dict())
+        rows.append(
+            {
+                "Estimator": METHOD_SHORT.get(m, m) + (" (selected)" if m == method else ""),
+                "Inference": INFERENCE_LABELS.get(r["inference"], r["inference"]),
+                "Effect": effect_words(r.to_dict()),
+                "95% interval": TOO_FEW
+                if r["suppressed"]
+                else f"{fmt_num(r['ci95_low'])} to {fmt_num(r['ci95_high'])}",
+                "q": fmt_p(r["q_value"]),
+                "Verdict": r["verdict"],
+            }
+        )
+    table = simple_table(
+        pd.DataFrame(rows),
+        [
+            ("Estimator", "Estimator", None),
+            ("Inference", "Inference", None),
+            ("Effect", "Effect", None),
+            ("95% interval", "95% interval", None),
+            ("q", "q (all outcomes)", None),
+            ("Verdict", "Verdict", lambda v: verdict_badge(v)),
+        ],
+        caption_text=f"{meta['short']}: the same effect under every estimator ({wl.get(int(wave))} vs baseline, all clients).",
+    )
+    table = html.Div([html.P(sentence, className="mb-2", id=DETAIL_SENTENCE), table])
+    title = f"{meta['short']} — {meta['label']}"
+    cap = (
+        f"Average of {meta['short'].lower()} in programme and comparison villages at each survey wave (all clients interviewed at that wave), "
+        f"with 95% intervals of the means. Unit: {meta['unit']}; {'higher' if meta['better'] == 'higher' else 'lower'} is better. "
+        f"Cells with fewer than {arts.diagnostics.get('min_cell', '?')} clients are not shown. Data: {arts.data_label}."
+    )
+    return fig, graph_config(slug("amk-fe-means-by-arm", outcome)), title, table, cap
+
+
+# ---------------------------------------------------------------- layout
+
+
+@safe_layout
+def layout(
+    method=None, wave=None, inference=None, scale=None, level=None, mt=None, outcome=None, **kwargs
+):
+    arts = get_artifacts()
+    if not arts.ok:
+        return problem_page(arts, "Effects")
+    specs = param_specs()
+    query = {
+        k: v
+        for k, v in dict(
+            method=method,
+            wave=wave,
+            inference=inference,
+            scale=scale,
+            level=level,
+            mt=mt,
+            outcome=outcome,
+        ).items()
+        if v is not None
+    }
+    values, notes = qp.parse(specs, {**query, **kwargs})
+    res = arts.results
+    outcome_opts = res.drop_duplicates("outcome")[["outcome", "short", "is_index"]]
+    fig, config, cap, grid_rows, grid_cols, note = forest_view(
+        values["method"],
+        values["wave"],
+        values["inference"],
+        values["scale"],
+        values["level"],
+        values["mt"],
+    )
+    mfig, mconfig, dtitle, dtable, dcap = detail_view(
+        values["outcome"], values["method"], values["wave"], values["inference"]
+    )
+    forest = graph(FOREST, fig, config["toImageButtonOptions"]["filename"], label="the forest plot")
+    means = graph(
+        MEANS, mfig, mconfig["toImageButtonOptions"]["filename"], label="the means-by-arm chart"
+    )
+    return html.Div(
+        [
+            dcc.Location(id=URL, refresh=False),
+            html.H1("Effects of financial education on clients", className="h3 mt-3"),
+            html.P(
+                [
+                    "Each row is one client outcome: the dot is the estimated effect of the programme (clients of programme villages compared with comparison villages), the bars its ",
+                    term("confidence intervals", "ci", PAGE),
+                    ". Rows are grouped by outcome family; the ",
+                    term("family index", "index", PAGE),
+                    " sums each family up. Significance is judged with ",
+                    term("q-values", "q", PAGE),
+                    " so that testing many outcomes does not produce lucky findings; for effects not detected, the ",
+                    term("minimum detectable effect", "mde", PAGE),
+                    " says how large an effect could have been missed.",
+                ],
+                className="lead-sm",
+            ),
+            notes_alert(notes, NOTES),
+            dbc.Row(
+                [
+                    *spec_controls(PAGE, values, arts.results),
+                    control(
+                        SCALE,
+                        term("Scale", "std", f"{PAGE}-ctl"),
+                        [(k, v.split(" (")[0]) for k, v in SCALES.items()],
+                        values["scale"],
+                    ),
+                    control(
+                        LEVEL,
+                        "Interval in table",
+                        [(lev, f"{lev}%") for lev in LEVELS],
+                        values["level"],
+                    ),
+                    control(
+                        MT,
+                        term("Multiple testing", "q", f"{PAGE}-ctl"),
+                        [(k, v.split(" (")[0]) for k, v in MULTIPLE_TESTING.items()],
+                        values["mt"],
+                    ),
+                ],
+                className="controls g-2 align-items-end",
+            ),
+            html.Div(note, id=VIEW_NOTE),
+            html.Section(
+                [
+                    html.H2("Forest plot", className="h5 mt-2"),
+                    forest,
+                    caption(cap, id=FOREST_CAPTION),
+                    html.P(
+                        "Click a point to see that outcome's detail below.",
+                        className="small text-body-secondary",
+                    ),
+                ],
+                **{"aria-label": "Forest plot of effects"},
+            ),
+            html.Section(
+                [
+                    html.Div(
+                        [
+                            html.H2("Table of effects", className="h5 mb-0"),
+                            html.Button(
+                                "Download CSV of this table",
+                                id=CSV_BUTTON,
+                                className="btn btn-outline-primary btn-sm",
+                            ),
+                        ],
+                        className="d-flex flex-wrap gap-2 justify-content-between align-items-center mt-3 mb-2",
+                    ),
+                    html.P(
+                        "The same numbers as the plot (its text alternative). Click a column header to sort.",
+                        className="small text-body-secondary mb-1",
+                    ),
+                    data_grid(GRID, grid_rows, grid_cols),
+                    dcc.Download(id=CSV_DOWNLOAD),
+                ],
+                **{"aria-label": "Table of effects"},
+            ),
+            html.Section(
+                [
+                    html.H2("One outcome in detail", className="h5 mt-4"),
+                    dbc.Row(
+                        control(
+                            OUTCOME,
+                            "Outcome",
+                            [(r.outcome, r.short) for r in outcome_opts.itertuples()],
+                            values["outcome"],
+                            width={"xs": 12, "md": 6, "lg": 4},
+                        )
+                    ),
+                    html.H3(dtitle, id=DETAIL_TITLE, className="h6 mt-2"),
+                    dbc.Row(
+                        [
+                            dbc.Col([means, caption(dcap, id=DETAIL_CAPTION)], xs=12, xl=5),
+                            dbc.Col(html.Div(dtable, id=DETAIL_TABLE), xs=12, xl=7),
+                        ],
+                        className="g-3",
+                    ),
+                ],
+                **{"aria-label": "One outcome in detail"},
+            ),
+        ]
+    )
+
+
+# ---------------------------------------------------------------- callbacks (thin)
+
+
+@dash.callback(
+    Output(FOREST, "figure"),
+    Output(FOREST, "config"),
+    Output(FOREST_CAPTION, "children"),
+    Output(GRID, "rowData"),
+    Output(GRID, "columnDefs"),
+    Output(VIEW_NOTE, "children"),
+    Input(METHOD, "value"),
+    Input(WAVE, "value"),
+    Input(INFERENCE, "value"),
+    Input(SCALE, "value"),
+    Input(LEVEL, "value"),
+    Input(MT, "value"),
+    prevent_initial_call=True,
+)
+def update_forest(method, wave, inference, scale, level, mt):
+    values, _ = qp.parse(
+        param_specs()[:6],
+        dict(method=method, wave=wave, inference=inference, scale=scale, level=level, mt=mt),
+    )
+    return forest_view(
+        values["method"],
+        values["wave"],
+        values["inference"],
+        values["scale"],
+        values["level"],
+        values["mt"],
+    )
+
+
+@dash.callback(
+    Output(MEANS, "figure"),
+    Output(MEANS, "config"),
+    Output(DETAIL_TITLE, "children"),
+    Output(DETAIL_TABLE, "children"),
+    Output(DETAIL_CAPTION, "children"),
+    Input(OUTCOME, "value"),
+    Input(METHOD, "value"),
+    Input(WAVE, "value"),
+    Input(INFERENCE, "value"),
+    prevent_initial_call=True,
+)
+def update_detail(outcome, method, wave, inference):
+    specs = param_specs()
+    values, _ = qp.parse(
+        [specs[0], specs[1], specs[2], specs[6]],
+        dict(outcome=outcome, method=method, wave=wave, inference=inference),
+    )
+    return detail_view(values["outcome"], values["method"], values["wave"], values["inference"])
+
+
+@dash.callback(
+    Output(OUTCOME, "value"),
+    Input(FOREST, "clickData"),
+    prevent_initial_call=True,
+)
+def pick_outcome(click):
+    """A click on a point chooses that outcome for the detail."""
+    try:
+        outcome = click["points"][0]["customdata"]
+    except (TypeError, KeyError, IndexError):
+        return dash.no_update
+    return outcome if outcome in options(get_artifacts().results)["outcome"] else dash.no_update
+
+
+@dash.callback(
+    Output(URL, "search"),
+    Input(METHOD, "value"),
+    Input(WAVE, "value"),
+    Input(INFERENCE, "value"),
+    Input(SCALE, "value"),
+    Input(LEVEL, "value"),
+    Input(MT, "value"),
+    Input(OUTCOME, "value"),
+    prevent_initial_call=True,
+)
+def write_url(method, wave, inference, scale, level, mt, outcome):
+    """The view in the address bar, so that it can be shared and reloaded."""
+    specs = param_specs()
+    values, _ = qp.parse(
+        specs,
+        dict(
+            method=method,
+            wave=wave,
+            inference=inference,
+            scale=scale,
+            level=level,
+            mt=mt,
+            outcome=outcome,
+        ),
+    )
+    return qp.to_search(specs, values)
+
+
+@dash.callback(
+    Output(CSV_DOWNLOAD, "data"),
+    Input(CSV_BUTTON, "n_clicks"),
+    State(METHOD, "value"),
+    State(WAVE, "value"),
+    State(INFERENCE, "value"),
+    State(SCALE, "value"),
+    State(LEVEL, "value"),
+    State(MT, "value"),
+    prevent_initial_call=True,
+)
+def download_csv(n_clicks, method, wave, inference, scale, level, mt):
+    if not n_clicks:
+        return dash.no_update
+    values, _ = qp.parse(
+        param_specs()[:6],
+        dict(method=method, wave=wave, inference=inference, scale=scale, level=level, mt=mt),
+    )
+    return csv_download(
+        values["method"],
+        values["wave"],
+        values["inference"],
+        values["scale"],
+        values["level"],
+        values["mt"],
+    )
+
+
+def csv_download(method: str, wave: str, inference: str, scale: str, level: str, mt: str) -> dict:
+    """The CSV of the table in view, with the data label and specification as comments."""
+    arts = get_artifacts()
+    rows, spec, _ = view_rows(method, wave, inference, scale, mt)
+    wl = wave_labels(arts.results).get(spec.wave)
+    text = csv_text(
+        table_frame(rows, scale, level),
+        label=arts.data_label,
+        spec=specification_text(
+            rows, spec, method_labels=METHOD_LABELS, manifest=arts.results_manifest, wave_label=wl
+        )
+        + f" Scale: {SCALES[scale]}. Significance: {MULTIPLE_TESTING[mt]}.",
+    )
+    return {
+        "content": text,
+        "filename": slug("amk-fe-effects", spec.method, spec.inference, wl, scale) + ".csv",
+        "type": "text/csv",
+    }

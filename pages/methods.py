@@ -1,0 +1,516 @@
+"""Methods & data: design, sample flow, balance, attrition, minimum detectable effects,
+the estimators in words, provenance, the codebook and aggregate downloads."""
+
+from __future__ import annotations
+
+import json
+
+import dash
+import dash_bootstrap_components as dbc
+import pandas as pd
+from dash import ALL, Input, Output, ctx, dcc, html
+
+from components import params as qp
+from components.errors import safe_layout
+from components.figures import make_balance_plot, make_sample_flow_plot
+from components.layout import (
+    caption,
+    csv_text,
+    graph,
+    json_block,
+    notes_alert,
+    problem_page,
+    simple_table,
+    term,
+)
+from components.store import METHOD_LABELS, get_artifacts
+from components.theme import fmt_num, fmt_p, fmt_pct, is_missing
+from components.views import INFERENCE_LABELS, wave_labels
+
+dash.register_page(
+    __name__,
+    path="/methods",
+    name="Methods & data",
+    order=4,
+    title="Methods & data — AMK financial-education impact",
+    description="Design, sample, balance, attrition, estimators, provenance, codebook and downloads",
+)
+
+PAGE = "methods"
+NOTES = f"{PAGE}-notes"
+DOWNLOAD = f"{PAGE}-download"
+DOWNLOAD_TYPE = f"{PAGE}-download-button"
+FLOW_FIG = f"{PAGE}-flow-figure"
+BALANCE_FIG = f"{PAGE}-balance-figure"
+
+# The estimators in words (what each compares, and what it assumes)
+ESTIMATOR_WORDS = {
+    "did": "Compares how much each outcome changed between the baseline and the follow-up survey for clients of programme villages "
+    "with the change for clients of comparison villages. Each client is compared with him- or herself (client fixed effects), "
+    "so stable differences between clients do not bias the result; it assumes both groups would have moved alike without the programme.",
+    "ancova": "Compares programme and comparison clients at the follow-up survey, holding their own baseline value of the outcome "
+    "and their branch fixed. More precise than difference-in-differences when outcomes are noisy over time.",
+    "ipw_did": "Difference-in-differences in which comparison clients are re-weighted by their estimated chance of living in a programme "
+    "village (a propensity score from baseline characteristics), so that both groups look alike at baseline.",
+    "tot": "Estimates the effect for the clients who actually received the financial-education topics, using whether their village "
+    "was assigned to the programme as an instrument. Larger than the intention-to-treat effects when take-up is incomplete.",
+}
+
+DOWNLOADS = {
+    "results": "Full results table (every outcome, estimator, sample and wave)",
+    "balance": "Baseline balance table",
+    "attrition": "Attrition by arm and wave",
+    "sample_flow": "Sample flow by arm and wave",
+    "design_mde": "Minimum detectable effects by outcome and wave",
+    "means_by_arm": "Outcome means by arm, wave and group (small cells suppressed)",
+    "codebook": "Codebook: outcome definitions",
+    "manifests": "Provenance manifests (JSON)",
+}
+
+
+def download_frame(name: str) -> pd.DataFrame:
+    """An aggregate table for download (no individual client rows exist in any of them)."""
+    arts = get_artifacts()
+    diag = arts.diagnostics
+    if name == "results":
+        return arts.results.copy()
+    if name == "codebook":
+        return codebook_frame()
+    if name in ("balance", "attrition", "sample_flow", "design_mde", "means_by_arm"):
+        return pd.DataFrame(diag.get(name, []))
+    raise KeyError(name)
+
+
+def codebook_frame() -> pd.DataFrame:
+    arts = get_artifacts()
+    if arts.codebook is None:
+        return pd.DataFrame(columns=["outcome", "label", "family_label", "type", "unit", "better"])
+    return arts.codebook.outcome_frame()[
+        ["outcome", "label", "short", "family_label", "type", "unit", "better"]
+    ]
+
+
+def download_payload(name: str) -> dict:
+    """dcc.Download data for one of ``DOWNLOADS``: CSV (or JSON) with the data label."""
+    arts = get_artifacts()
+    if name == "manifests":
+        doc = {
+            "data_label": arts.data_label,
+            "panel": arts.panel_manifest,
+            "results": arts.results_manifest,
+        }
+        return {
+            "content": json.dumps(doc, indent=2, ensure_ascii=False),
+            "filename": "amk-fe-provenance.json",
+            "type": "application/json",
+        }
+    text = csv_text(
+        download_frame(name),
+        label=arts.data_label,
+        spec=f"{DOWNLOADS[name]}. Results built {arts.results_manifest.get('built_at', '?')}.",
+    )
+    return {"content": text, "filename": f"amk-fe-{name.replace('_', '-')}.csv", "type": "text/csv"}
+
+
+def mde_wide(
+    mde: pd.DataFrame, wl: dict[int, str]
+) -> tuple[pd.DataFrame, list[tuple[str, str, object]]]:
+    """One row per outcome, the MDE of each follow-up wave side by side."""
+    if mde.empty:
+        return mde, [("label", "Outcome", None)]
+    waves = sorted(int(w) for w in mde["wave"].unique())
+    out = mde.drop_duplicates("outcome")[["outcome", "label"]].set_index("outcome")
+    cols: list[tuple[str, str, object]] = [("label", "Outcome", None)]
+    for w in waves:
+        d = mde[mde["wave"] == w].set_index("outcome")
+        name = wl.get(w, str(w))
+        out[f"mde_{w}"] = d["mde"]
+        out[f"mde_std_{w}"] = d["mde_std"]
+        cols += [
+            (f"mde_{w}", f"{name}: MDE (natural units)", fmt_num),
+            (f"mde_std_{w}", f"{name}: MDE (SD)", fmt_num),
+        ]
+    last = mde[mde["wave"] == waves[-1]].set_index("outcome")
+    out["icc"] = last["icc"]
+    out["n_clusters"] = last["n_clusters"]
+    cols += [
+        ("icc", "Intra-cluster correlation", fmt_num),
+        ("n_clusters", "Villages", lambda v: f"{int(v)}"),
+    ]
+    return out.reset_index(), cols
+
+
+def mde_table(mde: pd.DataFrame, wl: dict[int, str]) -> html.Div:
+    frame, cols = mde_wide(mde, wl)
+    return simple_table(
+        frame,
+        cols,
+        caption_text="Design minimum detectable effects (80% power, 5% two-sided), by follow-up wave.",
+        nowrap=False,
+    )
+
+
+def _manifest_summary(m: dict, keys: list[tuple[str, str]]) -> html.Dl:
+    items = []
+    for k, lab in keys:
+        v = m.get(k)
+        if v is None:
+            continue
+        if isinstance(v, dict):
+            v = ", ".join(f"{a}: {b}" for a, b in v.items())
+        items += [
+            html.Dt(lab, className="col-sm-4 small"),
+            html.Dd(str(v), className="col-sm-8 small mb-1 text-break"),
+        ]
+    return html.Dl(items, className="row mb-2")
+
+
+@safe_layout
+def layout(**kwargs):
+    arts = get_artifacts()
+    if not arts.ok:
+        return problem_page(arts, "Methods & data")
+    _, notes = qp.parse([], kwargs)
+    diag = arts.diagnostics
+    res = arts.results
+    flow = pd.DataFrame(diag.get("sample_flow", []))
+    balance = pd.DataFrame(diag.get("balance", []))
+    attrition = pd.DataFrame(diag.get("attrition", []))
+    mde = pd.DataFrame(diag.get("design_mde", []))
+    joint = diag.get("balance_joint") or {}
+    wl = wave_labels(res)
+    settings = arts.results_manifest.get("settings", {})
+    weights = res["boot_weights"].dropna().unique().tolist() if "boot_weights" in res else []
+    all_rows = res[res["sample_type"] == "all"]
+    n_villages = int(all_rows["n_clusters"].max()) if all_rows["n_clusters"].notna().any() else None
+    ev = (arts.profile.get("evaluation") or {}).get("summary", "")
+
+    sections = [
+        html.H1("Methods and data", className="h3 mt-3"),
+        notes_alert(notes, NOTES),
+        html.Section(
+            [
+                html.H2("Design", className="h5"),
+                html.P(ev, className="mb-2") if ev else None,
+                html.P(
+                    [
+                        "Programme and comparison groups are defined by village",
+                        f" ({n_villages} villages)" if n_villages else "",
+                        ": effects are ",
+                        term("intention-to-treat", "itt", PAGE),
+                        " comparisons of all clients of programme villages with all clients of comparison villages, plus a ",
+                        term("treatment-on-the-treated", "tot", PAGE),
+                        " estimate for clients who actually received the topics. Standard errors are clustered by village, the unit of assignment.",
+                    ]
+                ),
+            ],
+            className="mb-4",
+        ),
+        html.Section(
+            [
+                html.H2("Sample flow by arm and wave", className="h5"),
+                dbc.Row(
+                    [
+                        dbc.Col(
+                            [
+                                graph(
+                                    FLOW_FIG,
+                                    make_sample_flow_plot(flow),
+                                    "amk-fe-sample-flow",
+                                    label="the sample-flow chart",
+                                ),
+                                caption(
+                                    f"Clients interviewed at each wave by arm. Data: {arts.data_label}."
+                                ),
+                            ],
+                            xs=12,
+                            lg=6,
+                        ),
+                        dbc.Col(
+                            simple_table(
+                                flow,
+                                [
+                                    ("wave_label", "Wave", None),
+                                    ("arm", "Villages", None),
+                                    ("n_clients", "Clients interviewed", lambda v: f"{int(v):,}"),
+                                    (
+                                        "share_received_fe",
+                                        "Had received FE topics",
+                                        lambda v: fmt_pct(v),
+                                    ),
+                                ],
+                                caption_text="Sample flow (the chart's table).",
+                            ),
+                            xs=12,
+                            lg=6,
+                        ),
+                    ],
+                    className="g-3",
+                ),
+            ],
+            className="mb-4",
+        ),
+        html.Section(
+            [
+                html.H2("Attrition", className="h5"),
+                html.P(
+                    "Clients interviewed at baseline but not found again. Attrition that differs between the arms could bias the comparison.",
+                    className="small text-body-secondary",
+                ),
+                simple_table(
+                    attrition,
+                    [
+                        ("wave_label", "Wave", None),
+                        ("arm", "Villages", None),
+                        ("n_baseline", "At baseline", lambda v: f"{int(v):,}"),
+                        ("n_interviewed", "Interviewed", lambda v: f"{int(v):,}"),
+                        ("attrition_rate", "Lost", lambda v: fmt_pct(v, 1)),
+                        (
+                            "differential",
+                            "Difference between arms",
+                            lambda v: "–" if is_missing(v) else f"{100 * float(v):+.1f} points",
+                        ),
+                        ("differential_p", "p (difference)", fmt_p),
+                    ],
+                    caption_text="Attrition by arm and wave.",
+                ),
+            ],
+            className="mb-4",
+        ),
+        html.Section(
+            [
+                html.H2("Balance at baseline", className="h5"),
+                html.P(
+                    [
+                        "Were the two groups alike before the programme? Differences are programme minus comparison. ",
+                        f"Joint test of all {joint.get('n_covariates', '')} characteristics: F = {fmt_num(joint.get('joint_F'))}, p = {fmt_p(joint.get('joint_p'))}."
+                        if joint
+                        else "",
+                    ],
+                    className="small text-body-secondary",
+                ),
+                dbc.Row(
+                    [
+                        dbc.Col(
+                            [
+                                graph(
+                                    BALANCE_FIG,
+                                    make_balance_plot(balance),
+                                    "amk-fe-baseline-balance",
+                                    label="the balance chart",
+                                ),
+                                caption(
+                                    "Normalised difference = difference in means divided by the pooled standard deviation."
+                                ),
+                            ],
+                            xs=12,
+                            xl=5,
+                        ),
+                        dbc.Col(
+                            simple_table(
+                                balance,
+                                [
+                                    ("variable", "Characteristic", None),
+                                    ("mean_programme", "Programme", fmt_num),
+                                    ("mean_comparison", "Comparison", fmt_num),
+                                    ("difference", "Difference", fmt_num),
+                                    ("normalised_difference", "Normalised", fmt_num),
+                                    ("p_value", "p", fmt_p),
+                                ],
+                                caption_text="Baseline balance (the chart's table).",
+                            ),
+                            xs=12,
+                            xl=7,
+                        ),
+                    ],
+                    className="g-3",
+                ),
+            ],
+            className="mb-4",
+        ),
+        html.Section(
+            [
+                html.H2(["Minimum detectable effects", " "], className="h5"),
+                html.P(
+                    [
+                        "The ",
+                        term("minimum detectable effect", "mde", f"{PAGE}-mde"),
+                        " of the design for each outcome, given the number of villages, clients per village and how alike clients of a village are (intra-cluster correlation).",
+                    ],
+                    className="small text-body-secondary",
+                ),
+                mde_table(mde, wl),
+            ],
+            className="mb-4",
+        ),
+        html.Section(
+            [
+                html.H2("The estimators, in words", className="h5"),
+                html.Dl(
+                    [
+                        x
+                        for m in ("did", "ancova", "ipw_did", "tot")
+                        if m in set(res["method"])
+                        for x in (
+                            html.Dt(METHOD_LABELS.get(m, m)),
+                            html.Dd(ESTIMATOR_WORDS[m], className="mb-2"),
+                        )
+                    ],
+                ),
+                html.H3("Inference", className="h6"),
+                html.Ul(
+                    [
+                        html.Li(
+                            [
+                                html.Strong(INFERENCE_LABELS["cluster"] + ": "),
+                                "clustered by village (CR1 small-sample correction), with t-distribution critical values on (villages − 1) degrees of freedom.",
+                            ]
+                        ),
+                        html.Li(
+                            [
+                                html.Strong(term(INFERENCE_LABELS["wild"], "wild", f"{PAGE}-inf")),
+                                f": restricted wild cluster bootstrap with {settings.get('boot_draws', '?')} draws (weights: {', '.join(weights) or 'n/a'}; seed {settings.get('boot_seed', '?')}); p-values and intervals by test inversion.",
+                            ]
+                        ),
+                        html.Li(
+                            [
+                                html.Strong("Many outcomes: "),
+                                term("sharpened q-values", "q", f"{PAGE}-mt"),
+                                " (Anderson 2008) across all outcomes and within each family, and a standardised ",
+                                term("index per family", "index", f"{PAGE}-mt"),
+                                ". An outcome is called improved or worsened only when both its q across all outcomes and its p are at most 0.05.",
+                            ]
+                        ),
+                        html.Li(
+                            [
+                                html.Strong("Branches: "),
+                                "each branch estimated alone, and ",
+                                term("partially pooled", "pooled", f"{PAGE}-eb"),
+                                f" (empirical Bayes). Groups with fewer than {settings.get('min_cell', '?')} clients in an arm are suppressed everywhere.",
+                            ]
+                        ),
+                    ],
+                    className="small",
+                ),
+            ],
+            className="mb-4",
+        ),
+        html.Section(
+            [
+                html.H2("Provenance", className="h5"),
+                dbc.Alert(
+                    arts.data_label,
+                    color="warning" if arts.data_kind != "real" else "info",
+                    className="py-2",
+                ),
+                dbc.Row(
+                    [
+                        dbc.Col(
+                            [
+                                html.H3("Processed panel", className="h6"),
+                                _manifest_summary(
+                                    arts.panel_manifest,
+                                    [
+                                        ("kind", "Kind"),
+                                        ("built_at", "Built"),
+                                        ("n_rows", "Client-waves"),
+                                        ("n_clients_baseline", "Clients at baseline"),
+                                        ("waves", "Waves"),
+                                        ("panel_sha256", "Content hash"),
+                                        ("code_version", "Code version"),
+                                    ],
+                                ),
+                                html.Details(
+                                    [
+                                        html.Summary("Full manifest", className="small"),
+                                        json_block(arts.panel_manifest),
+                                    ]
+                                ),
+                            ],
+                            xs=12,
+                            lg=6,
+                        ),
+                        dbc.Col(
+                            [
+                                html.H3("Results table", className="h6"),
+                                _manifest_summary(
+                                    arts.results_manifest,
+                                    [
+                                        ("built_at", "Built"),
+                                        ("n_rows", "Rows"),
+                                        ("panel_sha256", "From panel"),
+                                        ("code_fingerprint", "Analysis code"),
+                                        ("settings", "Settings"),
+                                        ("build_seconds", "Build time (s)"),
+                                    ],
+                                ),
+                                html.Details(
+                                    [
+                                        html.Summary("Full manifest", className="small"),
+                                        json_block(arts.results_manifest),
+                                    ]
+                                ),
+                            ],
+                            xs=12,
+                            lg=6,
+                        ),
+                    ],
+                    className="g-3",
+                ),
+            ],
+            className="mb-4",
+        ),
+        html.Section(
+            [
+                html.H2("Codebook: the outcomes", className="h5"),
+                simple_table(
+                    codebook_frame(),
+                    [
+                        ("outcome", "Name", None),
+                        ("label", "Question / definition", None),
+                        ("family_label", "Family", None),
+                        ("type", "Type", None),
+                        ("unit", "Unit", None),
+                        ("better", "Better when", None),
+                    ],
+                    caption_text="Outcome definitions from the codebook.",
+                ),
+            ],
+            className="mb-4",
+        ),
+        html.Section(
+            [
+                html.H2("Downloads (aggregate tables only)", className="h5"),
+                html.P(
+                    "Every file starts with the data-provenance label. No file contains individual clients.",
+                    className="small text-body-secondary",
+                ),
+                html.Div(
+                    [
+                        html.Button(
+                            label,
+                            id={"type": DOWNLOAD_TYPE, "index": key},
+                            className="btn btn-outline-primary btn-sm",
+                        )
+                        for key, label in DOWNLOADS.items()
+                    ],
+                    className="d-flex flex-wrap gap-2",
+                ),
+                dcc.Download(id=DOWNLOAD),
+            ],
+            className="mb-4",
+        ),
+    ]
+    return html.Div(sections)
+
+
+@dash.callback(
+    Output(DOWNLOAD, "data"),
+    Input({"type": DOWNLOAD_TYPE, "index": ALL}, "n_clicks"),
+    prevent_initial_call=True,
+)
+def download(_clicks):
+    trig = ctx.triggered_id
+    if not isinstance(trig, dict) or trig.get("index") not in DOWNLOADS or not any(_clicks or []):
+        return dash.no_update
+    return download_payload(trig["index"])

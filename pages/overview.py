@@ -1,0 +1,409 @@
+"""Overview: headline findings written from the results, the design and sample at a
+glance, the MFI profile and the recommendations with the evidence that bears on them."""
+
+from __future__ import annotations
+
+import dash
+import dash_bootstrap_components as dbc
+import pandas as pd
+from dash import dcc, html
+
+from analysis.findings import finding_sentence
+from components import params as qp
+from components.errors import safe_layout
+from components.layout import caption, notes_alert, problem_page, profile_card, term, verdict_badge
+from components.store import METHOD_LABELS, get_artifacts
+from components.theme import fmt_num, fmt_p, is_missing
+from components.views import (
+    INFERENCE_LABELS,
+    Spec,
+    effect_words,
+    headline_findings,
+    options,
+    robustness,
+    select,
+    specification_text,
+    wave_labels,
+)
+
+dash.register_page(
+    __name__,
+    path="/",
+    name="Overview",
+    order=0,
+    title="Overview — AMK financial-education impact",
+    description="What the financial-education programme changed for clients, at a glance",
+)
+
+PAGE = "overview"
+NOTES = f"{PAGE}-notes"
+FINDINGS = f"{PAGE}-findings"
+GLANCE = f"{PAGE}-glance"
+RECS = f"{PAGE}-recommendations"
+WAVE_SWITCH = f"{PAGE}-wave-switch"
+
+
+def param_specs() -> list[qp.Param]:
+    res = get_artifacts().results
+    opts = options(res)
+    wl = wave_labels(res)
+    return [
+        qp.Param(
+            "wave",
+            [str(w) for w in opts["wave"]],
+            str(max(opts["wave"])),
+            "wave",
+            describe=lambda v: wl.get(int(v), v),
+        )
+    ]
+
+
+def primary_spec(wave: int) -> Spec:
+    res = get_artifacts().results
+    opts = options(res)
+    method = "did" if "did" in opts["method"] else opts["method"][0]
+    inference = (
+        "wild" if "wild" in set(res.loc[res["method"] == method, "inference"]) else "cluster"
+    )
+    return Spec(method=method, inference=inference, wave=wave)
+
+
+def _finding_item(row: dict, spec: Spec) -> html.Li:
+    """The outcome's name, the sentence from :mod:`analysis.findings` and its robustness."""
+    res = get_artifacts().results
+    agree, total = robustness(res, row["outcome"], spec)
+    return html.Li(
+        [
+            html.Span(f"{row['short']}: ", className="fw-semibold"),
+            finding_sentence(row),
+            html.Span(
+                f" Same verdict under {agree} of {total} estimators.",
+                className="small text-body-secondary",
+            )
+            if total
+            else None,
+        ],
+        className="mb-1",
+    )
+
+
+def wave_switch(current: int) -> html.Nav:
+    """Links to the headline at each follow-up wave (the choice lives in the URL)."""
+    res = get_artifacts().results
+    waves = options(res)["wave"]
+    wl = wave_labels(res)
+    links = []
+    for w in waves:
+        href = "/" if w == max(waves) else f"/?wave={w}"
+        label = f"{wl.get(w, w)} vs baseline"
+        if w == current:
+            links.append(
+                html.Span(label, className="badge text-bg-primary", **{"aria-current": "page"})
+            )
+        else:
+            links.append(
+                dcc.Link(
+                    label, href=href, className="badge text-bg-light border text-decoration-none"
+                )
+            )
+    return html.Nav(
+        links,
+        className="d-flex gap-1 small",
+        id=WAVE_SWITCH,
+        **{"aria-label": "Survey wave of the headline"},
+    )
+
+
+def findings_section(spec: Spec) -> html.Div:
+    """Headline findings, written from the results table (never typed in by hand)."""
+    arts = get_artifacts()
+    res = arts.results
+    rows = select(res, spec)
+    groups = headline_findings(rows)
+    wl = wave_labels(res).get(spec.wave, str(spec.wave))
+    improved, worsened, nulls = (
+        groups["improved"],
+        groups["worsened"],
+        groups["no detectable effect"],
+    )
+    n_out = int((~rows["is_index"]).sum())
+    lead: list = []
+    if improved:
+        top = improved[0]
+        lead = [
+            f"By the {wl.lower()} survey, the programme measurably improved {len(improved)} of {n_out} client outcomes. "
+            f"The largest improvement, relative to how much clients differ, is in {top['short'].lower()} "
+            f"({fmt_num(abs(top['improvement'] / top['comparison_sd']))} standard deviations).",
+        ]
+    else:
+        lead = [
+            f"By the {wl.lower()} survey, no client outcome improved measurably after adjusting for multiple testing."
+        ]
+    if worsened:
+        names = ", ".join(r["short"].lower() for r in worsened)
+        lead.append(f" {len(worsened)} moved in the unwanted direction ({names}).")
+    fam = rows[rows["is_index"]]
+    fam_improved = fam[fam["verdict"] == "improved"]["family_label"].tolist()
+    if fam_improved:
+        lead.append(f" Family indices improved for: {', '.join(f.lower() for f in fam_improved)}.")
+    blocks: list = [html.P(lead, className="fs-6")]
+    if improved:
+        blocks += [
+            html.H3([verdict_badge("improved"), " outcomes"], className="h6 mt-3"),
+            html.Ul([_finding_item(r, spec) for r in improved], className="findings"),
+        ]
+    if worsened:
+        blocks += [
+            html.H3([verdict_badge("worsened"), " outcomes"], className="h6 mt-3"),
+            html.Ul([_finding_item(r, spec) for r in worsened], className="findings"),
+        ]
+    if nulls:
+        blocks += [
+            html.H3([verdict_badge("no detectable effect")], className="h6 mt-3"),
+            html.P(
+                [
+                    ", ".join(r["short"] for r in nulls),
+                    html.Span(
+                        ". These are not shown to be zero: effects smaller than the ",
+                        className="text-body-secondary",
+                    ),
+                    term("minimum detectable effect", "mde", PAGE),
+                    html.Span(" could have been missed.", className="text-body-secondary"),
+                ],
+                className="mb-1",
+            ),
+        ]
+    blocks.append(
+        caption(
+            [
+                specification_text(
+                    rows,
+                    spec,
+                    method_labels=METHOD_LABELS,
+                    manifest=arts.results_manifest,
+                    wave_label=wl,
+                ),
+                " Improved/worsened means the ",
+                term("q-value", "q", f"{PAGE}-cap"),
+                " across all outcomes and the p-value are both at most 0.05. ",
+                dcc.Link(
+                    "See every estimate on the Effects page.",
+                    href=f"/effects?wave={spec.wave}"
+                    if spec.wave != max(options(res)["wave"])
+                    else "/effects",
+                ),
+            ]
+        )
+    )
+    return html.Div(blocks, id=FINDINGS)
+
+
+def glance_section() -> html.Div:
+    """Design and sample at a glance, from the diagnostics and the manifests."""
+    arts = get_artifacts()
+    res = arts.results
+    flow = pd.DataFrame(arts.diagnostics.get("sample_flow", []))
+    attr = pd.DataFrame(arts.diagnostics.get("attrition", []))
+    tiles: list[tuple[str, str, str]] = []
+    if not flow.empty:
+        base = flow[flow["wave"] == 0]
+        tiles.append(
+            (
+                "Clients at baseline",
+                f"{int(base['n_clients'].sum()):,}",
+                " · ".join(f"{int(r.n_clients):,} {r.arm.lower()}" for r in base.itertuples()),
+            )
+        )
+    all_rows = res[res["sample_type"] == "all"]
+    if len(all_rows["n_clusters"].dropna()):
+        tiles.append(
+            (
+                "Villages (unit of assignment)",
+                f"{int(all_rows['n_clusters'].max()):,}",
+                "programme assigned by village within branch",
+            )
+        )
+    opts = options(res)
+    tiles.append(
+        (
+            "Branches · provinces",
+            f"{len(opts['branch'])} · {len(opts['province'])}",
+            ", ".join(opts["province"]),
+        )
+    )
+    waves = arts.panel_manifest.get("waves") or {}
+    if waves:
+        tiles.append(("Survey waves", str(len(waves)), " → ".join(str(v) for v in waves.values())))
+    if not attr.empty:
+        last = attr[attr["wave"] == attr["wave"].max()]
+        rate = (last["n_baseline"].sum() - last["n_interviewed"].sum()) / last["n_baseline"].sum()
+        tiles.append(
+            (
+                f"Lost by {last['wave_label'].iloc[0].lower()}",
+                f"{100 * rate:.0f}%",
+                f"difference between arms p = {fmt_p(last['differential_p'].iloc[0])}",
+            )
+        )
+    if not flow.empty:
+        lastw = flow[flow["wave"] == flow["wave"].max()]
+        parts = {r.arm: r.share_received_fe for r in lastw.itertuples()}
+        if "Programme" in parts:
+            tiles.append(
+                (
+                    "Received FE topics",
+                    f"{100 * parts['Programme']:.0f}%",
+                    f"of programme clients by {lastw['wave_label'].iloc[0].lower()} ({100 * parts.get('Comparison', float('nan')):.0f}% of comparison clients)",
+                )
+            )
+    cols = [
+        dbc.Col(
+            html.Div(
+                [
+                    html.Div(label, className="small text-body-secondary"),
+                    html.Div(value, className="glance-value"),
+                    html.Div(sub, className="small"),
+                ],
+                className="glance-tile h-100",
+            ),
+            xs=6,
+            md=4,
+            xl=2,
+        )
+        for label, value, sub in tiles
+    ]
+    return html.Div(
+        [
+            dbc.Row(cols, className="g-2"),
+            caption(
+                [
+                    "Clients of programme villages were offered financial education by their client officers; clients of comparison villages were not. ",
+                    "Effects compare the two groups (",
+                    term("intention to treat", "itt", f"{PAGE}-glance"),
+                    "). ",
+                    dcc.Link(
+                        "Sample flow, balance and attrition are on the Methods page.",
+                        href="/methods",
+                    ),
+                ]
+            ),
+        ],
+        id=GLANCE,
+    )
+
+
+def recommendations_section(spec: Spec) -> html.Div:
+    arts = get_artifacts()
+    rows = select(arts.results, spec).set_index("outcome")
+    cards = []
+    for i, rec in enumerate(arts.recommendations, start=1):
+        evidence = []
+        for name in rec.get("outcomes", []) or []:
+            if name not in rows.index:
+                continue
+            r = rows.loc[name]
+            evidence.append(
+                html.Li(
+                    [
+                        verdict_badge(r["verdict"]),
+                        " ",
+                        r["short"],
+                        html.Span(
+                            f" ({effect_words(r.to_dict())})"
+                            if not is_missing(r["estimate"])
+                            else "",
+                            className="small text-body-secondary",
+                        ),
+                    ]
+                )
+            )
+        cards.append(
+            dbc.Col(
+                dbc.Card(
+                    dbc.CardBody(
+                        [
+                            html.H3(f"{i}. {rec.get('title', '')}", className="h6"),
+                            html.P(rec.get("text", ""), className="small"),
+                            html.P("What the results say:", className="small fw-semibold mb-1")
+                            if evidence
+                            else None,
+                            html.Ul(evidence, className="list-unstyled small mb-0 evidence"),
+                        ]
+                    ),
+                    className="h-100",
+                ),
+                xs=12,
+                md=6,
+                xl=4,
+            )
+        )
+    if not cards:
+        return html.P("No recommendations file was found (data/recommendations.yaml).", id=RECS)
+    return html.Div(dbc.Row(cards, className="g-3"), id=RECS)
+
+
+@safe_layout
+def layout(wave=None, **kwargs):
+    arts = get_artifacts()
+    if not arts.ok:
+        return problem_page(arts, "Overview")
+    query = {"wave": wave} if wave is not None else {}
+    values, notes = qp.parse(param_specs(), {**query, **kwargs})
+    spec = primary_spec(int(values["wave"]))
+    profile = arts.profile
+    inn = profile.get("innovation") or {}
+    return html.Div(
+        [
+            html.H1(inn.get("title") or "Financial-education impact", className="h3 mt-3"),
+            html.P(
+                [
+                    f"What changed for {profile.get('name', 'the MFI')}'s clients after staff were trained to pass financial-education topics on to them. ",
+                    f"Headline estimates: {METHOD_LABELS.get(spec.method, spec.method)}; {INFERENCE_LABELS.get(spec.inference, spec.inference).lower()}.",
+                ],
+                className="text-body-secondary",
+            ),
+            notes_alert(notes, NOTES),
+            dbc.Row(
+                [
+                    dbc.Col(
+                        html.Section(
+                            [
+                                html.Div(
+                                    [
+                                        html.H2("Headline findings", className="h5 mb-0"),
+                                        wave_switch(spec.wave),
+                                    ],
+                                    className="d-flex flex-wrap justify-content-between align-items-baseline gap-2 mb-2",
+                                ),
+                                findings_section(spec),
+                            ],
+                            className="card card-body h-100",
+                            **{"aria-label": "Headline findings"},
+                        ),
+                        xs=12,
+                        lg=8,
+                    ),
+                    dbc.Col(
+                        profile_card(profile, compact=True, id_prefix=f"{PAGE}-profile"),
+                        xs=12,
+                        lg=4,
+                    ),
+                ],
+                className="g-3",
+            ),
+            html.Section(
+                [html.H2("Design and sample at a glance", className="h5 mt-4"), glance_section()],
+                **{"aria-label": "Design and sample"},
+            ),
+            html.Section(
+                [
+                    html.H2("Recommendations and the evidence behind them", className="h5 mt-4"),
+                    html.P(
+                        "The ILO's recommendations to the institution, each with the measured effects that bear on it.",
+                        className="small text-body-secondary",
+                    ),
+                    recommendations_section(spec),
+                ],
+                **{"aria-label": "Recommendations"},
+            ),
+        ]
+    )

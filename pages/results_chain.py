@@ -1,0 +1,331 @@
+"""Results chain: inputs → activities → outputs → outcomes → impact, from the data file.
+
+Outcome nodes carry their indicators coloured by the measured verdict; selecting a
+node shows its indicators' effects with intervals (or, for the output "clients
+reached", the share who received the topics).
+"""
+
+from __future__ import annotations
+
+import dash
+import dash_bootstrap_components as dbc
+import pandas as pd
+from dash import ALL, Input, Output, ctx, dcc, html
+
+from components import params as qp
+from components.chain import (
+    NODE_TYPE,
+    chain_diagram,
+    chain_legend,
+    edges_table_rows,
+    neighbours,
+    node_by_id,
+)
+from components.errors import safe_layout
+from components.figures import make_exposure_plot, make_forest_plot
+from components.layout import (
+    caption,
+    graph,
+    notes_alert,
+    problem_page,
+    simple_table,
+    term,
+    verdict_badge,
+)
+from components.spec import spec_controls, spec_params
+from components.store import METHOD_LABELS, get_artifacts
+from components.theme import TOO_FEW, fmt_num, fmt_p, slug
+from components.views import (
+    Spec,
+    effect_words,
+    effective_inference,
+    scaled_rows,
+    select,
+    specification_text,
+    wave_labels,
+)
+
+dash.register_page(
+    __name__,
+    path="/results-chain",
+    name="Results chain",
+    order=1,
+    title="Results chain — AMK financial-education impact",
+    description="From staff training to client outcomes: the results chain with measured effects",
+)
+
+PAGE = "chain"
+URL = f"{PAGE}-url"
+NOTES = f"{PAGE}-notes"
+METHOD = f"{PAGE}-method"
+WAVE = f"{PAGE}-wave"
+INFERENCE = f"{PAGE}-inference"
+DIAGRAM = f"{PAGE}-diagram"
+DETAIL = f"{PAGE}-detail"
+SELECTED = f"{PAGE}-selected"
+DETAIL_FIG = f"{PAGE}-detail-figure"
+SCROLL = f"{PAGE}-scroll"
+
+
+def param_specs() -> list[qp.Param]:
+    arts = get_artifacts()
+    nodes = [n["id"] for n in arts.chain.get("nodes", [])]
+    default_node = next(
+        (n["id"] for n in arts.chain.get("nodes", []) if n.get("outcomes")),
+        nodes[0] if nodes else "",
+    )
+    return [
+        qp.Param("node", nodes, default_node, "results-chain node"),
+        *spec_params(arts.results),
+    ]
+
+
+def indicator_verdicts(spec: Spec) -> dict[str, tuple[str, str]]:
+    """outcome -> (short label, verdict) for the chosen specification."""
+    rows = select(get_artifacts().results, spec)
+    return {r.outcome: (r.short, r.verdict) for r in rows.itertuples()}
+
+
+def node_detail(node_id: str, spec: Spec) -> list:
+    """What selecting a node shows: its text, links and its indicators' effects."""
+    arts = get_artifacts()
+    chain = arts.chain
+    by = node_by_id(chain)
+    node = by.get(node_id)
+    if node is None:
+        return [html.P("Choose a box in the diagram to see what was measured there.")]
+    up, down = neighbours(chain, node_id)
+    stage = next(
+        (s.get("label") for s in chain.get("stages", []) if s.get("id") == node.get("stage")), ""
+    )
+    kids: list = [
+        html.H2(node.get("label", node_id), className="h5 mb-1", id=f"{PAGE}-detail-title"),
+        html.P(html.Span(stage, className="badge text-bg-secondary"), className="mb-1"),
+        html.P(node.get("text", ""), className="mb-2"),
+    ]
+    links = []
+    if up:
+        links.append(html.Li(["Comes from: ", ", ".join(by[u].get("label", u) for u in up)]))
+    if down:
+        links.append(html.Li(["Leads to: ", ", ".join(by[d].get("label", d) for d in down)]))
+    if links:
+        kids.append(html.Ul(links, className="small mb-2"))
+    outcomes = list(node.get("outcomes") or [])
+    if node.get("index"):
+        outcomes = [node["index"], *outcomes]
+    wl = wave_labels(arts.results).get(spec.wave)
+    if outcomes:
+        rows = select(arts.results, spec)
+        rows = rows[rows["outcome"].isin(outcomes)]
+        rows = scaled_rows(rows, "std", "q")
+        fig = make_forest_plot(rows, scale="std", view="q")
+        table_rows = [
+            {
+                "name": r["short"],
+                "effect": effect_words(r),
+                "ci": TOO_FEW
+                if r["suppressed"]
+                else f"{fmt_num(r['ci95_low'])} to {fmt_num(r['ci95_high'])}",
+                "q": fmt_p(r["q_value"]),
+                "p": fmt_p(r["p_value"]),
+                "verdict": r["verdict"],
+            }
+            for r in rows.to_dict("records")
+        ]
+        kids += [
+            html.H3("Measured effects", className="h6 mt-2"),
+            graph(
+                DETAIL_FIG,
+                fig,
+                slug("amk-fe-chain", node_id, spec.method, wl),
+                label="the indicators chart",
+            ),
+            caption(
+                [
+                    specification_text(
+                        rows,
+                        spec,
+                        method_labels=METHOD_LABELS,
+                        manifest=arts.results_manifest,
+                        wave_label=wl,
+                    ),
+                    " Effects in standard deviations of the comparison group at baseline, so that indicators can be compared; natural units in the table. ",
+                    "Thick bar 90%, medium 95%, thin 99% interval; filled marker: q and p ≤ 0.05.",
+                ]
+            ),
+            simple_table(
+                pd.DataFrame(table_rows),
+                [
+                    ("name", "Indicator", None),
+                    ("effect", "Effect (natural units)", None),
+                    ("ci", "95% interval", None),
+                    ("q", "q (all outcomes)", None),
+                    ("p", "p", None),
+                    ("verdict", "Verdict", lambda v: verdict_badge(v)),
+                ],
+                caption_text=f"Indicators of “{node.get('label')}”.",
+            ),
+        ]
+    elif node.get("measure") == "exposure":
+        flow = pd.DataFrame(arts.diagnostics.get("sample_flow", []))
+        flow = flow[flow["wave"] > 0] if not flow.empty else flow
+        kids += [
+            html.H3("Measured: who received the topics", className="h6 mt-2"),
+            graph(
+                DETAIL_FIG,
+                make_exposure_plot(flow),
+                "amk-fe-chain-exposure",
+                label="the exposure chart",
+            ),
+            caption(
+                f"Share of clients interviewed at each follow-up who said they had received financial-education topics from a client officer, by arm. Data: {arts.data_label}."
+            ),
+            simple_table(
+                flow,
+                [
+                    ("wave_label", "Wave", None),
+                    ("arm", "Villages", None),
+                    ("n_clients", "Clients interviewed", lambda v: f"{int(v):,}"),
+                    ("share_received_fe", "Received FE topics", lambda v: f"{100 * float(v):.0f}%"),
+                ],
+                caption_text="Exposure to the financial-education topics by arm and wave.",
+            ),
+        ]
+    else:
+        kids.append(
+            html.P(
+                "No survey indicator measures this step directly.",
+                className="small text-body-secondary",
+            )
+        )
+    return kids
+
+
+@safe_layout
+def layout(node=None, method=None, wave=None, inference=None, **kwargs):
+    arts = get_artifacts()
+    if not arts.ok:
+        return problem_page(arts, "Results chain")
+    if not arts.chain.get("nodes"):
+        return html.Div(
+            [
+                html.H1("Results chain", className="h3 mt-3"),
+                dbc.Alert(
+                    "No results-chain file was found (data/results_chain.yaml).", color="warning"
+                ),
+            ]
+        )
+    specs = param_specs()
+    query = {
+        k: v
+        for k, v in dict(node=node, method=method, wave=wave, inference=inference).items()
+        if v is not None
+    }
+    values, notes = qp.parse(specs, {**query, **kwargs})
+    res = arts.results
+    inf, _ = effective_inference(values["method"], values["inference"], res)
+    spec = Spec(method=values["method"], inference=inf, wave=int(values["wave"]))
+    edges = edges_table_rows(arts.chain)
+    return html.Div(
+        [
+            dcc.Location(id=URL, refresh=False),
+            dcc.Store(id=SELECTED, data=values["node"]),
+            dcc.Store(id=SCROLL),
+            html.H1(arts.chain.get("title", "Results chain"), className="h3 mt-3"),
+            html.P(
+                [
+                    "How the programme was meant to work, step by step. Each outcome box lists the survey indicators that measure it, marked by what the evaluation found: improved or worsened when both the ",
+                    term("q-value", "q", PAGE),
+                    " across all outcomes and the p-value are at most 0.05. Select a box to see its measured effects.",
+                ],
+                className="text-body-secondary",
+            ),
+            notes_alert(notes, NOTES),
+            dbc.Row(
+                [
+                    *spec_controls(PAGE, values, arts.results),
+                ],
+                className="controls g-2 align-items-end",
+            ),
+            chain_legend(),
+            html.Div(
+                chain_diagram(arts.chain, indicator_verdicts(spec), values["node"]),
+                id=DIAGRAM,
+                role="group",
+                **{"aria-label": "Results-chain diagram"},
+            ),
+            html.Section(
+                node_detail(values["node"], spec),
+                id=DETAIL,
+                className="card card-body mt-3",
+                **{"aria-live": "polite", "aria-label": "Selected step"},
+            ),
+            html.Details(
+                [
+                    html.Summary("The chain as a table (text alternative)"),
+                    simple_table(
+                        pd.DataFrame(edges, columns=["from", "to"]),
+                        [("from", "From", None), ("to", "Leads to", None)],
+                    ),
+                ],
+                className="mt-3 small",
+            ),
+        ]
+    )
+
+
+# on a narrow screen the detail sits below the whole diagram: bring it into view
+dash.clientside_callback(
+    """
+    function(node) {
+        const el = document.getElementById('chain-detail');
+        if (el && window.innerWidth < 992) { el.scrollIntoView({block: 'start'}); }
+        return window.dash_clientside.no_update;
+    }
+    """,
+    Output(SCROLL, "data"),
+    Input(SELECTED, "data"),
+    prevent_initial_call=True,
+)
+
+
+@dash.callback(
+    Output(SELECTED, "data"),
+    Input({"type": NODE_TYPE, "index": ALL}, "n_clicks"),
+    prevent_initial_call=True,
+)
+def choose_node(_clicks):
+    """The box that was clicked becomes the selected node."""
+    trig = ctx.triggered_id
+    if not isinstance(trig, dict) or not any(_clicks or []):
+        return dash.no_update
+    nodes = {n["id"] for n in get_artifacts().chain.get("nodes", [])}
+    return trig["index"] if trig.get("index") in nodes else dash.no_update
+
+
+@dash.callback(
+    Output(DIAGRAM, "children"),
+    Output(DETAIL, "children"),
+    Output(URL, "search"),
+    Input(SELECTED, "data"),
+    Input(METHOD, "value"),
+    Input(WAVE, "value"),
+    Input(INFERENCE, "value"),
+    prevent_initial_call=True,
+)
+def update(node, method, wave, inference):
+    return chain_view(node, method, wave, inference)
+
+
+def chain_view(node: str, method: str, wave: str, inference: str):
+    """Inputs -> (diagram, detail of the selected node, URL search)."""
+    arts = get_artifacts()
+    specs = param_specs()
+    values, _ = qp.parse(specs, dict(node=node, method=method, wave=wave, inference=inference))
+    inf, note = effective_inference(values["method"], values["inference"], arts.results)
+    spec = Spec(method=values["method"], inference=inf, wave=int(values["wave"]))
+    diagram = chain_diagram(arts.chain, indicator_verdicts(spec), values["node"])
+    detail = node_detail(values["node"], spec)
+    if note:
+        detail = [dbc.Alert(note, color="info", className="py-2 small"), *detail]
+    return diagram, detail, qp.to_search(specs, values)

@@ -1,0 +1,507 @@
+"""Page layouts and callbacks called as plain functions (inputs -> outputs)."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from app_fixtures import *  # noqa: F403  (session fixtures: artefacts, app)
+from app_fixtures import find_by_id, text_of
+
+from analysis.artifacts import Problem
+from components.errors import APP_ERROR_ID
+from components.views import Spec, select
+
+
+@pytest.fixture(scope="module")
+def pages(dash_app):
+    import pages.breakdowns as breakdowns
+    import pages.effects as effects
+    import pages.methods as methods
+    import pages.overview as overview
+    import pages.results_chain as results_chain
+
+    return {
+        "overview": overview,
+        "results_chain": results_chain,
+        "effects": effects,
+        "breakdowns": breakdowns,
+        "methods": methods,
+    }
+
+
+def _use(monkeypatch, pages, artifacts):
+    """Make every page read ``artifacts`` instead of the session's."""
+    for mod in pages.values():
+        monkeypatch.setattr(mod, "get_artifacts", lambda: artifacts)
+
+
+# ---------------------------------------------------------------- registry and shell
+
+
+def test_pages_registered_with_fixed_urls_and_order(pages):
+    import dash
+
+    reg = sorted(dash.page_registry.values(), key=lambda p: p["order"])
+    assert [p["path"] for p in reg] == [
+        "/",
+        "/results-chain",
+        "/effects",
+        "/breakdowns",
+        "/methods",
+    ]
+    assert all(p["title"] and p["description"] for p in reg)
+
+
+def test_shell_shows_demo_label_and_navbar(dash_app, arts):
+    shell = dash_app.layout() if callable(dash_app.layout) else dash_app.layout
+    text = text_of(shell)
+    assert arts.data_label in text
+    for name in ("Overview", "Results chain", "Effects", "Breakdowns", "Methods & data"):
+        assert name in text
+    assert find_by_id(shell, APP_ERROR_ID) is not None
+
+
+@pytest.mark.parametrize("name", ["overview", "results_chain", "effects", "breakdowns", "methods"])
+def test_every_layout_renders_with_no_arguments(pages, name):
+    lay = pages[name].layout()
+    assert "could not be shown" not in text_of(lay)
+
+
+# ---------------------------------------------------------------- query strings
+
+
+def test_effects_invalid_query_falls_back_with_visible_note(pages):
+    eff = pages["effects"]
+    lay = eff.layout(
+        method="bogus", wave="9", scale="natural", outcome="insurance_any", colour="red"
+    )
+    assert find_by_id(lay, eff.METHOD).value == "did"
+    assert find_by_id(lay, eff.WAVE).value == "2"
+    assert find_by_id(lay, eff.OUTCOME).value == "insurance_any"
+    note = find_by_id(lay, eff.NOTES)
+    assert note.is_open
+    txt = text_of(note)
+    assert "Unknown estimator 'bogus'" in txt and "Unknown wave '9'" in txt and "'colour'" in txt
+
+
+def test_effects_valid_query_sets_controls_without_note(pages):
+    eff = pages["effects"]
+    lay = eff.layout(
+        method="ancova",
+        wave="1",
+        inference="cluster",
+        scale="std",
+        level="99",
+        mt="qf",
+        outcome="debt_handling",
+    )
+    got = {
+        k: find_by_id(lay, getattr(eff, k.upper())).value
+        for k in ("method", "wave", "inference", "scale", "level", "mt", "outcome")
+    }
+    assert got == {
+        "method": "ancova",
+        "wave": "1",
+        "inference": "cluster",
+        "scale": "std",
+        "level": "99",
+        "mt": "qf",
+        "outcome": "debt_handling",
+    }
+    assert not find_by_id(lay, eff.NOTES).is_open
+
+
+@pytest.mark.parametrize(
+    "name,kwargs,expected",
+    [
+        (
+            "breakdowns",
+            {"outcome": "nope", "branches": "Atlantis"},
+            ["Unknown outcome 'nope'", "'Atlantis'"],
+        ),
+        ("results_chain", {"node": "moon"}, ["Unknown results-chain node 'moon'"]),
+        ("overview", {"wave": "x"}, ["Unknown wave 'x'"]),
+        ("methods", {"tab": "1"}, ["'tab' is not used"]),
+    ],
+)
+def test_other_pages_note_invalid_query(pages, name, kwargs, expected):
+    mod = pages[name]
+    lay = mod.layout(**kwargs)
+    txt = text_of(find_by_id(lay, mod.NOTES))
+    for e in expected:
+        assert e in txt
+
+
+# ---------------------------------------------------------------- effects callbacks
+
+
+def test_update_forest_returns_figure_matching_table(pages, results):
+    eff = pages["effects"]
+    fig, config, caption, rows, cols, note = eff.update_forest(
+        "ancova", "1", "cluster", "std", "90", "q"
+    )
+    table = select(results, Spec(method="ancova", inference="cluster", wave=1)).set_index("outcome")
+    pts = {
+        o: x
+        for tr in fig.data
+        if (tr.meta or {}).get("role") == "point"
+        for o, x in zip(tr.customdata, tr.x, strict=True)
+    }
+    for o, x in pts.items():
+        assert x == pytest.approx(table.loc[o, "effect_std"])
+    assert config["toImageButtonOptions"]["filename"] == "amk-fe-effects-ancova-cluster-midline-std"
+    assert "ANCOVA" in text_of(caption) and "cluster-robust" in text_of(caption)
+    grid = pd.DataFrame(rows).set_index("outcome")
+    short = table.set_index("short")
+    assert "ci90_low" in grid.columns
+    for name, r in grid.iterrows():
+        assert r["effect"] == pytest.approx(short.loc[name, "effect_std"])
+    assert note is None
+
+
+def test_tot_with_wild_falls_back_to_cluster_with_note(pages):
+    fig, config, caption, rows, cols, note = pages["effects"].update_forest(
+        "tot", "2", "wild", "natural", "95", "q"
+    )
+    assert "not available" in text_of(note)
+    assert "cluster-robust" in text_of(caption)
+
+
+def test_percent_scale_notes_outcomes_left_out(pages):
+    *_, note = pages["effects"].update_forest("did", "2", "wild", "pct", "95", "q")
+    assert "not meaningful" in text_of(note) and "index" in text_of(note)
+
+
+def test_update_forest_validates_garbage_inputs(pages):
+    fig, config, caption, rows, cols, note = pages["effects"].update_forest(
+        "DROP TABLE", None, 3, "pct'", "95", "zzz"
+    )
+    assert config["toImageButtonOptions"]["filename"].startswith("amk-fe-effects-did-wild")
+
+
+def test_write_url_keeps_only_non_defaults(pages):
+    eff = pages["effects"]
+    assert eff.write_url("did", "2", "wild", "natural", "95", "q", "repay_difficulty") == ""
+    assert (
+        eff.write_url("ancova", "1", "wild", "std", "95", "q", "insurance_any")
+        == "?method=ancova&wave=1&scale=std&outcome=insurance_any"
+    )
+
+
+def test_pick_outcome_from_click(pages):
+    eff = pages["effects"]
+    assert eff.pick_outcome({"points": [{"customdata": "insurance_any"}]}) == "insurance_any"
+    import dash
+
+    assert eff.pick_outcome({"points": [{"customdata": "<script>"}]}) is dash.no_update
+    assert eff.pick_outcome(None) is dash.no_update
+
+
+def test_detail_shows_means_by_arm_over_three_waves(pages, arts):
+    fig, config, title, table, caption = pages["effects"].update_detail(
+        "insurance_any", "did", "2", "wild"
+    )
+    means = pd.DataFrame(arts.diagnostics["means_by_arm"])
+    means = means[(means["outcome"] == "insurance_any") & (means["sample_type"] == "all")]
+    for tr in fig.data:
+        arm = tr.name.split()[0]
+        want = means[means["arm"] == arm].sort_values("wave")["mean"].to_numpy()
+        np.testing.assert_allclose(np.asarray(tr.y, float), want)
+        assert list(tr.x) == ["Baseline", "Midline", "Endline"]
+    assert "Insurance take-up" in title
+    assert "Treated clients (TOT)" in text_of(table)
+
+
+def test_csv_download_has_label_and_equals_table(pages, arts):
+    eff = pages["effects"]
+    payload = eff.download_csv(1, "did", "2", "wild", "natural", "95", "q")
+    lines = payload["content"].splitlines()
+    assert lines[0] == f"# {arts.data_label}"
+    assert payload["filename"].endswith(".csv")
+    df = pd.read_csv(io.StringIO(payload["content"]), comment="#")
+    rows, _, _ = eff.view_rows("did", "2", "wild", "natural", "q")
+    frame = eff.table_frame(rows, "natural", "95")
+    assert list(df.columns) == list(frame.columns)
+    np.testing.assert_allclose(df["effect"], frame["effect"].astype(float))
+    assert "client_id" not in df.columns and len(df) == len(rows)
+
+
+# ---------------------------------------------------------------- breakdowns
+
+
+def _with_suppressed(arts, outcome="repay_difficulty", branch="Baray"):
+    res = arts.results.copy()
+    hit = (res["outcome"] == outcome) & (res["sample_type"] == "branch") & (res["sample"] == branch)
+    numeric = [c for c in res.columns if res[c].dtype.kind == "f"]
+    res.loc[hit, numeric] = np.nan
+    res.loc[hit, "suppressed"] = True
+    res.loc[hit, "verdict"] = "suppressed"
+    return dataclasses.replace(arts, results=res)
+
+
+def test_breakdowns_suppressed_branch_says_too_few_clients(pages, arts, monkeypatch):
+    fake = _with_suppressed(arts)
+    _use(monkeypatch, pages, fake)
+    out = pages["breakdowns"].update("repay_difficulty", "did", "2", "wild", ["Baray", "Santuk"])
+    values = dict(zip(pages["breakdowns"].ORDER + ["search"], out, strict=True))
+    table = text_of(values["branch_table"])
+    assert "too few clients" in table
+    baray = table.split("Baray", 1)[1].split("Santuk", 1)[0]
+    assert not any(ch.isdigit() for ch in baray)
+    fig = values["branch_figure"]
+    assert any(a.text == "too few clients" for a in fig.layout.annotations)
+    raw = [tr for tr in fig.data if (tr.meta or {}).get("role") == "raw"][0]
+    assert list(raw.customdata) == ["Santuk"]
+    assert values["search"] == "?branches=Baray%2CSantuk"
+
+
+def test_breakdowns_raw_and_pooled_side_by_side(pages, results):
+    out = pages["breakdowns"].update("insurance_any", "ancova", "1", "cluster", None)
+    values = dict(zip(pages["breakdowns"].ORDER + ["search"], out, strict=True))
+    assert "branches=" in values["search"]  # nothing selected is written to the link
+    out = pages["breakdowns"].update("insurance_any", "ancova", "1", "cluster", ["Stoung", "Baray"])
+    values = dict(zip(pages["breakdowns"].ORDER + ["search"], out, strict=True))
+    br = results[
+        (results["outcome"] == "insurance_any")
+        & (results["method"] == "ancova")
+        & (results["inference"] == "cluster")
+        & (results["wave"] == 1)
+        & (results["sample_type"] == "branch")
+    ].set_index("sample")
+    roles = {(tr.meta or {}).get("role"): tr for tr in values["branch_figure"].data}
+    for name, x in zip(roles["pooled"].hovertext, roles["pooled"].x, strict=True):
+        b = name.split("</b>")[0].replace("<b>", "")
+        assert x == pytest.approx(br.loc[b, "eb_estimate"])
+    het = text_of(values["heterogeneity"])
+    p = br["heterogeneity_p"].iloc[0]
+    assert (f"p = {p:.3f}" if p >= 0.001 else "p = < 0.001") in het
+    assert "Pooled" in text_of(values["branch_table"])
+
+
+def test_breakdowns_tot_has_no_heterogeneity_test(pages):
+    out = pages["breakdowns"].update("insurance_any", "tot", "2", "cluster", ["Baray"])
+    values = dict(zip(pages["breakdowns"].ORDER + ["search"], out, strict=True))
+    assert "not available" in text_of(values["heterogeneity"])
+
+
+# ---------------------------------------------------------------- results chain
+
+
+def _indicator_items(component, out):
+    cls = getattr(component, "className", "") or ""
+    if cls.startswith("ind "):
+        out[component.title.split(":")[0]] = cls.split("ind-", 1)[1].replace("-", " ")
+    kids = getattr(component, "children", None)
+    for k in kids if isinstance(kids, list) else [kids]:
+        if k is not None and not isinstance(k, str):
+            _indicator_items(k, out)
+    return out
+
+
+@pytest.mark.parametrize(
+    "method,wave,inference", [("did", "2", "wild"), ("ipw_did", "1", "cluster")]
+)
+def test_chain_outcome_node_colours_follow_results(pages, results, method, wave, inference):
+    diagram, _, _ = pages["results_chain"].chain_view("repayment", method, wave, inference)
+    shown = _indicator_items(diagram, {})
+    table = select(results, Spec(method=method, inference=inference, wave=int(wave)))
+    expected = {r.short: r.verdict for r in table.itertuples() if not r.is_index}
+    assert shown == expected
+
+
+def test_chain_click_selects_node_and_writes_url(pages, arts):
+    rc = pages["results_chain"]
+    diagram, detail, search = rc.chain_view("risk-management", "did", "2", "wild")
+    assert search == "?node=risk-management"
+    txt = text_of(detail)
+    assert "Risk management" in txt and "Emergency savings" in txt
+    fig = find_by_id(detail, rc.DETAIL_FIG)
+    pts = {
+        o for tr in fig.figure.data if (tr.meta or {}).get("role") == "point" for o in tr.customdata
+    }
+    assert pts == {"index_risk_management", "emergency_savings", "shock_borrowed"}
+    selected = find_by_id(diagram, {"type": "chain-node", "index": "risk-management"})
+    assert "is-selected" in selected.className
+    linked = find_by_id(diagram, {"type": "chain-node", "index": "over-indebtedness"})
+    assert "is-linked" in linked.className
+
+
+def test_chain_exposure_node_shows_sample_flow(pages, arts):
+    _, detail, _ = pages["results_chain"].chain_view("clients-reached", "did", "2", "wild")
+    flow = pd.DataFrame(arts.diagnostics["sample_flow"])
+    prog = flow[(flow["arm"] == "Programme") & (flow["wave"] == 2)]["share_received_fe"].iloc[0]
+    assert f"{100 * prog:.0f}%" in text_of(detail)
+
+
+def test_choose_node_ignores_unknown(pages, monkeypatch):
+    import dash
+
+    rc = pages["results_chain"]
+    monkeypatch.setattr(
+        rc, "ctx", type("C", (), {"triggered_id": {"type": "chain-node", "index": "nowhere"}})()
+    )
+    assert rc.choose_node([1]) is dash.no_update
+    monkeypatch.setattr(
+        rc, "ctx", type("C", (), {"triggered_id": {"type": "chain-node", "index": "repayment"}})()
+    )
+    assert rc.choose_node([0, 1]) == "repayment"
+
+
+# ---------------------------------------------------------------- overview: written from results
+
+
+def test_overview_headline_counts_come_from_results(pages, results):
+    ov = pages["overview"]
+    rows = select(results, Spec())
+    n_improved = int(((rows["verdict"] == "improved") & ~rows["is_index"]).sum())
+    n_out = int((~rows["is_index"]).sum())
+    txt = text_of(ov.findings_section(Spec()))
+    assert f"improved {n_improved} of {n_out} client outcomes" in txt
+
+
+def test_overview_headline_changes_when_results_change(pages, arts, monkeypatch):
+    res = arts.results.copy()
+    main = (
+        (res["method"] == "did")
+        & (res["inference"] == "wild")
+        & (res["wave"] == 2)
+        & (res["sample_type"] == "all")
+        & ~res["is_index"]
+    )
+    res.loc[main, "verdict"] = "no detectable effect"
+    _use(monkeypatch, pages, dataclasses.replace(arts, results=res))
+    txt = text_of(pages["overview"].findings_section(Spec()))
+    assert "no client outcome improved measurably" in txt
+
+
+def test_overview_recommendations_carry_evidence(pages, arts):
+    txt = text_of(pages["overview"].recommendations_section(Spec()))
+    for rec in arts.recommendations:
+        assert rec["title"] in txt
+
+
+# ---------------------------------------------------------------- problems and errors
+
+
+def test_pages_show_rebuild_message_not_numbers_when_results_are_stale(pages, arts, monkeypatch):
+    broken = dataclasses.replace(
+        arts,
+        results=None,
+        problems=(Problem("The results table is stale: ... Rebuild them with `make data`."),),
+    )
+    _use(monkeypatch, pages, broken)
+    for mod in pages.values():
+        txt = text_of(mod.layout())
+        assert "make data" in txt and "cannot be shown" in txt
+        assert find_by_id(mod.layout(), "effects-forest") is None
+
+
+def test_layout_error_becomes_a_friendly_message(pages, monkeypatch):
+    def boom(*a, **k):
+        raise RuntimeError("secret internals")
+
+    monkeypatch.setattr(pages["effects"], "forest_view", boom)
+    txt = text_of(pages["effects"].layout())
+    assert "could not be shown" in txt and "secret internals" not in txt and "Traceback" not in txt
+
+
+def test_callback_error_becomes_friendly_message_in_page(dash_app, pages, monkeypatch):
+    """A failing callback, called through Dash's HTTP endpoint, answers with a message."""
+
+    def boom(*a, **k):
+        raise RuntimeError("secret internals")
+
+    monkeypatch.setattr(pages["effects"], "forest_view", boom)
+    eff = pages["effects"]
+    outputs = [
+        ("effects-forest", "figure"),
+        ("effects-forest", "config"),
+        ("effects-forest-caption", "children"),
+        ("effects-grid", "rowData"),
+        ("effects-grid", "columnDefs"),
+        ("effects-view-note", "children"),
+    ]
+    inputs = [
+        (eff.METHOD, "did"),
+        (eff.WAVE, "2"),
+        (eff.INFERENCE, "wild"),
+        (eff.SCALE, "std"),
+        (eff.LEVEL, "95"),
+        (eff.MT, "q"),
+    ]
+    body = {
+        "output": ".." + "...".join(f"{i}.{p}" for i, p in outputs) + "..",
+        "outputs": [{"id": i, "property": p} for i, p in outputs],
+        "inputs": [{"id": i, "property": "value", "value": v} for i, v in inputs],
+        "changedPropIds": [f"{eff.SCALE}.value"],
+        "state": [],
+    }
+    client = dash_app.server.test_client()
+    client.get("/effects")
+    r = client.post("/_dash-update-component", json=body)
+    text = r.get_data(as_text=True)
+    assert "secret internals" not in text and "Traceback" not in text
+    doc = json.loads(text) if r.status_code == 200 else {}
+    side = json.dumps(doc.get("sideUpdate", {}))
+    assert r.status_code == 200 and APP_ERROR_ID in side and "Something went wrong" in side
+
+
+# ---------------------------------------------------------------- methods
+
+
+def test_methods_downloads_are_aggregate_and_labelled(pages, arts):
+    m = pages["methods"]
+    for key in m.DOWNLOADS:
+        payload = m.download_payload(key)
+        content = payload["content"]
+        assert arts.data_label in content.splitlines()[0] or (
+            key == "manifests" and arts.data_label in content
+        )
+        if key != "manifests":
+            df = pd.read_csv(io.StringIO(content), comment="#")
+            assert not {"client_id", "village"} & set(df.columns)
+            assert len(df) > 0
+
+
+def test_methods_page_shows_design_tables(pages, arts):
+    txt = text_of(pages["methods"].layout())
+    for piece in (
+        "Sample flow",
+        "Attrition",
+        "Balance at baseline",
+        "Minimum detectable effects",
+        "The estimators, in words",
+        "Provenance",
+        "Codebook",
+    ):
+        assert piece in txt
+    assert arts.results_manifest["panel_sha256"] in txt
+
+
+def test_overview_wave_link_switches_headline(pages, results):
+    midline = min(int(w) for w in results["wave"].unique())
+    lay = pages["overview"].layout(wave=str(midline))
+    txt = text_of(find_by_id(lay, pages["overview"].FINDINGS))
+    label = results.loc[results["wave"] == midline, "wave_label"].iloc[0].lower()
+    assert f"By the {label} survey" in txt
+    switch = find_by_id(lay, pages["overview"].WAVE_SWITCH)
+    assert [getattr(c, "href", None) for c in switch.children] == [None, "/"]
+
+
+def test_detail_sentence_is_the_findings_sentence(pages, results):
+    from analysis.findings import finding_sentence
+
+    *_, table, _ = pages["effects"].update_detail("late_instalments", "ancova", "1", "cluster")
+    row = (
+        select(results, Spec(method="ancova", inference="cluster", wave=1))
+        .set_index("outcome")
+        .loc["late_instalments"]
+    )
+    assert find_by_id(table, pages["effects"].DETAIL_SENTENCE).children == finding_sentence(
+        {**row.to_dict(), "outcome": "late_instalments"}
+    )

@@ -1,0 +1,419 @@
+"""A real-browser walk: the app served in a subprocess, driven by Playwright with the
+OS's Chromium.  Every request that leaves the machine is blocked and fails the test.
+
+Screenshots of every page at 1366x768 and 390 px wide go to tests/screenshots/.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pandas as pd
+import pytest
+from app_fixtures import *  # noqa: F403  (session fixtures: artefacts, app)
+
+from analysis.artifacts import load_artifacts
+from analysis.paths import PROJECT_ROOT
+from components.views import Spec, select
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+AXE = PROJECT_ROOT / "build" / "vendor" / "axe.min.js"
+SHOTS = PROJECT_ROOT / "tests" / "screenshots"
+PAGES = {
+    "/": "#overview-findings",
+    "/results-chain": ".chain-diagram",
+    "/effects": "#effects-forest .main-svg",
+    "/breakdowns": "#breakdowns-branch-figure .main-svg",
+    "/methods": "#methods-flow-figure .main-svg",
+}
+LOCAL_HOSTS = {"127.0.0.1", "localhost"}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def serve(build_dir: Path, log: Path):
+    """``python app.py`` on a free loopback port reading ``build_dir``; yields its base URL."""
+    port = _free_port()
+    env = {**os.environ, "AMK_BUILD_DIR": str(build_dir), "HOST": "127.0.0.1", "PORT": str(port)}
+    env.pop("DASH_DEBUG", None)
+    with open(log, "w") as fh:
+        proc = subprocess.Popen(
+            [sys.executable, "app.py"],
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=fh,
+            stderr=subprocess.STDOUT,
+        )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    try:
+        while True:
+            try:
+                with urllib.request.urlopen(base + "/", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"the app did not start:\n{log.read_text()[-3000:]}")
+            time.sleep(0.3)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    text = log.read_text()
+    assert "Traceback" not in text, f"the server logged an error:\n{text[-3000:]}"
+
+
+@pytest.fixture(scope="module")
+def server(artifact_dir, tmp_path_factory):
+    """The app serving the session's artefacts."""
+    with serve(artifact_dir, tmp_path_factory.mktemp("server") / "app.log") as base:
+        yield base
+
+
+@pytest.fixture(scope="module")
+def axe_source() -> str:
+    if not AXE.is_file():  # fetched from the npm registry by the Makefile rule
+        subprocess.run(["make", "build/vendor/axe.min.js"], cwd=PROJECT_ROOT, check=True)
+    return AXE.read_text()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+class Watched:
+    """A page whose console errors and non-local requests are recorded."""
+
+    def __init__(self, browser, width=1366, height=768):
+        self.context = browser.new_context(
+            viewport={"width": width, "height": height}, accept_downloads=True
+        )
+        self.blocked: list[str] = []
+        self.errors: list[str] = []
+        self.context.route("**/*", self._route)
+        self.page = self.context.new_page()
+        self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+
+    def _route(self, route):
+        url = route.request.url
+        parsed = urlparse(url)
+        if parsed.scheme in ("data", "blob") or parsed.hostname in LOCAL_HOSTS:
+            route.continue_()
+        else:
+            self.blocked.append(url)
+            route.abort()
+
+    def goto(self, url, ready):
+        self.page.goto(url, wait_until="networkidle")
+        self.page.wait_for_selector(ready, timeout=20000)
+
+    def check(self):
+        assert not self.blocked, f"requests left the machine: {self.blocked}"
+        assert not self.errors, f"console errors: {self.errors}"
+
+    def close(self):
+        self.context.close()
+
+
+@pytest.fixture
+def watched(browser):
+    w = Watched(browser)
+    yield w
+    w.close()
+
+
+@pytest.fixture(scope="module")
+def table(artifact_dir):
+    a = load_artifacts(artifact_dir)
+    assert a.ok
+    return a.results
+
+
+def _figure_points(page, graph_id):
+    """{outcome: x} of the forest plot's points, read from the live plotly figure."""
+    return page.evaluate(
+        """(id) => {
+            const gd = document.getElementById(id).querySelector('.js-plotly-plot');
+            const out = {};
+            for (const tr of gd.data) {
+                if (tr.meta && tr.meta.role === 'point') {
+                    tr.customdata.forEach((o, i) => { out[o] = tr.x[i]; });
+                }
+            }
+            return out;
+        }""",
+        graph_id,
+    )
+
+
+def _figure_meta(page, graph_id):
+    return page.evaluate(
+        "(id) => (document.getElementById(id).querySelector('.js-plotly-plot').layout.meta || {})",
+        graph_id,
+    )
+
+
+def _wait_scale(page, graph_id, scale):
+    page.wait_for_function(
+        "([id, s]) => { const gd = document.getElementById(id).querySelector('.js-plotly-plot'); return gd && gd.layout && gd.layout.meta && gd.layout.meta.scale === s; }",
+        arg=[graph_id, scale],
+        timeout=20000,
+    )
+
+
+def _wait_point(page, graph_id, outcome, value):
+    page.wait_for_function(
+        """([id, o, v]) => {
+            const gd = document.getElementById(id).querySelector('.js-plotly-plot');
+            for (const tr of (gd && gd.data) || []) {
+                if (tr.meta && tr.meta.role === 'point') {
+                    const i = tr.customdata.indexOf(o);
+                    if (i >= 0 && Math.abs(tr.x[i] - v) < 1e-9) return true;
+                }
+            }
+            return false;
+        }""",
+        arg=[graph_id, outcome, value],
+        timeout=20000,
+    )
+
+
+# ---------------------------------------------------------------- the walk
+
+
+def test_every_page_loads_offline_without_console_errors(browser, server):
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    for width, height, tag in ((1366, 768, "1366x768"), (390, 844, "390w")):
+        w = Watched(browser, width, height)
+        try:
+            for path, ready in PAGES.items():
+                w.goto(server + path, ready)
+                w.page.wait_for_timeout(300)
+                assert "Demonstration data" in w.page.inner_text("#provenance-label")
+                overflow = w.page.evaluate(
+                    "document.documentElement.scrollWidth - window.innerWidth"
+                )
+                assert overflow <= 1, f"{path} scrolls sideways at {tag} ({overflow}px)"
+                name = path.strip("/") or "overview"
+                w.page.screenshot(path=str(SHOTS / f"{name}-{tag}.png"), full_page=True)
+            w.check()
+        finally:
+            w.close()
+
+
+def test_filter_change_updates_figure_and_url(watched, server, table):
+    page = watched.page
+    watched.goto(server + "/effects", PAGES["/effects"])
+    before = _figure_points(page, "effects-forest")
+    main = select(table, Spec()).set_index("outcome")
+    assert before == pytest.approx(main["estimate"].to_dict())
+    page.select_option("#effects-scale", "std")
+    _wait_scale(page, "effects-forest", "std")
+    page.wait_for_function("() => location.search.includes('scale=std')")
+    after = _figure_points(page, "effects-forest")
+    assert after == pytest.approx(main["effect_std"].to_dict())
+    page.select_option("#effects-method", "ancova")
+    page.wait_for_function("() => location.search.includes('method=ancova')")
+    anc = select(table, Spec(method="ancova")).set_index("outcome")
+    _wait_point(
+        page, "effects-forest", "late_instalments", float(anc.loc["late_instalments", "effect_std"])
+    )
+    assert _figure_points(page, "effects-forest") == pytest.approx(anc["effect_std"].to_dict())
+    watched.check()
+
+
+def test_deep_link_restores_the_view(watched, server, table):
+    page = watched.page
+    watched.goto(
+        server
+        + "/effects?method=ipw_did&wave=1&inference=cluster&scale=pct&level=99&mt=qf&outcome=insurance_any",
+        PAGES["/effects"],
+    )
+    values = {
+        k: page.input_value(f"#effects-{k}")
+        for k in ("method", "wave", "inference", "scale", "level", "mt", "outcome")
+    }
+    assert values == {
+        "method": "ipw_did",
+        "wave": "1",
+        "inference": "cluster",
+        "scale": "pct",
+        "level": "99",
+        "mt": "qf",
+        "outcome": "insurance_any",
+    }
+    assert _figure_meta(page, "effects-forest") == {"scale": "pct", "view": "qf"}
+    rows = select(table, Spec(method="ipw_did", inference="cluster", wave=1)).set_index("outcome")
+    want = {
+        o: v
+        for o, v in rows["effect_pct"].items()
+        if not o.startswith("index_") and o != "log_income"
+    }
+    assert _figure_points(page, "effects-forest") == pytest.approx(want)
+    assert "Insurance take-up" in page.inner_text("#effects-detail-title")
+    assert page.is_hidden("#effects-notes") or not page.inner_text("#effects-notes").strip()
+    watched.check()
+
+
+def test_invalid_link_value_shows_note_and_default(watched, server):
+    page = watched.page
+    watched.goto(server + "/effects?method=nonsense&scale=natural", PAGES["/effects"])
+    assert "Unknown estimator 'nonsense'" in page.inner_text("#effects-notes")
+    assert page.input_value("#effects-method") == "did"
+    watched.check()
+
+
+def _grid_rows(page):
+    """(outcome, displayed effect text) of every row of the effects table, in display order."""
+    return page.evaluate(
+        """() => {
+            const rows = {};
+            document.querySelectorAll('#effects-grid [role=row][row-index]').forEach(r => {
+                const i = r.getAttribute('row-index');
+                rows[i] = rows[i] || {};
+                const o = r.querySelector('[col-id=outcome]');
+                const e = r.querySelector('[col-id=effect]');
+                if (o) rows[i].outcome = o.innerText.trim();
+                if (e) rows[i].effect = e.innerText.trim();
+            });
+            return Object.keys(rows).sort((a, b) => a - b).map(k => rows[k]);
+        }"""
+    )
+
+
+def test_csv_download_arrives_and_matches_the_table(watched, server, table):
+    page = watched.page
+    watched.goto(server + "/effects?wave=1&scale=std", PAGES["/effects"])
+    page.wait_for_selector("#effects-grid [col-id=effect]")
+    shown = _grid_rows(page)
+    assert len(shown) == table["outcome"].nunique()
+    with page.expect_download() as info:
+        page.click("#effects-csv-button")
+    download = info.value
+    text = Path(download.path()).read_text(encoding="utf-8")
+    assert text.splitlines()[0].startswith("# Demonstration data")
+    csv = pd.read_csv(io.StringIO(text), comment="#")
+    assert "client_id" not in csv.columns
+    assert list(csv["outcome"]) == [r["outcome"] for r in shown]
+    for row, (_, c) in zip(shown, csv.iterrows(), strict=True):
+        displayed = float(row["effect"].replace("−", "-").replace(",", ""))
+        assert displayed == pytest.approx(c["effect"], abs=0.0006)
+    want = select(table, Spec(wave=1)).set_index("short")["effect_std"]
+    for _, c in csv.iterrows():
+        assert c["effect"] == pytest.approx(want[c["outcome"]])
+    watched.check()
+
+
+def test_breakdowns_branch_filter_updates_figure_and_url(watched, server):
+    page = watched.page
+    watched.goto(server + "/breakdowns?outcome=insurance_any", PAGES["/breakdowns"])
+    page.get_by_label("Baray", exact=True).uncheck()
+    page.wait_for_function("() => location.search.includes('branches=')")
+    page.wait_for_function(
+        "() => { const gd = document.querySelector('#breakdowns-branch-figure .js-plotly-plot'); const raw = gd.data.find(t => t.meta && t.meta.role === 'raw'); return raw && !raw.customdata.includes('Baray'); }",
+        timeout=20000,
+    )
+    assert "Baray" not in page.inner_text("#breakdowns-branch-table")
+    search = page.evaluate("location.search")
+    page.goto(server + "/breakdowns" + search, wait_until="networkidle")
+    page.wait_for_selector(PAGES["/breakdowns"])
+    assert not page.get_by_label("Baray", exact=True).is_checked()
+    assert page.get_by_label("Santuk", exact=True).is_checked()
+    assert page.input_value("#breakdowns-outcome") == "insurance_any"
+    watched.check()
+
+
+def test_results_chain_node_by_mouse_and_keyboard(watched, server):
+    page = watched.page
+    watched.goto(server + "/results-chain", PAGES["/results-chain"])
+    page.get_by_role("button", name=re.compile(r"^Risk management")).click()
+    page.wait_for_function("() => location.search.includes('node=risk-management')")
+    page.wait_for_function(
+        "() => document.querySelector('#chain-detail-title').innerText.includes('Risk management')"
+    )
+    page.get_by_role("button", name=re.compile(r"^Clients reached")).focus()
+    page.keyboard.press("Enter")
+    page.wait_for_function("() => location.search.includes('node=clients-reached')")
+    assert "received" in page.inner_text("#chain-detail")
+    watched.check()
+
+
+@pytest.mark.parametrize("path", list(PAGES))
+def test_axe_finds_no_serious_or_critical_violations(watched, server, axe_source, path):
+    page = watched.page
+    watched.goto(server + path, PAGES[path])
+    page.add_script_tag(content=axe_source)
+    violations = page.evaluate(
+        """async () => {
+            const r = await axe.run(document, {resultTypes: ['violations']});
+            return r.violations.filter(v => ['serious', 'critical'].includes(v.impact))
+                .map(v => ({id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 4).map(n => n.target.join(' '))}));
+        }"""
+    )
+    assert violations == [], violations
+    watched.check()
+
+
+def test_overview_wave_link_changes_headline_and_url(watched, server):
+    page = watched.page
+    watched.goto(server + "/", PAGES["/"])
+    assert "By the endline survey" in page.inner_text("#overview-findings")
+    page.get_by_role("link", name="Midline vs baseline").click()
+    page.wait_for_function("() => location.search === '?wave=1'")
+    page.wait_for_function(
+        "() => document.querySelector('#overview-findings').innerText.includes('By the midline survey')"
+    )
+    watched.check()
+
+
+def test_missing_artifacts_give_a_rebuild_message_not_numbers(browser, tmp_path):
+    empty = tmp_path / "empty_build"
+    empty.mkdir()
+    with serve(empty, tmp_path / "app.log") as base:
+        w = Watched(browser)
+        try:
+            for path in PAGES:
+                w.goto(base + path, "#main h1")
+                text = w.page.inner_text("#main")
+                assert "The results cannot be shown" in text and "make data" in text
+                assert w.page.locator(".js-plotly-plot").count() == 0
+            w.check()
+        finally:
+            w.close()
