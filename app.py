@@ -17,7 +17,8 @@ from dash import Dash, html
 import components.export  # noqa: F401  (registers the SVG-export callback)
 from components.errors import APP_ERROR_ID, on_callback_error
 from components.layout import problems_alert, provenance_banner
-from components.store import get_artifacts
+from components.server import harden
+from components.store import get_artifacts, health
 
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
@@ -34,7 +35,7 @@ app = Dash(
     suppress_callback_exceptions=not ARTIFACTS.ok,
     meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
 )
-server = app.server
+server = harden(app, health)
 # a <html lang> for screen readers; everything else is Dash's default page
 app.index_string = app.index_string.replace("<html>", '<html lang="en">', 1)
 

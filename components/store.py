@@ -30,3 +30,19 @@ def get_artifacts() -> Artifacts:
 def reload() -> Artifacts:
     get_artifacts.cache_clear()
     return get_artifacts()
+
+
+def health() -> tuple[dict, bool]:
+    """What ``/healthz`` reports: did the panel and results load, and their fingerprints."""
+    arts = get_artifacts()
+    info = {
+        "status": "ok" if arts.ok else "degraded",
+        "results_loaded": arts.results is not None,
+        "results_rows": 0 if arts.results is None else int(len(arts.results)),
+        "panel_sha256": arts.panel_manifest.get("panel_sha256"),
+        "results_panel_sha256": arts.results_manifest.get("panel_sha256"),
+        "code_fingerprint": arts.results_manifest.get("code_fingerprint"),
+        "data_kind": arts.data_kind,
+        "problems": [p.message for p in arts.problems],
+    }
+    return info, arts.ok

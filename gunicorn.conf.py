@@ -1,0 +1,27 @@
+"""gunicorn settings for `gunicorn app:server` (read automatically from the working directory).
+
+Environment: AMK_WORKERS (default 2), AMK_BIND (default 0.0.0.0:8050), AMK_TIMEOUT (60 s),
+AMK_LOG_LEVEL (info).  Logs go to stdout/stderr.
+"""
+
+import os
+
+import gunicorn.http.wsgi
+
+# no server name or version in the Server header
+gunicorn.http.wsgi.SERVER = "web"
+
+bind = os.environ.get("AMK_BIND", "0.0.0.0:8050")
+workers = int(os.environ.get("AMK_WORKERS", "2"))
+threads = int(os.environ.get("AMK_THREADS", "1"))
+timeout = int(os.environ.get("AMK_TIMEOUT", "60"))
+graceful_timeout = 30
+keepalive = 5
+max_requests = 2000  # recycle workers now and then
+max_requests_jitter = 200
+limit_request_line = 8190
+limit_request_fields = 100
+preload_app = True  # load the artefacts once, before forking
+accesslog = "-"
+errorlog = "-"
+loglevel = os.environ.get("AMK_LOG_LEVEL", "info")
