@@ -21,5 +21,6 @@ USER amk
 
 EXPOSE 8050
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s \
-    CMD python -c "import urllib.request,sys; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8050/').status == 200 else 1)"
-CMD ["gunicorn", "--bind", "0.0.0.0:8050", "--workers", "2", "--timeout", "60", "--access-logfile", "-", "app:server"]
+    CMD python -c "import urllib.request,sys; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8050/healthz').status == 200 else 1)"
+# settings in gunicorn.conf.py (AMK_WORKERS, AMK_BIND, AMK_TIMEOUT, AMK_LOG_LEVEL)
+CMD ["gunicorn", "--config", "gunicorn.conf.py", "app:server"]

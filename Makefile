@@ -21,12 +21,12 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-## sysdeps: OS packages the browser tests need (Debian's chromium and chromedriver)
+## sysdeps: OS packages the tests need (Debian's chromium and chromedriver for the browser, redis-server for the cache)
 sysdeps:
-	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then \
-	  echo "installing chromium and chromium-driver from the OS packages"; \
+	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null || ! command -v redis-server >/dev/null; then \
+	  echo "installing chromium, chromium-driver and redis-server from the OS packages"; \
 	  SUDO=$$( [ "$$(id -u)" -eq 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium chromium-driver; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium chromium-driver redis-server; \
 	fi
 
 ## data: simulated raw exports, the processed demo panel and the results table (rebuilt when stale)

@@ -15,6 +15,7 @@ import dash_bootstrap_components as dbc
 from dash import Dash, html
 
 import components.export  # noqa: F401  (registers the SVG-export callback)
+from components.cache import init_cache
 from components.errors import APP_ERROR_ID, on_callback_error
 from components.layout import problems_alert, provenance_banner
 from components.server import harden
@@ -36,6 +37,11 @@ app = Dash(
     meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
 )
 server = harden(app, health)
+init_cache(
+    server,
+    str(ARTIFACTS.results_manifest.get("panel_sha256", ""))
+    + str(ARTIFACTS.results_manifest.get("code_fingerprint", "")),
+)
 # a <html lang> for screen readers; everything else is Dash's default page
 app.index_string = app.index_string.replace("<html>", '<html lang="en">', 1)
 

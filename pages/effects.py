@@ -10,6 +10,7 @@ from dash import Input, Output, State, dcc, html
 
 from analysis.findings import finding_sentence
 from components import params as qp
+from components.cache import memoize
 from components.errors import safe_layout
 from components.figures import make_forest_plot, make_means_plot
 from components.layout import (
@@ -223,6 +224,7 @@ def grid_records(frame: pd.DataFrame) -> list[dict]:
     return clean.to_dict("records")
 
 
+@memoize
 def forest_view(method: str, wave: str, inference: str, scale: str, level: str, mt: str):
     """Inputs of the view -> (figure, config, caption, grid rows, grid columns, note)."""
     arts = get_artifacts()
@@ -252,6 +254,7 @@ def forest_view(method: str, wave: str, inference: str, scale: str, level: str, 
     )
 
 
+@memoize
 def detail_view(outcome: str, method: str, wave: str, inference: str):
     """One outcome: means by arm over the waves and its effect under every estimator."""
     arts = get_artifacts()

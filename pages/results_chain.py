@@ -13,6 +13,7 @@ import pandas as pd
 from dash import ALL, Input, Output, ctx, dcc, html
 
 from components import params as qp
+from components.cache import memoize
 from components.chain import (
     NODE_TYPE,
     chain_diagram,
@@ -317,6 +318,7 @@ def update(node, method, wave, inference):
     return chain_view(node, method, wave, inference)
 
 
+@memoize
 def chain_view(node: str, method: str, wave: str, inference: str):
     """Inputs -> (diagram, detail of the selected node, URL search)."""
     arts = get_artifacts()
