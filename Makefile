@@ -10,7 +10,7 @@ PANEL := $(BUILD)/panel.parquet
 RESULTS := $(BUILD)/results.parquet
 ANALYSIS_SRC := $(wildcard analysis/*.py)
 
-.PHONY: install sysdeps data results run test lint clean
+.PHONY: install sysdeps data results run test bench lint clean
 
 ## install: create .venv with the project and its test extras
 install: $(STAMP)
@@ -63,6 +63,10 @@ $(AXE):
 test: install sysdeps data $(AXE)
 	@$(PY) -m pytest; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc
+
+## bench: speed and scale against pyfixest/linearmodels; writes bench/last-run.json (~5-10 min)
+bench: install data
+	$(PY) -m bench.run
 
 lint: install
 	$(VENV)/bin/ruff check .

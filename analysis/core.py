@@ -81,10 +81,10 @@ def demean(
 
 def is_nested(fe_codes: np.ndarray, cluster_codes: np.ndarray) -> bool:
     """True when every fixed-effect level lies within a single cluster."""
-    order = np.lexsort((cluster_codes, fe_codes))
-    f, c = fe_codes[order], cluster_codes[order]
-    same_level = f[1:] == f[:-1]
-    return bool(np.all(c[1:][same_level] == c[:-1][same_level]))
+    # O(n): remember one cluster per level, then check every row agrees with it
+    first = np.empty(int(fe_codes.max(initial=-1)) + 1, dtype=cluster_codes.dtype)
+    first[fe_codes] = cluster_codes
+    return bool(np.array_equal(first[fe_codes], cluster_codes))
 
 
 def dof_k(k: int, fes: list[tuple[np.ndarray, int]], cluster_codes: np.ndarray) -> int:
@@ -178,15 +178,25 @@ def fit_linear(
     x = np.asarray(x, float).reshape(len(y), -1)
     n, k = x.shape
     w = np.ones(n) if weights is None else np.asarray(weights, float)
-    stacked = [np.asarray(y, float)[:, None], x]
+    # Sweep the largest fixed effect exactly; fixed effects with few levels (survey waves,
+    # strata) enter as dummy columns instead of being iterated to convergence: exact and
+    # faster.  By Frisch-Waugh-Lovell the coefficients and the cluster-robust covariance of
+    # the regressors of interest are the same either way.
+    swept, as_dummies = _split_fes(fes)
+    dummies = _dummies(as_dummies, n)
+    stacked = [np.asarray(y, float)[:, None], x, dummies]
     if instruments is not None:
         stacked.append(np.asarray(instruments, float).reshape(n, -1))
-    m = demean(np.hstack(stacked), fes, w)
+    m = demean(np.hstack(stacked), swept, w)
     sw = np.sqrt(w)[:, None]
     m = m * sw
+    n_dum = dummies.shape[1]
     yd, xd = m[:, 0], m[:, 1 : 1 + k]
+    if n_dum:
+        xd = np.hstack([xd, _independent(xd, m[:, 1 + k : 1 + k + n_dum])])
+    kk = xd.shape[1]
     if instruments is not None:
-        zd = m[:, 1 + k :]
+        zd = m[:, 1 + k + n_dum :]
         n_endog = zd.shape[1]
         z_full = np.hstack([zd, xd[:, n_endog:]])
         first = np.linalg.lstsq(z_full, xd, rcond=None)[0]
@@ -194,13 +204,13 @@ def fit_linear(
     else:
         xhat = xd
     xtx = xhat.T @ xd
-    if np.linalg.matrix_rank(xhat.T @ xhat) < k:
+    if np.linalg.matrix_rank(xhat.T @ xhat) < kk:
         raise EstimationError(
             "regressors are collinear after the fixed effects (no variation in treatment?)"
         )
     bread = np.linalg.inv(xtx)
-    coef = bread @ (xhat.T @ yd)
-    resid = yd - xd @ coef
+    coef_all = bread @ (xhat.T @ yd)
+    resid = yd - xd @ coef_all
     meat = _cluster_meat(xhat * resid[:, None], cl, g)
     k_df = dof_k(k, fes, cl)
     if n - k_df <= 0:
@@ -208,8 +218,46 @@ def fit_linear(
     iv = instruments is not None
     raw = (np.asarray(y, float), x, fes, w)
     ssc = g / (g - 1) * (n - 1) / (n - k_df)
-    vcov = ssc * bread @ meat @ bread.T
-    return LinearFit(tuple(names), coef, vcov, n, g, k_df, yd, xhat, cl, iv, raw)
+    vcov = (ssc * bread @ meat @ bread.T)[:k, :k]
+    return LinearFit(tuple(names), coef_all[:k], vcov, n, g, k_df, yd, xhat[:, :k], cl, iv, raw)
+
+
+MAX_DUMMY_LEVELS = 64
+
+
+def _split_fes(fes: list[tuple[np.ndarray, int]]) -> tuple[list, list]:
+    """(fixed effects to sweep out, fixed effects to enter as dummies)."""
+    if len(fes) < 2:
+        return list(fes), []
+    order = sorted(fes, key=lambda fe: fe[1], reverse=True)
+    small = order[1:]
+    if sum(n for _, n in small) <= MAX_DUMMY_LEVELS:
+        return [order[0]], small
+    return list(fes), []
+
+
+def _dummies(fes: list[tuple[np.ndarray, int]], n: int) -> np.ndarray:
+    """Indicator columns for each level but the first (the swept effect holds the constant)."""
+    cols = []
+    for codes, levels in fes:
+        block = np.zeros((n, levels - 1))
+        rows = codes > 0
+        block[np.flatnonzero(rows), codes[rows] - 1] = 1.0
+        cols.append(block)
+    return np.hstack(cols) if cols else np.zeros((n, 0))
+
+
+def _independent(base: np.ndarray, extra: np.ndarray) -> np.ndarray:
+    """The columns of ``extra`` that add rank to ``base`` (pivoted QR on the residuals)."""
+    from scipy.linalg import qr
+
+    if extra.shape[1] == 0:
+        return extra
+    resid = extra - base @ np.linalg.lstsq(base, extra, rcond=None)[0]
+    _, r, piv = qr(resid, mode="economic", pivoting=True)
+    diag = np.abs(np.diag(r))
+    rank = int((diag > 1e-9 * max(1.0, diag.max(initial=0.0))).sum())
+    return extra[:, np.sort(piv[:rank])]
 
 
 MAX_BOOT_DUMMIES = 500
@@ -232,14 +280,7 @@ def _bootstrap_design(y, x, fes, cl, w) -> tuple[np.ndarray | None, np.ndarray |
     yb, xb = m[:, 0], m[:, 1:]
     k = x.shape[1]
     if xb.shape[1] > k:
-        from scipy.linalg import qr
-
-        base, extra = xb[:, :k], xb[:, k:]
-        resid = extra - base @ np.linalg.lstsq(base, extra, rcond=None)[0]
-        _, r, piv = qr(resid, mode="economic", pivoting=True)
-        diag = np.abs(np.diag(r))
-        rank = int((diag > 1e-9 * max(1.0, diag.max(initial=0.0))).sum())
-        xb = np.hstack([base, extra[:, np.sort(piv[:rank])]])
+        xb = np.hstack([xb[:, :k], _independent(xb[:, :k], xb[:, k:])])
     return xb, yb
 
 

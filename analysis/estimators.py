@@ -246,19 +246,22 @@ def fit_twfe(
     if data.empty:
         raise EstimationError("no unit is observed in two periods with the outcome present")
     d = _binary(data[treat], treat)
-    if np.unique(d).size < 2:
+    if d.min() == d.max():
         raise EstimationError(f"treatment '{treat}' does not vary in the estimation sample")
-    if (data.assign(_d=d).groupby(unit)["_d"].nunique() < 2).all():
+    fes = [encode(data[unit]), encode(data[time])]
+    codes, n_units = fes[0]
+    share = np.bincount(codes, weights=d, minlength=n_units) / np.bincount(codes, minlength=n_units)
+    if not ((share > 0) & (share < 1)).any():
         raise EstimationError(
             f"treatment '{treat}' never changes within a unit, so the unit fixed effects absorb it; "
             "for twfe pass the unit's treatment status in each period (e.g. assignment x post-period)"
         )
-    if data[y].nunique() < 2:
+    yv = data[y].to_numpy(float)
+    if yv.min() == yv.max():
         raise EstimationError(f"outcome '{y}' has no variation in the estimation sample")
     x = np.column_stack([d, *[data[c].to_numpy(float) for c in controls]])
-    fes = [encode(data[unit]), encode(data[time])]
     fit = fit_linear(
-        data[y].to_numpy(float),
+        yv,
         x,
         [treat, *controls],
         data[cluster].to_numpy(),
@@ -271,7 +274,7 @@ def fit_twfe(
         method=method,
         term=treat,
         wave=wave,
-        n_clients=int(data[unit].nunique()),
+        n_clients=int(n_units),
         inference=inference,
         draws=draws,
         seed=seed,

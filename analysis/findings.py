@@ -141,7 +141,11 @@ def finding_sentence(row: Mapping[str, Any], *, min_cell: int | None = None) -> 
     short = str(row.get("short") or row.get("outcome"))
     subject = SUBJECTS.get(str(row.get("method")), SUBJECTS["default"])
     if bool(row.get("suppressed")):
-        n = f" (fewer than {min_cell or row.get('min_cell')} in an arm)" if (min_cell or row.get("min_cell")) else ""
+        n = (
+            f" (fewer than {min_cell or row.get('min_cell')} in an arm)"
+            if (min_cell or row.get("min_cell"))
+            else ""
+        )
         return f"Too few clients in this group to estimate the effect on {short.lower()}{n}."
     est, lo, hi = _f(row, "estimate"), _f(row, "ci95_low"), _f(row, "ci95_high")
     p, q, mde = _f(row, "p_value"), _f(row, "q_value"), _f(row, "mde")
@@ -161,7 +165,11 @@ def finding_sentence(row: Mapping[str, Any], *, min_cell: int | None = None) -> 
             f"for the number of outcomes tested (q = {fmt_p(q)}), so treat it with caution."
         )
     units = _unit_words(row)
-    mde_txt = f"{fmt(row, abs(mde))}{'%' if units == '%' else ' ' + units}" if math.isfinite(mde) else "n/a"
+    mde_txt = (
+        f"{fmt(row, abs(mde))}{'%' if units == '%' else ' ' + units}"
+        if math.isfinite(mde)
+        else "n/a"
+    )
     sign = "" if float(fmt(row, abs(est))) == 0 else "+" if est > 0 else "-"
     return (
         f"No detectable effect on {short.lower()}: the estimate is {sign}{fmt(row, abs(est))}"

@@ -289,7 +289,17 @@ def _finish(
     methods,
     min_cell,
 ) -> pd.DataFrame:
-    meta_cols = ["label", "short", "phrase", "family", "family_label", "type", "unit", "better", "is_index"]
+    meta_cols = [
+        "label",
+        "short",
+        "phrase",
+        "family",
+        "family_label",
+        "type",
+        "unit",
+        "better",
+        "is_index",
+    ]
     table = table.join(catalogue[meta_cols], on="outcome")
     table["wave_label"] = table["wave"].map(cb.wave_label)
     table["suppressed"] = table["suppressed"].astype(bool)

@@ -20,7 +20,13 @@ def synthetic_panel(n_clients: int, *, n_villages: int = 9300, seed: int = 0) ->
         present &= rng.random(n_clients) < keep
         idx = np.flatnonzero(present)
         d = (arm[idx] * (wave > 0)).astype(np.int8)
-        y = alpha[idx] + 0.1 * wave + 0.2 * d + vshock[village[idx], wave] + rng.normal(size=idx.size)
+        y = (
+            alpha[idx]
+            + 0.1 * wave
+            + 0.2 * d
+            + vshock[village[idx], wave]
+            + rng.normal(size=idx.size)
+        )
         frames.append(
             pd.DataFrame({"client": idx, "wave": wave, "village": village[idx], "d": d, "y": y})
         )

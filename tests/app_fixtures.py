@@ -77,7 +77,11 @@ def dash_app(artifact_dir):
 
     store.reload()
     import app as app_module
+    from components import cache
 
+    # callbacks are tested here on what they compute (plotly Figures, components); the cached,
+    # JSON-form path is exercised against live gunicorn servers in test_server.py
+    cache._state["ready"] = False
     return app_module.app
 
 

@@ -10,13 +10,8 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
-import sys
-import threading
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -24,83 +19,9 @@ from app_fixtures import *  # noqa: F403  (artefact_dir, dash_app)
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from analysis.paths import PROJECT_ROOT
+from bench.loadgen import Gunicorn, callback_bodies, free_port, http_get, http_post, run_load
 
 LEAKS = ("Traceback", 'File "', "/work/", "site-packages", '.py"', "Werkzeug", "gunicorn/")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _get(url: str, timeout: float = 10.0) -> tuple[int, dict, bytes]:
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as r:
-            return r.status, dict(r.headers), r.read()
-    except urllib.error.HTTPError as e:
-        return e.code, dict(e.headers), e.read()
-
-
-def _post(url: str, body: bytes, timeout: float = 20.0) -> tuple[int, bytes]:
-    req = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(req, timeout=timeout) as r:
-            return r.status, r.read()
-    except urllib.error.HTTPError as e:
-        return e.code, e.read()
-
-
-def _wait_healthy(base: str, proc: subprocess.Popen, seconds: float = 90) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError("server exited early")
-        try:
-            if _get(base + "/healthz", timeout=2)[0] in (200, 503):
-                return
-        except OSError:
-            pass
-        time.sleep(0.3)
-    raise RuntimeError("server did not start")
-
-
-class Gunicorn:
-    """gunicorn app:server with our config, on a free loopback port."""
-
-    def __init__(self, build_dir: Path, log: Path, **env):
-        self.port = _free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        full_env = (
-            os.environ
-            | {
-                "AMK_BUILD_DIR": str(build_dir),
-                "AMK_BIND": f"127.0.0.1:{self.port}",
-                "AMK_WORKERS": "2",
-                "AMK_LOG_LEVEL": "warning",
-            }
-            | env
-        )
-        self.log = log
-        self._fh = open(log, "wb")  # noqa: SIM115 - closed in stop()
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "app:server"],
-            cwd=PROJECT_ROOT, env=full_env, stdout=self._fh, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-        _wait_healthy(self.base, self.proc)
-
-    def workers(self) -> list[int]:
-        out = subprocess.run(["pgrep", "-P", str(self.proc.pid)], capture_output=True, text=True)
-        return [int(x) for x in out.stdout.split()]
-
-    def stop(self) -> None:
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-        self._fh.close()
 
 
 @pytest.fixture(scope="module")
@@ -112,43 +33,13 @@ def gunicorn(artifact_dir, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def callback_payloads(dash_app):
-    """One realistic request body per callback, from Dash's own callback map."""
-    client = dash_app.server.test_client()
-    client.get("/")  # Dash merges the pages' callbacks into its map on the first request
-    bodies = []
-    for key, cb in dash_app.callback_map.items():
-        if "callback" not in cb:  # clientside callbacks never reach the server
-            continue
-        out_specs = key.strip(".").split("...")
-        parsed = []
-        for spec in out_specs:
-            ident, _, prop = spec.rpartition(".")
-            parsed.append({"id": ident, "property": prop})
-        bodies.append(
-            {
-                "output": key,
-                "outputs": parsed if len(parsed) > 1 else parsed[0],
-                "inputs": [
-                    {"id": i["id"], "property": i["property"], "value": None} for i in cb["inputs"]
-                ],
-                "state": [
-                    {"id": s["id"], "property": s["property"], "value": None}
-                    for s in cb.get("state", [])
-                ],
-                "changedPropIds": [f"{cb['inputs'][0]['id']}.{cb['inputs'][0]['property']}"]
-                if cb["inputs"]
-                else [],
-            }
-        )
-    bodies = [
-        b for b in bodies if not b["output"].startswith("{")
-    ]  # pattern-matching ids: covered in junk
+    bodies = callback_bodies(dash_app)
     assert len(bodies) >= 8
     return bodies
 
 
 def test_healthz_reports_fingerprints(gunicorn):
-    status, _, body = _get(gunicorn.base + "/healthz")
+    status, _, body = http_get(gunicorn.base + "/healthz")
     info = json.loads(body)
     assert status == 200
     assert info["status"] == "ok" and info["results_loaded"]
@@ -158,7 +49,7 @@ def test_healthz_reports_fingerprints(gunicorn):
 
 def test_security_headers_and_no_version_banner(gunicorn):
     for path in ("/", "/effects", "/healthz", "/no-such-page"):
-        status, headers, body = _get(gunicorn.base + path)
+        status, headers, body = http_get(gunicorn.base + path)
         assert "gunicorn" not in headers.get("Server", "").lower(), headers
         assert "Werkzeug" not in headers.get("Server", "")
         assert headers["X-Content-Type-Options"] == "nosniff"
@@ -169,7 +60,7 @@ def test_security_headers_and_no_version_banner(gunicorn):
 
 
 def test_request_body_limit(gunicorn):
-    status, body = _post(
+    status, body = http_post(
         gunicorn.base + "/_dash-update-component", b"{" + b" " * (400 * 1024) + b"}"
     )
     assert status == 413
@@ -179,7 +70,7 @@ def test_request_body_limit(gunicorn):
 def test_odd_urls_never_crash(gunicorn):
     for path in ("/effects?method=%00%ff", "/breakdowns?outcome=" + "x" * 5000, "/../../etc/passwd",
                  "/effects?wave=-1&scale=<script>", "/results-chain?node=%27%22", "/_dash-layout?x=1"):  # fmt: skip
-        status, _, body = _get(gunicorn.base + path)
+        status, _, body = http_get(gunicorn.base + path)
         assert status < 500, path
         text = body.decode("utf-8", "replace")
         assert not any(leak in text for leak in LEAKS), path
@@ -190,7 +81,9 @@ def test_odd_urls_never_crash(gunicorn):
 
 def test_realistic_callbacks_answer(gunicorn, callback_payloads):
     for body in callback_payloads:
-        status, resp = _post(gunicorn.base + "/_dash-update-component", json.dumps(body).encode())
+        status, resp = http_post(
+            gunicorn.base + "/_dash-update-component", json.dumps(body).encode()
+        )
         assert status in (200, 204), (body["output"], status, resp[:300])
 
 
@@ -198,7 +91,7 @@ def test_redis_cache_shared_by_workers(artifact_dir, tmp_path, callback_payloads
     redis = pytest.importorskip("redis")
     if not shutil.which("redis-server"):
         pytest.fail("redis-server is not installed: run `make sysdeps`")
-    port = _free_port()
+    port = free_port()
     rproc = subprocess.Popen(
         ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -216,12 +109,12 @@ def test_redis_cache_shared_by_workers(artifact_dir, tmp_path, callback_payloads
         )
         try:
             forest = next(b for b in callback_payloads if "effects-forest.figure" in b["output"])
-            first = _post(g.base + "/_dash-update-component", json.dumps(forest).encode())
+            first = http_post(g.base + "/_dash-update-component", json.dumps(forest).encode())
             assert first[0] == 200
             keys = client.keys("*amk:*")
             assert keys, "nothing was cached in Redis"
             again = [
-                _post(g.base + "/_dash-update-component", json.dumps(forest).encode())
+                http_post(g.base + "/_dash-update-component", json.dumps(forest).encode())
                 for _ in range(6)
             ]
             assert all(a == first for a in again)  # both workers serve the same cached answer
@@ -238,12 +131,12 @@ def test_corrupt_results_are_reported_not_served(artifact_dir, tmp_path):
     (broken / "results.parquet").write_bytes(b"PAR1 this is not a parquet file")
     g = Gunicorn(broken, tmp_path / "log.txt")
     try:
-        status, _, body = _get(g.base + "/healthz")
+        status, _, body = http_get(g.base + "/healthz")
         assert status == 503
         info = json.loads(body)
         assert not info["results_loaded"]
         assert any("cannot be read" in p and "make data" in p for p in info["problems"])
-        status, _, page = _get(g.base + "/effects")
+        status, _, page = http_get(g.base + "/effects")
         assert status == 200  # the page explains; it serves no numbers
         assert b"Traceback" not in page
     finally:
@@ -342,78 +235,6 @@ def test_no_endpoint_returns_client_rows(dash_app, callback_payloads, artifact_d
 # ------------------------------------------------------------------ load (slow)
 
 
-def _user_loop(
-    base: str,
-    bodies: list[dict],
-    stop: threading.Event,
-    stats: dict,
-    lock: threading.Lock,
-    seed: int,
-) -> None:
-    import random
-
-    rnd = random.Random(seed)
-    pages = ["/", "/effects", "/breakdowns", "/results-chain", "/methods"]
-    while not stop.is_set():
-        t = time.perf_counter()
-        try:
-            if rnd.random() < 0.3:
-                status, _, _ = _get(base + rnd.choice(pages), timeout=30)
-            else:
-                body = json.loads(json.dumps(rnd.choice(bodies)))
-                for item in body["inputs"]:
-                    if item["property"] == "value":
-                        item["value"] = rnd.choice(
-                            [
-                                None,
-                                "did",
-                                "ancova",
-                                "2",
-                                "1",
-                                "wild",
-                                "cluster",
-                                "natural",
-                                "std",
-                                "95",
-                            ]
-                        )
-                status, _ = _post(
-                    base + "/_dash-update-component", json.dumps(body).encode(), timeout=30
-                )
-            ok = status < 500
-        except OSError:
-            ok = False
-        with lock:
-            stats["n"] += 1
-            stats["errors"] += 0 if ok else 1
-            stats["lat"].append(time.perf_counter() - t)
-
-
-def run_load(base: str, bodies: list[dict], users: int, seconds: float, during=None) -> dict:
-    stop, lock = threading.Event(), threading.Lock()
-    stats = {"n": 0, "errors": 0, "lat": []}
-    threads = [
-        threading.Thread(target=_user_loop, args=(base, bodies, stop, stats, lock, i), daemon=True)
-        for i in range(users)
-    ]
-    for th in threads:
-        th.start()
-    if during:
-        time.sleep(seconds / 3)
-        during()
-        time.sleep(seconds * 2 / 3)
-    else:
-        time.sleep(seconds)
-    stop.set()
-    for th in threads:
-        th.join(timeout=40)
-    lat = sorted(stats["lat"])
-    return {
-        "users": users, "seconds": seconds, "requests": stats["n"], "errors": stats["errors"],
-        "rps": stats["n"] / seconds, "p95_ms": 1000 * lat[int(0.95 * (len(lat) - 1))] if lat else None,
-    }  # fmt: skip
-
-
 @pytest.mark.slow
 def test_load_50_users_then_worker_kill(gunicorn, callback_payloads):
     bodies = [b for b in callback_payloads if b["inputs"] and "download" not in b["output"].lower()]
@@ -433,4 +254,4 @@ def test_load_50_users_then_worker_kill(gunicorn, callback_payloads):
     time.sleep(2)
     after = set(gunicorn.workers())
     assert len(after) == 2 and after != before  # the master replaced the killed worker
-    assert _get(gunicorn.base + "/healthz")[0] == 200
+    assert http_get(gunicorn.base + "/healthz")[0] == 200

@@ -1,0 +1,33 @@
+"""The benchmark script runs end to end at a tiny size (no timing is asserted)."""
+
+import json
+import os
+import subprocess
+import sys
+
+from app_fixtures import *  # noqa: F403  (artifact_dir)
+
+from analysis.paths import PROJECT_ROOT
+
+KEYS = [
+    "callback_p95_vs_floor", "results_rebuild_s", "results_rebuild_vs_pyfixest",
+    "twfe_857k_vs_pyfixest", "twfe_857k_vs_linearmodels", "twfe_857k_peak_mb",
+    "load_50_p95_ms", "load_50_errors", "cold_start_s", "machine",
+]  # fmt: skip
+
+
+def test_bench_smoke(artifact_dir, tmp_path):
+    out = tmp_path / "bench.json"
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench.run", "--smoke", "--out", str(out)],
+        cwd=PROJECT_ROOT, env=os.environ | {"AMK_BUILD_DIR": str(artifact_dir)},
+        capture_output=True, text=True, timeout=900,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    figures = json.loads(out.read_text())
+    for key in KEYS:
+        assert key in figures, key
+    assert figures["smoke"] is True
+    assert figures["load_50_errors"] == 0
+    assert figures["twfe_857k_max_coef_diff"] < 1e-8  # same coefficients as both references
+    assert "callback p95" in proc.stdout
