@@ -10,7 +10,7 @@ PANEL := $(BUILD)/panel.parquet
 RESULTS := $(BUILD)/results.parquet
 ANALYSIS_SRC := $(wildcard analysis/*.py)
 
-.PHONY: install sysdeps data results run test bench lint clean
+.PHONY: install sysdeps data results report run test bench lint clean
 
 ## install: create .venv with the project and its test extras
 install: $(STAMP)
@@ -21,12 +21,15 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-## sysdeps: OS packages the tests need (Debian's chromium and chromedriver for the browser, redis-server for the cache)
+## sysdeps: OS packages the tests need (Debian's chromium and chromedriver for the browser and
+## kaleido's figure rendering, redis-server for the cache, poppler-utils to render the brief's pages
+## to PNG, DejaVu fonts for the brief's symbols)
 sysdeps:
-	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null || ! command -v redis-server >/dev/null; then \
-	  echo "installing chromium, chromium-driver and redis-server from the OS packages"; \
+	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null || ! command -v redis-server >/dev/null \
+	    || ! command -v pdftoppm >/dev/null || [ ! -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]; then \
+	  echo "installing chromium, chromium-driver, redis-server, poppler-utils and fonts-dejavu-core from the OS packages"; \
 	  SUDO=$$( [ "$$(id -u)" -eq 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium chromium-driver redis-server; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium chromium-driver redis-server poppler-utils fonts-dejavu-core; \
 	fi
 
 ## data: simulated raw exports, the processed demo panel and the results table (rebuilt when stale)
@@ -41,6 +44,11 @@ $(RAW)/DEMO_SIMULATED.json: data/demo_config.yaml data/codebook.yaml analysis/de
 
 $(PANEL): $(RAW)/DEMO_SIMULATED.json data/codebook.yaml $(ANALYSIS_SRC) | $(STAMP)
 	$(PY) -m analysis build --raw $(RAW) --out $(PANEL)
+
+## report: the slide deck (PPTX) and the printable brief (PDF) of the default view, into reports/
+## (figures rendered by kaleido with the OS's Chromium; VIEW='?wave=1&method=ancova' for another view)
+report: install sysdeps data
+	$(PY) -m components.reports --out reports --view "$(VIEW)"
 
 ## run: install, build the demo data, serve the dashboard on http://127.0.0.1:8050
 run: install data

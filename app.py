@@ -15,9 +15,11 @@ import dash_bootstrap_components as dbc
 from dash import Dash, html
 
 import components.export  # noqa: F401  (registers the SVG-export callback)
+import components.present  # noqa: F401  (report downloads and presentation mode)
 from components.cache import init_cache
 from components.errors import APP_ERROR_ID, on_callback_error
 from components.layout import problems_alert, provenance_banner
+from components.present import toolbar
 from components.server import harden
 from components.store import get_artifacts, health
 
@@ -84,6 +86,7 @@ def shell() -> html.Div:
             provenance_banner(ARTIFACTS),
             dbc.Container(
                 [
+                    toolbar(),
                     problems_alert(warnings, id="app-warnings")
                     if warnings
                     else html.Div(id="app-warnings"),

@@ -13,6 +13,24 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlencode
 
+# parameters of the app shell, valid on every page (read by the shell, not by the pages)
+APP_PARAMS = frozenset({"present"})
+PRESENT_ON = ("1", "true", "yes", "on")
+PRESENT_OFF = ("0", "false", "no", "off")
+
+
+def present_flag(search: str | None) -> bool | None:
+    """``?present=1`` -> True, ``?present=0`` -> False; absent or not understood -> None."""
+    raw = query_from_search(search).get("present")
+    if raw is None:
+        return None
+    value = str(raw).strip().lower()
+    if value in PRESENT_ON:
+        return True
+    if value in PRESENT_OFF:
+        return False
+    return None
+
 
 @dataclass(frozen=True)
 class Param:
@@ -64,7 +82,7 @@ def parse(specs: Sequence[Param], query: dict[str, Any]) -> tuple[dict[str, Any]
         if note:
             notes.append(note)
     for key in query:
-        if key not in names:
+        if key not in names and key not in APP_PARAMS:
             notes.append(
                 f"The link parameter '{str(key)[:40]}' is not used on this page and was ignored."
             )

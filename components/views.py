@@ -6,12 +6,14 @@ Everything the pages show is a filter of the results table plus a change of scal
 
 from __future__ import annotations
 
+import textwrap
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from analysis.findings import finding_sentence
 from components.theme import TOO_FEW, fmt_num, fmt_p, fmt_signed, is_missing, is_share
 
 LEVELS = ("90", "95", "99")
@@ -31,6 +33,19 @@ INFERENCE_LABELS = {
 }
 SIGNIFICANCE = 0.05
 
+# The estimators in words (what each compares, and what it assumes)
+ESTIMATOR_WORDS = {
+    "did": "Compares how much each outcome changed between the baseline and the follow-up survey for clients of programme villages "
+    "with the change for clients of comparison villages. Each client is compared with him- or herself (client fixed effects), "
+    "so stable differences between clients do not bias the result; it assumes both groups would have moved alike without the programme.",
+    "ancova": "Compares programme and comparison clients at the follow-up survey, holding their own baseline value of the outcome "
+    "and their branch fixed. More precise than difference-in-differences when outcomes are noisy over time.",
+    "ipw_did": "Difference-in-differences in which comparison clients are re-weighted by their estimated chance of living in a programme "
+    "village (a propensity score from baseline characteristics), so that both groups look alike at baseline.",
+    "tot": "Estimates the effect for the clients who actually received the financial-education topics, using whether their village "
+    "was assigned to the programme as an instrument. Larger than the intention-to-treat effects when take-up is incomplete.",
+}
+
 
 @dataclass(frozen=True)
 class Spec:
@@ -43,16 +58,30 @@ class Spec:
     sample: str = "All clients"
 
 
+_OPTIONS: dict[int, tuple[pd.DataFrame, dict[str, list]]] = {}
+
+
 def options(results: pd.DataFrame) -> dict[str, list]:
-    """Allowed values of each choice, read from the results table itself."""
-    return {
-        "method": [m for m in ("did", "ancova", "ipw_did", "tot") if m in set(results["method"])],
-        "inference": [i for i in ("wild", "cluster") if i in set(results["inference"])],
+    """Allowed values of each choice, read from the results table itself.
+
+    Computed once per results table (the table is loaded once and never changed);
+    every callback validates its inputs against these, so this must be cheap.
+    """
+    hit = _OPTIONS.get(id(results))
+    if hit is not None and hit[0] is results:
+        return hit[1]
+    methods, infs = set(results["method"].unique()), set(results["inference"].unique())
+    value = {
+        "method": [m for m in ("did", "ancova", "ipw_did", "tot") if m in methods],
+        "inference": [i for i in ("wild", "cluster") if i in infs],
         "wave": sorted(int(w) for w in results["wave"].unique()),
         "outcome": list(dict.fromkeys(results["outcome"])),
         "branch": sorted(results.loc[results["sample_type"] == "branch", "sample"].unique()),
         "province": sorted(results.loc[results["sample_type"] == "province", "sample"].unique()),
     }
+    _OPTIONS.clear()  # one table per process; tests that swap tables must not grow this
+    _OPTIONS[id(results)] = (results, value)
+    return value
 
 
 def wave_labels(results: pd.DataFrame, panel_manifest: dict | None = None) -> dict[int, str]:
@@ -240,6 +269,9 @@ def hover_text(row: dict, scale: str, view: str, level: str = "95") -> str:
         mde = row.get("mde_x")
         if not is_missing(mde):
             lines.append(f"Could detect effects of ±{fmt_num(mde)} or larger")
+    if view == "q" and verdict in ("improved", "worsened", "no detectable effect"):
+        # the plain-language sentence (its verdict wording is the across-outcomes q view's)
+        lines += ["<i>In words:</i>", *textwrap.wrap(finding_sentence(row), 46)]
     return "<br>".join(lines)
 
 
@@ -306,3 +338,47 @@ def robustness(results: pd.DataFrame, outcome: str, spec: Spec) -> tuple[int, in
             pick = g
         per_method.append(pick["verdict"].iloc[0] == verdict)
     return int(sum(per_method)), len(per_method)
+
+
+def headline_lead(rows: pd.DataFrame, wave_label: str) -> str:
+    """The opening paragraph of the headline findings of one specification, from the table.
+
+    Shared by the Overview page, the slide deck and the printed brief.
+    """
+    groups = headline_findings(rows)
+    improved, worsened = groups["improved"], groups["worsened"]
+    n_out = int((~rows["is_index"]).sum())
+    wl = str(wave_label).lower()
+    if improved:
+        top = improved[0]
+        parts = [
+            f"By the {wl} survey, the programme measurably improved {len(improved)} of {n_out} client outcomes. "
+            f"The largest improvement, relative to how much clients differ, is in {top['short'].lower()} "
+            f"({fmt_num(abs(top['improvement'] / top['comparison_sd']))} standard deviations)."
+        ]
+    else:
+        parts = [
+            f"By the {wl} survey, no client outcome improved measurably after adjusting for multiple testing."
+        ]
+    if worsened:
+        names = ", ".join(r["short"].lower() for r in worsened)
+        parts.append(f" {len(worsened)} moved in the unwanted direction ({names}).")
+    fam = rows[rows["is_index"]]
+    fam_improved = fam[fam["verdict"] == "improved"]["family_label"].tolist()
+    if fam_improved:
+        parts.append(f" Family indices improved for: {', '.join(f.lower() for f in fam_improved)}.")
+    return "".join(parts)
+
+
+def het_sentence(rows: pd.DataFrame, dimension: str) -> str:
+    """Plain words for the test that an effect is the same in every group of ``dimension``."""
+    p = rows["heterogeneity_p"].dropna() if "heterogeneity_p" in rows else pd.Series(dtype=float)
+    if p.empty:
+        return f"The test that the effect is the same in every {dimension} is not available for this estimator or outcome."
+    pv = float(p.iloc[0])
+    verdict = (
+        "the effect differs across them by more than chance would explain"
+        if pv < 0.05
+        else "no evidence that the effect differs across them"
+    )
+    return f"Same effect in every {dimension}? p = {fmt_p(pv)}: {verdict}."

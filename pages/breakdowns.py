@@ -12,6 +12,7 @@ import pandas as pd
 from dash import Input, Output, dcc, html
 
 from components import params as qp
+from components.cache import memoize
 from components.errors import safe_layout
 from components.figures import make_subgroup_plot
 from components.layout import (
@@ -27,10 +28,11 @@ from components.layout import (
 )
 from components.spec import spec_controls, spec_params
 from components.store import METHOD_LABELS, get_artifacts
-from components.theme import TOO_FEW, fmt_num, fmt_p, graph_config, is_missing, slug
+from components.theme import TOO_FEW, fmt_num, graph_config, is_missing, slug
 from components.views import (
     Spec,
     effective_inference,
+    het_sentence,
     options,
     specification_text,
     wave_labels,
@@ -89,19 +91,6 @@ def subgroup_rows(
         & (res["sample_type"] == sample_type)
     )
     return res.loc[m].sort_values("sample", kind="stable")
-
-
-def het_sentence(rows: pd.DataFrame, dimension: str) -> str:
-    p = rows["heterogeneity_p"].dropna()
-    if p.empty:
-        return f"The test that the effect is the same in every {dimension} is not available for this estimator or outcome."
-    pv = float(p.iloc[0])
-    verdict = (
-        "the effect differs across them by more than chance would explain"
-        if pv < 0.05
-        else "no evidence that the effect differs across them"
-    )
-    return f"Same effect in every {dimension}? p = {fmt_p(pv)}: {verdict}."
 
 
 def _ci(lo, hi) -> str:
@@ -180,6 +169,7 @@ def group_table(rows: pd.DataFrame, label: str) -> html.Div:
     )
 
 
+@memoize
 def breakdown_view(outcome: str, method: str, wave: str, inference: str, branches: tuple[str, ...]):
     """Inputs -> everything the page shows (figures, configs, captions, tables, notes)."""
     arts = get_artifacts()

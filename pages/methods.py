@@ -25,7 +25,7 @@ from components.layout import (
 )
 from components.store import METHOD_LABELS, get_artifacts
 from components.theme import fmt_num, fmt_p, fmt_pct, is_missing
-from components.views import INFERENCE_LABELS, wave_labels
+from components.views import ESTIMATOR_WORDS, INFERENCE_LABELS, wave_labels
 
 dash.register_page(
     __name__,
@@ -42,19 +42,6 @@ DOWNLOAD = f"{PAGE}-download"
 DOWNLOAD_TYPE = f"{PAGE}-download-button"
 FLOW_FIG = f"{PAGE}-flow-figure"
 BALANCE_FIG = f"{PAGE}-balance-figure"
-
-# The estimators in words (what each compares, and what it assumes)
-ESTIMATOR_WORDS = {
-    "did": "Compares how much each outcome changed between the baseline and the follow-up survey for clients of programme villages "
-    "with the change for clients of comparison villages. Each client is compared with him- or herself (client fixed effects), "
-    "so stable differences between clients do not bias the result; it assumes both groups would have moved alike without the programme.",
-    "ancova": "Compares programme and comparison clients at the follow-up survey, holding their own baseline value of the outcome "
-    "and their branch fixed. More precise than difference-in-differences when outcomes are noisy over time.",
-    "ipw_did": "Difference-in-differences in which comparison clients are re-weighted by their estimated chance of living in a programme "
-    "village (a propensity score from baseline characteristics), so that both groups look alike at baseline.",
-    "tot": "Estimates the effect for the clients who actually received the financial-education topics, using whether their village "
-    "was assigned to the programme as an instrument. Larger than the intention-to-treat effects when take-up is incomplete.",
-}
 
 DOWNLOADS = {
     "results": "Full results table (every outcome, estimator, sample and wave)",

@@ -13,12 +13,13 @@ from components import params as qp
 from components.errors import safe_layout
 from components.layout import caption, notes_alert, problem_page, profile_card, term, verdict_badge
 from components.store import METHOD_LABELS, get_artifacts
-from components.theme import fmt_num, fmt_p, is_missing
+from components.theme import fmt_p, is_missing
 from components.views import (
     INFERENCE_LABELS,
     Spec,
     effect_words,
     headline_findings,
+    headline_lead,
     options,
     robustness,
     select,
@@ -126,26 +127,7 @@ def findings_section(spec: Spec) -> html.Div:
         groups["worsened"],
         groups["no detectable effect"],
     )
-    n_out = int((~rows["is_index"]).sum())
-    lead: list = []
-    if improved:
-        top = improved[0]
-        lead = [
-            f"By the {wl.lower()} survey, the programme measurably improved {len(improved)} of {n_out} client outcomes. "
-            f"The largest improvement, relative to how much clients differ, is in {top['short'].lower()} "
-            f"({fmt_num(abs(top['improvement'] / top['comparison_sd']))} standard deviations).",
-        ]
-    else:
-        lead = [
-            f"By the {wl.lower()} survey, no client outcome improved measurably after adjusting for multiple testing."
-        ]
-    if worsened:
-        names = ", ".join(r["short"].lower() for r in worsened)
-        lead.append(f" {len(worsened)} moved in the unwanted direction ({names}).")
-    fam = rows[rows["is_index"]]
-    fam_improved = fam[fam["verdict"] == "improved"]["family_label"].tolist()
-    if fam_improved:
-        lead.append(f" Family indices improved for: {', '.join(f.lower() for f in fam_improved)}.")
+    lead = headline_lead(rows, wl)
     blocks: list = [html.P(lead, className="fs-6")]
     if improved:
         blocks += [

@@ -12,6 +12,7 @@ import dash_bootstrap_components as dbc
 import pandas as pd
 from dash import ALL, Input, Output, ctx, dcc, html
 
+from analysis.findings import finding_sentence
 from components import params as qp
 from components.cache import memoize
 from components.chain import (
@@ -66,6 +67,7 @@ DETAIL = f"{PAGE}-detail"
 SELECTED = f"{PAGE}-selected"
 DETAIL_FIG = f"{PAGE}-detail-figure"
 SCROLL = f"{PAGE}-scroll"
+SENTENCES = f"{PAGE}-detail-sentences"
 
 
 def param_specs() -> list[qp.Param]:
@@ -165,6 +167,17 @@ def node_detail(node_id: str, spec: Spec) -> list:
                     ("verdict", "Verdict", lambda v: verdict_badge(v)),
                 ],
                 caption_text=f"Indicators of “{node.get('label')}”.",
+            ),
+            html.H3("In words", className="h6 mt-3"),
+            html.Ul(
+                [
+                    html.Li(
+                        [html.Span(f"{r['short']}: ", className="fw-semibold"), finding_sentence(r)]
+                    )
+                    for r in rows.to_dict("records")
+                ],
+                id=SENTENCES,
+                className="findings small mb-0",
             ),
         ]
     elif node.get("measure") == "exposure":

@@ -164,9 +164,10 @@ def test_results_command_end_to_end(tmp_path):
     write_demo_exports(raw, seed=11)
     panel = tmp_path / "panel.parquet"
     env_cmd = [sys.executable, "-m", "analysis"]
-    run = lambda *a: subprocess.run(
-        [*env_cmd, *a], capture_output=True, text=True, cwd=ROOT, timeout=600
-    )  # noqa: E731
+
+    def run(*a):
+        return subprocess.run([*env_cmd, *a], capture_output=True, text=True, cwd=ROOT, timeout=600)
+
     assert run("build", "--raw", str(raw), "--out", str(panel)).returncode == 0
     first = run(
         "results", "--panel", str(panel), "--out", str(tmp_path / "r.parquet"), "--draws", "49"

@@ -14,7 +14,10 @@ FIXED = {"95", "1", "5", "1-5"}  # "95% CI", "1-5 scale"
 
 
 def _rows(results: pd.DataFrame) -> list[dict]:
-    view = results[(results["sample_type"].isin(["all", "province", "branch"])) & (results["inference"] == "cluster")]
+    view = results[
+        (results["sample_type"].isin(["all", "province", "branch"]))
+        & (results["inference"] == "cluster")
+    ]
     return [r for _, r in view.iterrows()]
 
 
@@ -57,38 +60,61 @@ def _row(**kw) -> dict:
 
 
 def test_null_names_the_minimum_detectable_effect():
-    text = finding_sentence(_row(estimate=0.02, ci95_low=-0.03, ci95_high=0.07, p_value=0.4, q_value=0.6, mde=0.08))
+    text = finding_sentence(
+        _row(estimate=0.02, ci95_low=-0.03, ci95_high=0.07, p_value=0.4, q_value=0.6, mde=0.08)
+    )
     assert text.startswith("No detectable effect on insurance take-up")
     assert "about 8 percentage points or larger" in text
     assert "likely" not in text
 
 
 def test_unexpected_sign_is_called_unexpected():
-    text = finding_sentence(_row(estimate=-0.10, ci95_low=-0.15, ci95_high=-0.05, p_value=0.001, q_value=0.01, mde=0.05))
+    text = finding_sentence(
+        _row(estimate=-0.10, ci95_low=-0.15, ci95_high=-0.05, p_value=0.001, q_value=0.01, mde=0.05)
+    )
     assert text.startswith("Unexpectedly")
     assert "unwanted direction" in text
 
 
 def test_significant_alone_but_not_after_adjustment_is_hedged():
-    text = finding_sentence(_row(estimate=0.06, ci95_low=0.01, ci95_high=0.11, p_value=0.03, q_value=0.09, mde=0.05))
+    text = finding_sentence(
+        _row(estimate=0.06, ci95_low=0.01, ci95_high=0.11, p_value=0.03, q_value=0.09, mde=0.05)
+    )
     assert "not after adjusting" in text
     assert "robust" not in text
 
 
 def test_small_q_with_large_p_is_not_called_robust():
     # sharpened q-values can fall below p; an interval crossing zero is never "robust"
-    text = finding_sentence(_row(estimate=0.05, ci95_low=-0.01, ci95_high=0.11, p_value=0.08, q_value=0.04, mde=0.06))
+    text = finding_sentence(
+        _row(estimate=0.05, ci95_low=-0.01, ci95_high=0.11, p_value=0.08, q_value=0.04, mde=0.06)
+    )
     assert text.startswith("No detectable effect")
 
 
 def test_suppressed_cell():
     text = finding_sentence(_row(suppressed=True, estimate=float("nan")))
-    assert text == "Too few clients in this group to estimate the effect on insurance take-up (fewer than 10 in an arm)."
+    assert (
+        text
+        == "Too few clients in this group to estimate the effect on insurance take-up (fewer than 10 in an arm)."
+    )
 
 
 def test_tot_subject():
-    text = finding_sentence(_row(method="tot", estimate=0.1, ci95_low=0.05, ci95_high=0.15, p_value=0.001, q_value=0.002, mde=0.05))
-    assert text.startswith("Clients who received the financial-education topics were 10 percentage points")
+    text = finding_sentence(
+        _row(
+            method="tot",
+            estimate=0.1,
+            ci95_low=0.05,
+            ci95_high=0.15,
+            p_value=0.001,
+            q_value=0.002,
+            mde=0.05,
+        )
+    )
+    assert text.startswith(
+        "Clients who received the financial-education topics were 10 percentage points"
+    )
 
 
 def test_verdicts_agree_with_sentences(demo_results):
@@ -104,7 +130,14 @@ def test_verdicts_agree_with_sentences(demo_results):
             assert "robust" not in text
 
 
-@pytest.mark.parametrize("outcome,needle", [("late_instalments", "fewer late instalments"), ("savings_security", "(1-5 scale)"), ("index_repayment", "repayment behaviour index")])
+@pytest.mark.parametrize(
+    "outcome,needle",
+    [
+        ("late_instalments", "fewer late instalments"),
+        ("savings_security", "(1-5 scale)"),
+        ("index_repayment", "repayment behaviour index"),
+    ],
+)
 def test_units_by_type(demo_results, outcome, needle):
     row = demo_results[
         (demo_results["method"] == "did") & (demo_results["inference"] == "cluster")

@@ -1,0 +1,350 @@
+"""Slide deck (PPTX) and printed brief (PDF): structure, provenance on every page, and every
+number taken from the results table.  Figures are rendered by kaleido with the OS's
+Chromium; one kaleido server serves the whole session, and reports are cached per view."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import re
+
+import pandas as pd
+import pytest
+from app_fixtures import *  # noqa: F403  (session fixtures: artefacts)
+
+from analysis.artifacts import load_artifacts
+from analysis.demo import DEMO_LABEL
+from analysis.findings import display_numbers, finding_sentence
+from components import params as qp
+from components.chain import chain_figure
+from components.reports import (
+    MAX_BRIEF_PAGES,
+    ReportError,
+    build_brief,
+    build_content,
+    effect_line,
+    main,
+    make_report,
+    parse_view,
+    typeset,
+    untypeset,
+)
+from components.theme import fmt_num
+from components.views import Spec, headline_findings, select
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+NUMBER = re.compile(r"(?<![\w.])[-+]?\d[\d,]*(?:\.\d+)?")
+N_SLIDES = 7
+ALT_VIEW = "?wave=1&method=ancova&inference=cluster&outcome=insurance_any&branches=Baray,Santuk&scale=std&node=repayment&present=1"
+
+
+@pytest.fixture(scope="module")
+def rarts(artifact_dir):
+    arts = load_artifacts(artifact_dir)
+    assert arts.ok, [p.message for p in arts.problems]
+    return arts
+
+
+@pytest.fixture(scope="module")
+def deck(rarts):
+    from pptx import Presentation
+
+    name, data, notes = make_report(rarts, "pptx", "")
+    assert name == "amk-fe-slides-endline-did.pptx" and notes == []
+    return Presentation(io.BytesIO(data))
+
+
+@pytest.fixture(scope="module")
+def brief(rarts):
+    from pypdf import PdfReader
+
+    name, data, _ = make_report(rarts, "pdf", "")
+    assert name == "amk-fe-brief-endline-did.pdf"
+    return PdfReader(io.BytesIO(data))
+
+
+def slide_text(slide, *, footer: bool = True) -> str:
+    """All text on a slide (``footer=False``: without the provenance footer)."""
+    from pptx.util import Inches
+
+    parts = []
+    for shape in slide.shapes:
+        if shape.has_text_frame and (footer or shape.top < Inches(7.0)):
+            parts.append("\n".join(p.text for p in shape.text_frame.paragraphs))
+    return untypeset("\n".join(parts))
+
+
+def flat(text: str) -> str:
+    """Text without any white space (PDF extraction breaks lines anywhere)."""
+    return re.sub(r"\s+", "", untypeset(text))
+
+
+def default_rows(results: pd.DataFrame) -> pd.DataFrame:
+    return select(results, Spec())
+
+
+# ---------------------------------------------------------------- the view
+
+
+def test_view_defaults_and_link_values(rarts):
+    res = rarts.results
+    view, notes = parse_view(res, "")
+    assert (view.method, view.inference, view.wave, view.scale, view.mt) == (
+        "did",
+        "wild",
+        int(res["wave"].max()),
+        "natural",
+        "q",
+    )
+    assert notes == []
+    view, notes = parse_view(res, ALT_VIEW)
+    assert (view.method, view.inference, view.wave, view.outcome, view.scale) == (
+        "ancova",
+        "cluster",
+        1,
+        "insurance_any",
+        "std",
+    )
+    assert view.branches == ("Baray", "Santuk")
+    assert notes == []  # other pages' (node) and the app's (present) parameters are not errors
+
+
+def test_invalid_view_values_fall_back_with_a_note(rarts):
+    view, notes = parse_view(rarts.results, "?method=nonsense&wave=9&scale=%3Cscript%3E")
+    assert (view.method, view.wave, view.scale) == (
+        "did",
+        int(rarts.results["wave"].max()),
+        "natural",
+    )
+    assert len(notes) == 3 and any("nonsense" in n for n in notes)
+    view, notes = parse_view(rarts.results, "?method=tot&inference=wild")
+    assert view.inference == "cluster" and any("not available" in n for n in notes)
+
+
+def test_app_parameter_present_is_not_a_page_error():
+    values, notes = qp.parse([qp.Param("wave", ["1", "2"], "2", "wave")], {"present": "1"})
+    assert notes == [] and values == {"wave": "2"}
+    assert qp.present_flag("?present=1") is True
+    assert qp.present_flag("?wave=1&present=off") is False
+    assert qp.present_flag("?present=banana") is None
+    assert qp.present_flag("") is None
+
+
+# ---------------------------------------------------------------- words and numbers
+
+
+def test_typeset_uses_minus_signs_only_before_numbers():
+    assert typeset("CI -14 to -6; Debt-service ratio; 2026-11-28; 1-5 scale") == (
+        "CI −14 to −6; Debt-service ratio; 2026-11-28; 1-5 scale"
+    )
+    assert untypeset(typeset("-0.51")) == "-0.51"
+
+
+def test_effect_lines_use_the_sentence_numbers(rarts):
+    for row in default_rows(rarts.results).to_dict("records"):
+        line = effect_line(row)
+        if row["suppressed"]:
+            assert "too few" in line
+            continue
+        nums = display_numbers(row)
+        assert nums["estimate"] in line and nums["ci_low"] in line and nums["ci_high"] in line
+        if float(nums["estimate"]) != 0:  # signed, unless it rounds to zero
+            assert line[0] == ("-" if row["estimate"] < 0 else "+"), line
+
+
+def test_content_follows_the_view(rarts):
+    view, _ = parse_view(rarts.results, ALT_VIEW)
+    content = build_content(rarts, view)
+    rows = select(rarts.results, Spec(method="ancova", inference="cluster", wave=1))
+    groups = headline_findings(rows)
+    want = [finding_sentence(r) for v in ("improved", "worsened") for r in groups[v]]
+    assert [f.sentence for f in content.findings] == want
+    assert content.outcome_short == "Insurance take-up"
+    assert list(content.branch_rows["sample"]) == ["Baray", "Santuk"]
+    assert set(content.province_rows["method"]) == {"ancova"}
+    shown = content.forest_rows[content.forest_rows["shown"]]
+    assert shown["x"].to_numpy() == pytest.approx(shown["effect_std"].to_numpy())
+
+
+def test_missing_artifacts_give_a_report_error(tmp_path):
+    arts = load_artifacts(tmp_path)
+    with pytest.raises(ReportError, match="make data"):
+        make_report(arts, "pdf", "")
+
+
+# ---------------------------------------------------------------- the deck
+
+
+def test_deck_has_its_slides_and_pictures(deck):
+    from pptx.enum.shapes import MSO_SHAPE_TYPE
+
+    assert len(deck.slides) == N_SLIDES
+    pictures = [
+        [s for s in slide.shapes if s.shape_type == MSO_SHAPE_TYPE.PICTURE] for slide in deck.slides
+    ]
+    # results chain, forest plot, province and branch breakdowns
+    assert [len(p) for p in pictures] == [0, 0, 1, 1, 2, 0, 0]
+    for pics in pictures:
+        for pic in pics:
+            assert pic.image.content_type == "image/png"
+            w, h = pic.image.size
+            assert w >= 1500 and h >= 300, (w, h)  # rendered sharp enough for a projector
+            assert pic._element.nvPicPr.cNvPr.get("descr")  # alternative text
+
+
+def test_every_slide_carries_the_provenance_label(deck, rarts):
+    assert rarts.data_label == DEMO_LABEL
+    sha = rarts.results_manifest["panel_sha256"][:12]
+    for i, slide in enumerate(deck.slides, start=1):
+        text = slide_text(slide)
+        assert DEMO_LABEL in text, i
+        assert sha in text and f"{i} / {N_SLIDES}" in text
+
+
+def test_findings_slide_says_what_the_table_says(deck, rarts):
+    rows = default_rows(rarts.results)
+    groups = headline_findings(rows)
+    text = slide_text(deck.slides[1], footer=False)
+    allowed = set()
+    for v in ("improved", "worsened"):
+        for r in groups[v]:
+            assert finding_sentence(r) in text
+            allowed |= set(display_numbers(r).values())
+    for r in groups["no detectable effect"]:
+        assert r["short"] in text
+    # the lead paragraph's numbers: counts and the largest standardised improvement
+    top = groups["improved"][0]
+    n_out = int((~rows["is_index"]).sum())
+    allowed |= {str(len(groups["improved"])), str(n_out), str(len(groups["worsened"]))}
+    allowed |= {fmt_num(abs(top["improvement"] / top["comparison_sd"])), "95", "1-5", "1", "5"}
+    for n in NUMBER.findall(text.replace("1-5", "")):
+        assert n.lstrip("+-") in allowed or n in allowed, (n, allowed)
+
+
+def test_recommendations_slide_shows_each_outcomes_evidence(deck, rarts):
+    rows = default_rows(rarts.results).set_index("outcome")
+    text = slide_text(deck.slides[5])
+    for i, rec in enumerate(rarts.recommendations, start=1):
+        assert f"{i}. {rec['title']}" in text
+        for name in rec["outcomes"]:
+            row = {**rows.loc[name].to_dict(), "outcome": name}
+            assert f"{row['short']}: " in text
+            assert effect_line(row) in text
+    notes = deck.slides[5].notes_slide.notes_text_frame.text
+    assert all(rec["text"][:40] in notes for rec in rarts.recommendations)
+
+
+def test_breakdown_and_methods_slides(deck, rarts):
+    res = rarts.results
+    first = res["outcome"].iloc[0]
+    ref = res[
+        (res["outcome"] == first) & (res["method"] == "did") & (res["inference"] == "wild")
+        & (res["wave"] == res["wave"].max()) & (res["sample_type"] == "all")
+    ].iloc[0]  # fmt: skip
+    text = slide_text(deck.slides[4])
+    assert ref["short"] in text and finding_sentence(ref.to_dict()) in text
+    assert rarts.profile["name"] in text and "285,700" in text  # the profile card, from data/
+    assert "Same effect in every branch? p = " in text
+    methods = slide_text(deck.slides[6])
+    assert f"{int(res['n_clusters'].max())} villages" in methods
+    assert f"fewer than {rarts.results_manifest['settings']['min_cell']} clients" in methods
+    assert rarts.results_manifest["code_fingerprint"] in methods
+
+
+# ---------------------------------------------------------------- the brief
+
+
+def test_brief_fits_four_pages_with_label_and_pictures(brief):
+    assert len(brief.pages) <= MAX_BRIEF_PAGES
+    assert len(brief.pages) == 4  # one page each: findings, effects, breakdowns, recommendations
+    for i, page in enumerate(brief.pages, start=1):
+        text = flat(page.extract_text())
+        assert flat(DEMO_LABEL) in text, i
+        assert f"Page{i}of4" in text
+    assert [len(p.images) for p in brief.pages[:3]] == [1, 1, 2]
+
+
+def test_brief_text_carries_the_tables_numbers(brief, rarts):
+    text = flat(" ".join(p.extract_text() for p in brief.pages))
+    rows = default_rows(rarts.results)
+    groups = headline_findings(rows)
+    for v in ("improved", "worsened", "no detectable effect"):
+        for r in groups[v]:
+            assert flat(finding_sentence(r)) in text, r["outcome"]
+    by = rows.set_index("outcome")
+    for rec in rarts.recommendations:
+        for name in rec["outcomes"]:
+            assert flat(effect_line({**by.loc[name].to_dict(), "outcome": name})) in text
+    assert flat(rarts.results_manifest["panel_sha256"][:12]) in text
+
+
+def test_real_data_is_labelled_as_such(rarts):
+    from pypdf import PdfReader
+
+    real = dataclasses.replace(
+        rarts,
+        results_manifest={
+            **rarts.results_manifest,
+            "data_kind": "real",
+            "data_label": "AMK client survey data (2010-2012)",
+        },
+    )
+    view, _ = parse_view(real.results, "")
+    pdf = PdfReader(io.BytesIO(build_brief(build_content(real, view))))
+    for page in pdf.pages:
+        text = flat(page.extract_text())
+        assert flat("AMK client survey data (2010-2012)") in text
+        assert "Demonstration" not in text
+
+
+# ---------------------------------------------------------------- the chain figure, the CLI
+
+
+def test_chain_figure_shows_every_indicator_with_its_verdict(rarts):
+    rows = default_rows(rarts.results)
+    ind = {r.outcome: (r.short, r.verdict) for r in rows.itertuples()}
+    for width, height, orientation in ((1190, 530, "horizontal"), (700, 420, "vertical")):
+        fig = chain_figure(rarts.chain, ind, width=width, height=height)
+        assert fig.layout.meta["orientation"] == orientation
+        assert fig.layout.meta["font_size"] >= 9
+        text = " ".join(a.text for a in fig.layout.annotations).replace("<br>   ", " ")
+        for node in rarts.chain["nodes"]:
+            for outcome in node.get("outcomes") or []:
+                short, verdict = ind[outcome]
+                first = short.split()[0]
+                assert first in text, (outcome, orientation)
+        assert text.count("▼") >= sum(v == "worsened" for _, v in ind.values())
+
+
+def test_cli_writes_the_deck_and_the_brief(tmp_path, artifact_dir, capsys):
+    out = tmp_path / "reports"
+    assert main(["--out", str(out), "--build", str(artifact_dir)]) == 0
+    names = sorted(p.name for p in out.iterdir())
+    assert names == ["amk-fe-brief-endline-did.pdf", "amk-fe-slides-endline-did.pptx"]
+    assert (out / names[0]).read_bytes()[:5] == b"%PDF-"
+    assert main(["--out", str(out), "--build", str(tmp_path / "nothing")]) == 2
+    assert "make data" in capsys.readouterr().err
+    assert main(["--out", str(out), "--build", str(artifact_dir), "--formats", "docx"]) == 2
+
+
+def test_download_callback_sends_the_file(dash_app):
+    from components.present import report_download
+
+    payload, status = report_download("pdf", "")
+    assert payload["filename"] == "amk-fe-brief-endline-did.pdf" and payload["base64"]
+    assert status.startswith("Brief ready")
+
+
+def test_shell_has_the_presenting_toolbar(dash_app):
+    from app_fixtures import find_by_id
+
+    from components import present
+
+    shell = dash_app.layout()
+    for wanted in (present.PPTX_BUTTON, present.PDF_BUTTON, present.PRESENT_TOGGLE):
+        assert find_by_id(shell, wanted) is not None, wanted
+    deps = dash_app.server.test_client().get("/_dash-dependencies").get_json()
+    outputs = " ".join(d["output"] for d in deps)
+    assert present.PPTX_DOWNLOAD in outputs and present.PDF_DOWNLOAD in outputs
+    assert present.PRESENT_STORE in outputs
