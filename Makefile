@@ -50,8 +50,8 @@ $(PANEL): $(RAW)/DEMO_SIMULATED.json data/codebook.yaml $(ANALYSIS_SRC) | $(STAM
 report: install sysdeps data
 	$(PY) -m components.reports --out reports --view "$(VIEW)"
 
-## run: install, build the demo data, serve the dashboard on http://127.0.0.1:8050
-run: install data
+## run: install (with Chromium, which the slide and brief downloads use), build the demo data, serve http://127.0.0.1:8050
+run: install sysdeps data
 	$(PY) app.py
 
 ## axe: axe-core (accessibility rules the browser test injects), from the npm registry
