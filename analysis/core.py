@@ -108,8 +108,6 @@ class LinearFit:
     n_clusters: int
     df_k: int
     # data kept for the bootstrap (already weighted by sqrt(w) and demeaned)
-    y: np.ndarray
-    x: np.ndarray
     clusters: np.ndarray
     iv: bool = False
     # the undemeaned inputs, kept (not copied) so the bootstrap design is built on demand
@@ -219,7 +217,7 @@ def fit_linear(
     raw = (np.asarray(y, float), x, fes, w)
     ssc = g / (g - 1) * (n - 1) / (n - k_df)
     vcov = (ssc * bread @ meat @ bread.T)[:k, :k]
-    return LinearFit(tuple(names), coef_all[:k], vcov, n, g, k_df, yd, xhat[:, :k], cl, iv, raw)
+    return LinearFit(tuple(names), coef_all[:k], vcov, n, g, k_df, cl, iv, raw)
 
 
 MAX_DUMMY_LEVELS = 64

@@ -210,8 +210,6 @@ def _harmonise_variable(
                     row=int(i) + 1,
                     column=col,
                 )
-        if var.kind == "code":
-            values = values.where(values.isna(), values)
         parts.append(values)
     values = parts[0]
     if var.transform == "ratio":
@@ -419,17 +417,7 @@ def build_panel(
     panel = _link_waves(frames, files, cb, errors)
     errors.raise_if_any()
 
-    design = [
-        "client_id",
-        "wave",
-        "interview_date",
-        "province",
-        "branch",
-        "village",
-        "arm",
-        "exposure",
-    ]
-    order = design + list(cb.covariates) + list(cb.outcomes)
+    order = DESIGN_COLUMNS + list(cb.covariates) + list(cb.outcomes)
     panel = panel.sort_values(["client_id", "wave"], kind="stable").reset_index(drop=True)
     panel["wave"] = panel["wave"].astype("int64")
     panel["arm"] = panel["arm"].astype("Int64")

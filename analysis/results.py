@@ -277,7 +277,7 @@ def build_results(
                         row.update(common, method=method, suppressed=False, note="")
                         rows.append(row)
     table = pd.DataFrame(rows)
-    table = _finish(table, catalogue, cb, data, methods, min_cell)
+    table = _finish(table, catalogue, cb, data, weights, min_cell)
     return table
 
 
@@ -286,7 +286,7 @@ def _finish(
     catalogue: pd.DataFrame,
     cb: Codebook,
     data: pd.DataFrame,
-    methods,
+    weights: pd.Series | None,
     min_cell,
 ) -> pd.DataFrame:
     meta_cols = [
@@ -344,11 +344,8 @@ def _finish(
     table["heterogeneity_p"] = np.nan
     sub_rows = table[table["sample_type"].isin(list(DIMENSION_COLUMN)) & ~table["suppressed"]]
     combos = sub_rows[["outcome", "method", "wave", "sample_type"]].drop_duplicates()
-    weights = None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        if "ipw_did" in methods:
-            weights, _ = ipw_weights(data)
         for combo in combos.itertuples(index=False):
             if combo.method == "tot":
                 continue

@@ -98,6 +98,16 @@ def param_specs() -> list[qp.Param]:
 # ---------------------------------------------------------------- pure view functions
 
 
+def view_values(method, wave, inference, scale, level, mt) -> tuple[str, ...]:
+    """The six view controls, each checked against its allowed values (defaults otherwise)."""
+    names = ("method", "wave", "inference", "scale", "level", "mt")
+    values, _ = qp.parse(
+        param_specs()[:6],
+        dict(zip(names, (method, wave, inference, scale, level, mt), strict=True)),
+    )
+    return tuple(values[n] for n in names)
+
+
 def view_rows(
     method: str, wave: str, inference: str, scale: str, mt: str
 ) -> tuple[pd.DataFrame, Spec, str | None]:
@@ -481,18 +491,7 @@ def layout(
     prevent_initial_call=True,
 )
 def update_forest(method, wave, inference, scale, level, mt):
-    values, _ = qp.parse(
-        param_specs()[:6],
-        dict(method=method, wave=wave, inference=inference, scale=scale, level=level, mt=mt),
-    )
-    return forest_view(
-        values["method"],
-        values["wave"],
-        values["inference"],
-        values["scale"],
-        values["level"],
-        values["mt"],
-    )
+    return forest_view(*view_values(method, wave, inference, scale, level, mt))
 
 
 @dash.callback(
@@ -573,18 +572,7 @@ def write_url(method, wave, inference, scale, level, mt, outcome):
 def download_csv(n_clicks, method, wave, inference, scale, level, mt):
     if not n_clicks:
         return dash.no_update
-    values, _ = qp.parse(
-        param_specs()[:6],
-        dict(method=method, wave=wave, inference=inference, scale=scale, level=level, mt=mt),
-    )
-    return csv_download(
-        values["method"],
-        values["wave"],
-        values["inference"],
-        values["scale"],
-        values["level"],
-        values["mt"],
-    )
+    return csv_download(*view_values(method, wave, inference, scale, level, mt))
 
 
 def csv_download(method: str, wave: str, inference: str, scale: str, level: str, mt: str) -> dict:
