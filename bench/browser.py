@@ -129,8 +129,11 @@ class Visit:
     def _response(self, ev):
         r = self.requests.setdefault(ev["requestId"], {"url": ev["response"]["url"], "bytes": 0})
         r["status"] = ev["response"]["status"]
-        r["cached"] = bool(ev["response"].get("fromDiskCache") or ev["response"].get("fromMemoryCache"))
-        r["encoding"] = ev["response"].get("headers", {}).get("content-encoding", "")
+        r["cached"] = bool(
+            ev["response"].get("fromDiskCache") or ev["response"].get("fromMemoryCache")
+        )
+        headers = {k.lower(): v for k, v in ev["response"].get("headers", {}).items()}
+        r["encoding"] = headers.get("content-encoding", "")
 
     def _finished(self, ev):
         if ev["requestId"] in self.requests:
@@ -240,7 +243,9 @@ def measure_interactions(b: Browser, base: str, n: int, *, floor: bool) -> dict:
             v.load(base + "/", 60)
             v.settle(0.5)
             for i in range(n):
-                times.append(_redraw_ms(v.page, "floor-view", str((i + 1) % 2), "floor-graph", "radio"))
+                times.append(
+                    _redraw_ms(v.page, "floor-view", str((i + 1) % 2), "floor-graph", "radio")
+                )
         else:
             per = max(1, n // len(INTERACTIONS))
             for path, control, values, graph in INTERACTIONS:
@@ -274,6 +279,7 @@ def floor_figures(build_dir: Path, out_dir: Path) -> dict[str, Path]:
     import plotly.io as pio
     from dash.development.base_component import Component
 
+    import app as dash_module  # registers the pages (they need the app first)
     import pages.breakdowns as breakdowns
     import pages.effects as effects
     import pages.results_chain as chain
@@ -295,6 +301,8 @@ def floor_figures(build_dir: Path, out_dir: Path) -> dict[str, Path]:
         "/results-chain": (chain.layout, [{}, {"method": "ancova"}], "chain-detail-figure"),
     }
     files = {}
+    ctx = dash_module.server.test_request_context("/")
+    ctx.push()  # the views' cache lives in the Flask app
     for path, (layout, kwargs, ident) in views.items():
         figs, config = [], {}
         for kw in kwargs:
@@ -302,15 +310,20 @@ def floor_figures(build_dir: Path, out_dir: Path) -> dict[str, Path]:
             if g is None:
                 raise RuntimeError(f"{path}: no graph {ident} in the layout")
             fig = g.figure
-            figs.append(json.loads(pio.to_json(fig) if not isinstance(fig, dict) else json.dumps(fig)))
+            figs.append(
+                json.loads(pio.to_json(fig) if not isinstance(fig, dict) else json.dumps(fig))
+            )
             config = g.config or {}
         f = out_dir / f"floor{path.replace('/', '-')}.json"
         f.write_text(json.dumps({"figures": figs, "config": config}))
         files[path] = f
+    ctx.pop()
     return files
 
 
-def run(build_dir: Path, *, smoke: bool = False, interactions: int = 32, with_floor: bool = True) -> dict:
+def run(
+    build_dir: Path, *, smoke: bool = False, interactions: int = 32, with_floor: bool = True
+) -> dict:
     from playwright.sync_api import sync_playwright
 
     pages = ["/effects"] if smoke else list(PAGES)
@@ -327,6 +340,7 @@ def run(build_dir: Path, *, smoke: bool = False, interactions: int = 32, with_fl
                 out["pages"] = measure_pages(b, g.base, pages, slow=slow, floor=False)
                 print("browser: dashboard interactions ...", flush=True)
                 out["interaction"] = measure_interactions(b, g.base, n, floor=False)
+                print(f"  interactions: {out['interaction']}", flush=True)
             finally:
                 g.stop()
             if with_floor:
@@ -336,9 +350,14 @@ def run(build_dir: Path, *, smoke: bool = False, interactions: int = 32, with_fl
                                   AMK_FLOOR_FIGURES=str(figs[path]))  # fmt: skip
                     try:
                         print(f"browser: floor app for {path} ...", flush=True)
-                        out["floor"].update(measure_pages(b, fg.base, [path], slow=slow, floor=True))
+                        out["floor"].update(
+                            measure_pages(b, fg.base, [path], slow=slow, floor=True)
+                        )
                         if path == "/effects":
-                            out["floor_interaction"] = measure_interactions(b, fg.base, n, floor=True)
+                            out["floor_interaction"] = measure_interactions(
+                                b, fg.base, n, floor=True
+                            )
+                            print(f"  floor interactions: {out['floor_interaction']}", flush=True)
                     finally:
                         fg.stop()
         finally:

@@ -38,7 +38,9 @@ app.layout = html.Div(
 )
 
 
-@app.callback(Output("floor-graph", "figure"), Input("floor-view", "value"), prevent_initial_call=True)
+@app.callback(
+    Output("floor-graph", "figure"), Input("floor-view", "value"), prevent_initial_call=True
+)
 def _swap(i):
     return FIGURES[int(i or 0) % len(FIGURES)]
 
