@@ -314,3 +314,23 @@ def test_no_baseline_ancova_fails_as_a_process(arms_panel):
     assert done.stdout == ""
     assert done.stderr.startswith("error: ") and "--method post" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_twfe_weights_match_pyfixest(other, capsys, tmp_path):
+    df = pd.read_parquet(other["parquet"])
+    df["wt"] = 0.5 + (df["hh"] % 7) / 3
+    path = tmp_path / "w.parquet"
+    df.to_parquet(path)
+    rc, out, err = _run(capsys, path, "--unit", "hh", "--time", "round", "--treat", "fe_access",
+                        "--outcome", "spend", "--cluster", "district", "--weights", "wt")  # fmt: skip
+    assert rc == 0, err
+    row = pd.read_csv(__import__("io").StringIO(out)).iloc[0]
+    d = df[df.groupby("hh")["round"].transform("size") > 1]
+    ref = pf.feols(
+        "spend ~ fe_access | hh + round", data=d, vcov={"CRV1": "district"}, weights="wt"
+    )
+    assert row["estimate"] == pytest.approx(ref.coef()["fe_access"], rel=1e-8)
+    assert row["std_error"] == pytest.approx(ref.se()["fe_access"], rel=1e-8)
+    rc, out, err = _run(capsys, path, "--unit", "hh", "--time", "round", "--treat", "fe_access",
+                        "--outcome", "spend", "--weights", "spend")  # fmt: skip
+    assert rc == 2 and "weight 'spend' has negative values" in err
