@@ -164,7 +164,8 @@ def _cmd_estimate(args: argparse.Namespace) -> int:
         try:
             results = _estimate_rows(df, args, outcome)
         except EstimationError as exc:
-            problems.append(f"outcome '{outcome}': {exc}")
+            msg = str(exc)
+            problems.append(msg if f"'{outcome}'" in msg else f"outcome '{outcome}': {msg}")
             continue
         for res in results:
             row = res.tidy().iloc[0]
