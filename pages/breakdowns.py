@@ -9,7 +9,7 @@ from __future__ import annotations
 import dash
 import dash_bootstrap_components as dbc
 import pandas as pd
-from dash import Input, Output, dcc, html
+from dash import Input, Output, State, dcc, html
 
 from components import params as qp
 from components.cache import memoize
@@ -26,7 +26,7 @@ from components.layout import (
     term,
     verdict_badge,
 )
-from components.spec import spec_controls, spec_params
+from components.spec import inference_menu, spec_controls, spec_params
 from components.store import METHOD_LABELS, get_artifacts
 from components.theme import TOO_FEW, fmt_num, graph_config, is_missing, slug
 from components.views import (
@@ -474,3 +474,15 @@ def update(outcome, method, wave, inference, branches):
         + "branches="
     )
     return (*[v[k] for k in ORDER], search)
+
+
+@dash.callback(
+    Output(INFERENCE, "options"),
+    Output(INFERENCE, "value"),
+    Input(METHOD, "value"),
+    State(INFERENCE, "value"),
+    prevent_initial_call=True,
+)
+def inference_for_method(method, inference):
+    """The Inference menu offers only what the chosen estimator really uses."""
+    return inference_menu(method, inference, get_artifacts().results)
