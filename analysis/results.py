@@ -77,7 +77,7 @@ from analysis.estimators import (
     fit_ancova,
     fit_did,
     fit_ipw_did,
-    fit_tot,
+    fit_late,
     interaction_test,
     ipw_weights,
 )
@@ -159,7 +159,7 @@ def _fit_one(
     if method == "ipw_did":
         return fit_ipw_did(data, outcome, wave=wave, weights=weights, weight_info=winfo)
     if method == IV_METHOD:
-        return fit_tot(data, outcome, wave=wave)
+        return fit_late(data, outcome, wave=wave)
     raise ValueError(f"unknown method {method!r}; expected one of {', '.join(METHODS)}")
 
 
