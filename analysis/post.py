@@ -312,6 +312,19 @@ def _periods(df: pd.DataFrame, time: str) -> list:
     return periods
 
 
+def _measured(df: pd.DataFrame, rows: pd.DataFrame, y: str, time: str, wave) -> None:
+    """An outcome not asked at the chosen wave is an error naming the waves that have it."""
+    if rows[y].notna().any():
+        return
+    have = _sorted(list(pd.unique(df.loc[df[y].notna(), time].dropna())))
+    where = (
+        f"it is measured in {time} = {', '.join(arm_label(h) for h in have)}; choose one with --wave"
+        if have
+        else "it has no values in any period"
+    )
+    raise EstimationError(f"outcome '{y}' is not measured in {time} = {arm_label(wave)}: {where}")
+
+
 def _unique_units(rows: pd.DataFrame, unit: str | None, time: str, wave) -> None:
     if unit is None:
         return
@@ -369,6 +382,7 @@ def fit_post(
         periods = _periods(df, time)
         wave = periods[-1] if wave is None else match_value(df[time], wave, "wave")
         rows = df[df[time] == wave]
+        _measured(df, rows, y, time, wave)
         _unique_units(rows, unit, time, wave)
     if cluster is None:
         cluster = unit
@@ -437,6 +451,7 @@ def fit_ancova_arms(
             "so there is no baseline to condition on; use --method post for this outcome"
         )
     rows = df[df[time] == wave]
+    _measured(df, rows, y, time, wave)
     _unique_units(rows, unit, time, wave)
     rows = rows.assign(_y0=rows[unit].map(base))
     if rows["_y0"].isna().all():

@@ -202,6 +202,8 @@ def _err(fn, **kw) -> str:
         (lambda d: d, {"controls": ["nowhere"]}, "unknown column(s): nowhere"),
         (lambda d: pd.concat([d, d.tail(1)]), {}, "appears more than once in round = 2"),
         (lambda d: d.assign(arm=np.where(d["round"] == 2, 1, d["arm"])), {}, "does not vary"),
+        (lambda d: d.assign(y=d["y"].where(d["round"] < 2)), {},
+         "outcome 'y' is not measured in round = 2: it is measured in round = 0, 1"),
     ],
 )  # fmt: skip
 def test_post_clear_errors(trial, change, kwargs, message):
