@@ -1,6 +1,6 @@
 """The codebook: raw survey variables -> harmonised panel variables, plus outcome metadata.
 
-The codebook is a YAML data file (``data/codebook.yaml``).  This module reads it
+The codebook is a YAML data file (``data/studies/<study>/codebook.yaml``).  This module reads it
 into small frozen dataclasses and checks it is internally consistent, so that a
 typo in the codebook is reported as such rather than as a confusing error later.
 

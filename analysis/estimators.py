@@ -452,8 +452,9 @@ def propensity_scores(
 ) -> tuple[pd.Series, dict[str, Any]]:
     """Logit of assignment on baseline covariates; one score per client.
 
-    Categorical covariates become dummies; a missing covariate is set to its
-    mean with a missing indicator.  Loan amount enters in logs.
+    Categorical covariates become dummies (a missing value is a level of its own);
+    a missing numeric covariate is set to its mean with a missing indicator.  Loan
+    amount enters in logs.
     """
     import statsmodels.api as sm
 
@@ -464,7 +465,12 @@ def propensity_scores(
             continue
         col = base[c]
         if col.dtype == object or pd.api.types.is_string_dtype(col):
-            parts.append(pd.get_dummies(col, prefix=c, drop_first=True, dtype=float))
+            # a missing category is its own level, not lumped with the reference level
+            parts.append(
+                pd.get_dummies(
+                    col, prefix=c, drop_first=True, dtype=float, dummy_na=bool(col.isna().any())
+                )
+            )
             continue
         vals = col.astype(float)
         if c == "loan_amount":

@@ -295,10 +295,10 @@ def data_grid(
 def profile_card(
     profile: dict[str, Any], *, compact: bool = False, id_prefix: str = "profile"
 ) -> dbc.Card:
-    """The MFI profile from ``data/mfi_profile.yaml``: figures, mission, products, the innovation."""
+    """The institution profile from the study's ``profile.yaml``: figures, mission, products, the innovation."""
     if not profile:
         return dbc.Card(
-            dbc.CardBody("No MFI profile file was found (data/mfi_profile.yaml)."),
+            dbc.CardBody("No institution profile file was found (the study's profile.yaml)."),
             className="h-100",
         )
     figs = []

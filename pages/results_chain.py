@@ -225,7 +225,7 @@ def layout(node=None, method=None, wave=None, inference=None, **kwargs):
             [
                 html.H1("Results chain", className="h3 mt-3"),
                 dbc.Alert(
-                    "No results-chain file was found (data/results_chain.yaml).", color="warning"
+                    "No results-chain file was found (the study's results_chain.yaml).", color="warning"
                 ),
             ]
         )
