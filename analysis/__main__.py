@@ -155,6 +155,8 @@ def _cmd_estimate(args: argparse.Namespace) -> int:
     from analysis.core import EstimationError
 
     df = _read_any_panel(args.panel)
+    if df.empty:
+        raise CliError(f"{args.panel}: the file has no rows")
     try:
         _check_estimate_args(df, args)
     except EstimationError as exc:
