@@ -163,6 +163,10 @@ def test_ancova_interaction_counts_nested_strata_once(demo_panel, by):
     np.testing.assert_allclose(ours.estimates, coef, rtol=1e-8)
     # statsmodels' CR1 factor G/(G-1) (N-1)/(N-K) with K the columns of the full-rank design
     np.testing.assert_allclose(ours.vcov, vcov, rtol=1e-8)
+    q, g = len(levels) - 1, demo_panel["village"].nunique()
+    f_ref = _wald(coef, vcov) / q
+    assert ours.f_stat == pytest.approx(f_ref, rel=1e-7)
+    assert ours.p_value == pytest.approx(stats.f.sf(f_ref, q, g - 1), rel=1e-6)
 
 
 def test_nested_fixed_effects_add_no_parameters():
