@@ -36,7 +36,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         raise CliError(str(exc)) from None
     for f in files:
         print(f"wrote {f}")
-    print("These are SIMULATED exports for demonstration, not AMK survey data.")
+    print("These are SIMULATED exports for demonstration, not real survey data.")
     return 0
 
 
@@ -155,6 +155,8 @@ def _cmd_estimate(args: argparse.Namespace) -> int:
     from analysis.core import EstimationError
 
     df = _read_any_panel(args.panel)
+    if df.empty:
+        raise CliError(f"{args.panel}: the file has no rows")
     try:
         _check_estimate_args(df, args)
     except EstimationError as exc:
@@ -193,7 +195,7 @@ def _cmd_estimate(args: argparse.Namespace) -> int:
 def make_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m analysis",
-        description="AMK financial-education evaluation: demo data, panel build and estimates.",
+        description="Impact evaluation of a study: demo data, panel build and estimates.",
     )
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -263,30 +265,57 @@ def make_parser() -> argparse.ArgumentParser:
         ),
     )
     p.add_argument("panel", type=Path, help="panel file: .parquet, .csv or .dta")
-    p.add_argument("--unit", required=True, help="unit identifier column")
-    p.add_argument("--time", required=True, help="period column")
+    p.add_argument("--unit", metavar="COL", required=True, help="unit identifier column")
+    p.add_argument("--time", metavar="COL", required=True, help="period column")
     p.add_argument(
-        "--treat", required=True, help="assignment (post, ancova) or 0/1 status (twfe) column"
+        "--treat",
+        metavar="COL",
+        required=True,
+        help="assignment (post, ancova) or 0/1 status (twfe) column",
     )
-    p.add_argument("--outcome", required=True, action="append", help="outcome column (repeatable)")
-    p.add_argument("--cluster", default=None, help="cluster column (default: the unit)")
     p.add_argument(
-        "--strata", nargs="*", default=[], help="strata columns, as fixed effects (post, ancova)"
+        "--outcome",
+        metavar="COL",
+        required=True,
+        action="append",
+        help="outcome column (repeatable)",
     )
-    p.add_argument("--controls", nargs="*", default=[], help="numeric control columns")
-    p.add_argument("--weights", default=None, help="sampling-weight column")
+    p.add_argument(
+        "--cluster", metavar="COL", default=None, help="cluster column (default: the unit)"
+    )
+    p.add_argument(
+        "--strata",
+        metavar="COL",
+        nargs="*",
+        default=[],
+        help="strata columns, as fixed effects (post, ancova)",
+    )
+    p.add_argument(
+        "--controls", metavar="COL", nargs="*", default=[], help="numeric control columns"
+    )
+    p.add_argument("--weights", metavar="COL", default=None, help="sampling-weight column")
     p.add_argument("--method", choices=["twfe", "ancova", "post"], default="twfe")
     p.add_argument(
-        "--wave", default=None, help="follow-up period for post and ancova (default: the last)"
+        "--wave",
+        metavar="VALUE",
+        default=None,
+        help="follow-up period for post and ancova (default: the last)",
     )
     p.add_argument(
-        "--control-arm", default=None, help="value of --treat for the comparison arm (default: 0)"
+        "--control-arm",
+        metavar="VALUE",
+        default=None,
+        help="value of --treat for the comparison arm (default: 0)",
     )
     p.add_argument("--inference", choices=["cluster", "wild"], default="cluster")
     p.add_argument(
-        "--draws", type=int, default=999, help="wild bootstrap draws (default: %(default)s)"
+        "--draws",
+        metavar="B",
+        type=int,
+        default=999,
+        help="wild bootstrap draws (default: %(default)s)",
     )
-    p.add_argument("--seed", type=int, default=20100201, help="wild bootstrap seed")
+    p.add_argument("--seed", metavar="N", type=int, default=20100201, help="wild bootstrap seed")
     p.add_argument("--format", choices=["csv", "json"], default="csv")
     p.set_defaults(func=_cmd_estimate)
     return parser

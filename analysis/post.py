@@ -306,10 +306,25 @@ def _effect(
 
 
 def _periods(df: pd.DataFrame, time: str) -> list:
-    periods = _sorted(list(pd.unique(df[time].dropna())))
-    if not periods:
+    """The periods in time order.  Text periods are ordered only when they are all numbers or
+    all dates: "baseline" < "endline" < "midline" alphabetically, which is not time order."""
+    uniques = list(pd.unique(df[time].dropna()))
+    if not uniques:
         raise EstimationError(f"period column '{time}' has no values")
-    return periods
+    if pd.api.types.is_numeric_dtype(df[time]) or pd.api.types.is_datetime64_any_dtype(df[time]):
+        return _sorted(uniques)
+    for convert in (
+        lambda v: pd.to_numeric(pd.Series(v), errors="coerce"),
+        lambda v: pd.to_datetime(pd.Series(v, dtype=str), errors="coerce", format="ISO8601"),
+    ):
+        keys = convert(uniques)
+        if keys.notna().all():
+            return [uniques[i] for i in np.argsort(keys.to_numpy(), kind="stable")]
+    shown = ", ".join(map(str, _sorted(uniques)[:10]))
+    raise EstimationError(
+        f"the periods in '{time}' are text ({shown}), so which comes first is unknown; code them "
+        "as numbers or dates (YYYY-MM-DD), or name the follow-up with --wave (post only)"
+    )
 
 
 def _measured(df: pd.DataFrame, rows: pd.DataFrame, y: str, time: str, wave) -> None:
@@ -379,8 +394,7 @@ def fit_post(
     )
     rows = df
     if time is not None:
-        periods = _periods(df, time)
-        wave = periods[-1] if wave is None else match_value(df[time], wave, "wave")
+        wave = _periods(df, time)[-1] if wave is None else match_value(df[time], wave, "wave")
         rows = df[df[time] == wave]
         _measured(df, rows, y, time, wave)
         _unique_units(rows, unit, time, wave)

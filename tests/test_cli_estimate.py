@@ -155,6 +155,10 @@ def test_unreadable_and_missing_files(tmp_path, capsys):
     other.write_text("{}")
     rc, _, err = _run(capsys, other, "--unit", "a", "--time", "b", "--treat", "c", "--outcome", "d")
     assert rc == 2 and "unsupported panel format" in err
+    header_only = tmp_path / "h.csv"
+    header_only.write_text("a,b,c,d\n")
+    rc, _, err = _run(capsys, header_only, "--unit", "a", "--time", "b", "--treat", "c", "--outcome", "d")  # fmt: skip
+    assert rc == 2 and "the file has no rows" in err
 
 
 def test_results_command_end_to_end(tmp_path):

@@ -224,3 +224,21 @@ def test_ancova_never_uses_a_post_round_as_baseline(trial):
     gone = trial[~((trial["round"] == 2) & trial["hh"].isin(trial.loc[trial["round"] == 0, "hh"]))]
     gone = pd.concat([gone, trial[trial["round"] == 2].assign(hh=lambda d: d["hh"] + "-new")])
     assert "has a baseline value" in _err(fit_ancova_arms, df=gone, **args)
+
+
+def test_text_periods_are_ordered_only_when_they_are_numbers_or_dates(trial):
+    args = dict(y="y", treat="arm", unit="hh", cluster="village")
+    ref = fit_ancova_arms(trial, time="round", **args)
+    dates = trial.assign(
+        round=trial["round"].map({0: "2019-11-02", 1: "2020-05-30", 2: "2021-01-09"})
+    )
+    for data in (trial.assign(round=trial["round"].astype(str)), dates):
+        got = fit_ancova_arms(data, time="round", **args)
+        assert got[1].estimate == pytest.approx(ref[1].estimate, rel=1e-12)
+    words = trial.assign(round=trial["round"].map({0: "baseline", 1: "midline", 2: "endline"}))
+    assert "which comes first is unknown" in _err(fit_ancova_arms, df=words, time="round", **args)
+    assert "which comes first is unknown" in _err(fit_post, df=words, time="round", **args)
+    (named,) = fit_post(words[words["arm"] != 1], time="round", wave="endline", **args)
+    assert named.estimate == pytest.approx(
+        fit_post(trial[trial["arm"] != 1], time="round", **args)[0].estimate, rel=1e-12
+    )
