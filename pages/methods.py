@@ -284,7 +284,9 @@ def layout(**kwargs):
                 html.P(
                     [
                         "Were the two groups alike before the programme? Differences are programme minus comparison. ",
-                        f"Joint test of all {joint.get('n_covariates', '')} characteristics: F = {fmt_num(joint.get('joint_F'))}, p = {fmt_p(joint.get('joint_p'))}."
+                        f"Joint test of all {joint.get('n_characteristics', '')} baseline characteristics "
+                        f"(the first {joint.get('n_rows', '')} rows; a category list counts once): "
+                        f"F = {fmt_num(joint.get('joint_F'))}, p = {fmt_p(joint.get('joint_p'))}."
                         if joint
                         else "",
                     ],
