@@ -26,16 +26,27 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def http_get(url: str, timeout: float = 10.0) -> tuple[int, dict, bytes]:
+# what browsers send: the load then pays for compression as real visits do
+ACCEPT = {"Accept-Encoding": "br, gzip"}
+
+
+def http_get(
+    url: str, timeout: float = 10.0, headers: dict | None = None
+) -> tuple[int, dict, bytes]:
+    req = urllib.request.Request(url, headers=headers or {})
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as r:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
             return r.status, dict(r.headers), r.read()
     except urllib.error.HTTPError as e:
         return e.code, dict(e.headers), e.read()
 
 
-def http_post(url: str, body: bytes, timeout: float = 20.0) -> tuple[int, bytes]:
-    req = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})
+def http_post(
+    url: str, body: bytes, timeout: float = 20.0, headers: dict | None = None
+) -> tuple[int, bytes]:
+    req = urllib.request.Request(
+        url, data=body, headers={"Content-Type": "application/json"} | (headers or {})
+    )
     try:
         with urllib.request.urlopen(req, timeout=timeout) as r:
             return r.status, r.read()
@@ -110,7 +121,7 @@ def _user_loop(
         t = time.perf_counter()
         try:
             if rnd.random() < 0.3:
-                status, _, _ = http_get(base + rnd.choice(pages), timeout=30)
+                status, _, _ = http_get(base + rnd.choice(pages), timeout=30, headers=ACCEPT)
             else:
                 body = json.loads(json.dumps(rnd.choice(bodies)))
                 for item in body["inputs"]:
@@ -130,7 +141,10 @@ def _user_loop(
                             ]
                         )
                 status, _ = http_post(
-                    base + "/_dash-update-component", json.dumps(body).encode(), timeout=30
+                    base + "/_dash-update-component",
+                    json.dumps(body).encode(),
+                    timeout=30,
+                    headers=ACCEPT,
                 )
             ok = status < 500
         except OSError:
