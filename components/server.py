@@ -119,7 +119,6 @@ PROPERTY_VALUES: dict[str, tuple[Any, str]] = {
     ),
     "n_clicks": (_count, "a whole number of clicks"),
     "search": (lambda v: v is None or isinstance(v, str), "a string"),
-    "pathname": (lambda v: v is None or isinstance(v, str), "a string"),
     "hash": (lambda v: v is None or isinstance(v, str), "a string"),
     "href": (lambda v: v is None or isinstance(v, str), "a string"),
     "clickData": (lambda v: v is None or isinstance(v, dict), "an object"),
@@ -158,7 +157,7 @@ def _matches_pattern(ident: Any, pattern: dict) -> bool:
     return True
 
 
-def _check_item(item: Any, declared: dict, where: str) -> str | None:
+def _check_item(item: Any, declared: dict, where: str, prefix: str) -> str | None:
     prop = declared["property"]
     pattern = _pattern(str(declared["id"]))
     if pattern is not None:
@@ -171,7 +170,7 @@ def _check_item(item: Any, declared: dict, where: str) -> str | None:
                 return f"{where} does not name a component this callback listens to"
             if one.get("property") != prop:
                 return f"{where} must be the property '{prop}'"
-            reason = _check_value(one.get("value"), prop, where)
+            reason = _check_value(one.get("value"), prop, where, prefix)
             if reason:
                 return reason
         return None
@@ -179,11 +178,17 @@ def _check_item(item: Any, declared: dict, where: str) -> str | None:
         return f"{where} must be the component '{declared['id']}'"
     if item.get("property") != prop:
         return f"{where} must be the property '{prop}'"
-    return _check_value(item.get("value"), prop, where)
+    return _check_value(item.get("value"), prop, where, prefix)
 
 
-def _check_value(value: Any, prop: str, where: str) -> str | None:
-    rule = PROPERTY_VALUES.get(prop)
+def _check_value(value: Any, prop: str, where: str, prefix: str = "/") -> str | None:
+    if prop == "pathname":  # a browser's path always starts with the app's prefix
+        rule = (
+            lambda v: v is None or (isinstance(v, str) and v.startswith(prefix)),
+            f"a path starting with '{prefix}'",
+        )
+    else:
+        rule = PROPERTY_VALUES.get(prop)
     if rule and not rule[0](value):
         return f"the value of {where} ('{prop}') must be {rule[1]}"
     return None
@@ -207,14 +212,44 @@ def _changed_ok(prop_id: str, declared: list[dict]) -> bool:
     return False
 
 
-def check_callback_inputs(payload: dict, callback: dict) -> str | None:
+def _output_specs(key: str) -> list[str]:
+    """Dash's output key -> its ``id.property`` parts (``..a.x...b.y..`` for several)."""
+    if key.startswith("..") and key.endswith(".."):
+        return key[2:-2].split("...")
+    return [key]
+
+
+def _check_outputs(outputs: Any, key: str) -> str | None:
+    """``outputs`` as the renderer sends it: one {id, property} for a single output, else
+    a list of them in the order of the callback's outputs."""
+    specs = _output_specs(key)
+    items = outputs if key.startswith("..") else [outputs]
+    if not isinstance(items, list) or len(items) != len(specs):
+        return f"'outputs' must list the callback's {len(specs)} output(s)"
+    for item, spec in zip(items, specs, strict=True):
+        if not isinstance(item, dict):
+            return "'outputs' must list the callback's outputs (id and property)"
+        ident, prop = item.get("id"), item.get("property")
+        if spec.startswith("{"):  # a pattern-matching output: its id is an object
+            ok = isinstance(ident, dict) and isinstance(prop, str)
+        else:
+            # allow_duplicate outputs carry '@<hash>' after the property
+            ok = isinstance(prop, str) and f"{ident}.{prop.split('@')[0]}" == spec.split("@")[0]
+        if not ok:
+            return f"'outputs' must name the callback's output '{spec.split('@')[0]}'"
+    return None
+
+
+def check_callback_inputs(payload: dict, callback: dict, path_prefix: str = "/") -> str | None:
     """Return a reason to reject a callback request whose inputs do not fit the callback.
 
     ``callback`` is the callback's entry in Dash's ``callback_map`` (its declared
     ``inputs`` and ``state``).  Checked: the number of inputs and states, each one's
     component id and property (for pattern-matching inputs, ids that fit the
-    pattern), each value's JSON type by property (``PROPERTY_VALUES``) and that
-    ``changedPropIds`` names only inputs of this callback.  ``check_callback_payload``
+    pattern), each value's JSON type by property (``PROPERTY_VALUES``; a Location's
+    ``pathname`` must start with ``path_prefix``, Dash's ``requests_pathname_prefix``)
+    and that ``changedPropIds`` names only inputs of this callback; ``outputs``, when
+    sent, must name the callback's outputs.  ``check_callback_payload``
     runs first (the payload is an object with well-formed lists).
 
     >>> cb = {"inputs": [{"id": "m", "property": "value"}], "state": []}
@@ -228,14 +263,13 @@ def check_callback_inputs(payload: dict, callback: dict) -> str | None:
         if len(items) != len(declared):
             return f"this callback takes {len(declared)} {word}(s), the request sent {len(items)}"
         for n, (item, decl) in enumerate(zip(items, declared, strict=True), start=1):
-            reason = _check_item(item, decl, f"{word} {n}")
+            reason = _check_item(item, decl, f"{word} {n}", path_prefix)
             if reason:
                 return reason
-    outputs = payload.get("outputs", [])
-    parts = outputs if isinstance(outputs, list) else [outputs]
-    flat = [o for p in parts for o in (p if isinstance(p, list) else [p])]
-    if not all(isinstance(o, dict) and "id" in o and "property" in o for o in flat):
-        return "'outputs' must list the callback's outputs (id and property)"
+    if "outputs" in payload:
+        reason = _check_outputs(payload["outputs"], str(payload.get("output", "")))
+        if reason:
+            return reason
     changed = payload.get("changedPropIds", [])
     if not all(_changed_ok(c, callback.get("inputs", [])) for c in changed):
         return "'changedPropIds' names a property that is not an input of this callback"
@@ -293,7 +327,9 @@ def harden(app, health: callable) -> Flask:
                 return _bad("the request body is not valid JSON")
             known = {k for k, v in app.callback_map.items() if "callback" in v}  # server-side only
             reason = check_callback_payload(payload, known) or check_callback_inputs(
-                payload, app.callback_map[payload["output"]]
+                payload,
+                app.callback_map[payload["output"]],
+                app.config.requests_pathname_prefix or "/",
             )
             if reason:
                 return _bad(reason)

@@ -115,8 +115,8 @@ def test_realistic_callbacks_answer(gunicorn, callback_payloads):
 
 def test_a_raising_callback_is_seen(artifact_dir, tmp_path, callback_payloads):
     """The checks above can fail: served with one callback that raises (tests/raising_app.py),
-    its answer is flagged from the body and the error log has the failure; the other
-    callbacks still answer cleanly."""
+    its answer is flagged from the body and the error log has the failure, the load
+    generator counts it as an error, and the other callbacks still answer cleanly."""
     raising_output = "..effects-forest.figure"  # raising_app.RAISING_OUTPUT (not imported here:
     # importing it would make the callback raise in this process too)
     g = Gunicorn(
@@ -138,6 +138,10 @@ def test_a_raising_callback_is_seen(artifact_dir, tmp_path, callback_payloads):
             else:
                 assert from_body is None and from_log == [], (body["output"], from_body, from_log)
         assert len(flagged) == 1
+        # the load generator counts it as an error too
+        raising = [b for b in callback_payloads if b["output"].startswith(raising_output)]
+        load = run_load(g.base, raising, users=2, seconds=3)
+        assert load["raised"] > 0 and load["errors"] >= load["raised"], load
     finally:
         g.stop()
 
@@ -217,13 +221,45 @@ def _set_values(items: list, values: list) -> None:
             n += 1
 
 
+SCALAR = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=40) | st.sampled_from(
+    ["' OR 1=1 --", "<script>alert(1)</script>", "../../etc/passwd", "{{7*7}}", "%s%n", "\x00", "x" * 20000,
+     "did", "ancova", "iv", "ipw_did", "1", "2", "99", "natural", "std", "95", "q", "p"]
+)  # fmt: skip
+QUERY = st.lists(
+    st.tuples(st.sampled_from(["method", "wave", "inference", "scale", "level", "mt", "outcome", "branches", "node", "present", "x"]), SCALAR),
+    max_size=5,
+).map(lambda kv: "?" + "&".join(f"{k}={v}" for k, v in kv))  # fmt: skip
+PLAUSIBLE = {
+    "value": SCALAR | st.lists(SCALAR, max_size=6),
+    "n_clicks": st.none() | st.integers(0, 40),
+    "search": st.none() | st.text(max_size=60) | QUERY,
+    "pathname": st.sampled_from(["/", "/effects", "/breakdowns", "/results-chain", "/methods"])
+    | st.text(max_size=30).map(lambda t: "/" + t),
+    "clickData": st.none()
+    | st.dictionaries(st.text(max_size=8), JUNK, max_size=3)
+    | st.fixed_dictionaries(
+        {"points": st.lists(st.fixed_dictionaries({"customdata": JUNK}), max_size=2)}
+    ),
+}
+
+
+def _set_plausible(items: list, data) -> None:
+    """Each value of the JSON type its property carries (as the server's check wants) but
+    not necessarily an allowed one: what reaches the callbacks themselves."""
+    for item in items:
+        for one in item if isinstance(item, list) else [item]:
+            one["value"] = data.draw(PLAUSIBLE.get(one["property"], JUNK))
+
+
 @pytest.mark.slow
 def test_fuzz_callbacks_against_gunicorn(gunicorn, callback_payloads):
     """2,000+ generated payloads sent to gunicorn: wrong types, unknown ids, huge strings,
-    nested junk, injection strings.  Every answer is a clear 400 (413 for size) or a
+    nested junk, injection strings; and values of the right type that are not allowed
+    (unknown methods, numbers for names, lists for single choices, junk links), which reach
+    the callbacks.  Every answer is a clear 400 (413 for size) or a
     sane 200/204; no callback raises (body and error log), no traceback or file path
     is shown, and the server is still healthy after."""
-    sent = {"n": 0, "rejected": 0}
+    sent = {"n": 0, "rejected": 0, "plausible": 0}
     since = gunicorn.log_size()
 
     def check(body: bytes) -> None:
@@ -243,10 +279,16 @@ def test_fuzz_callbacks_against_gunicorn(gunicorn, callback_payloads):
         max_examples=1500, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True
     )
     @given(idx=st.integers(0, len(callback_payloads) - 1), values=st.lists(JUNK, min_size=1, max_size=8),
-           mangle=st.sampled_from(["values", "values", "ids", "props", "output", "outputs", "changed", "count"]))  # fmt: skip
-    def valid_shape(idx, values, mangle):
+           mangle=st.sampled_from(["plausible"] * 5 + ["values", "values", "ids", "props", "output", "outputs", "changed", "count"]),
+           data=st.data())  # fmt: skip
+    def valid_shape(idx, values, mangle, data):
         body = json.loads(json.dumps(callback_payloads[idx]))
-        _set_values(body["inputs"] + body["state"], values)
+        if (
+            mangle == "plausible"
+        ):  # values of the type each property carries, not the values allowed
+            _set_plausible(body["inputs"] + body["state"], data)
+        else:
+            _set_values(body["inputs"] + body["state"], values)
         first = body["inputs"][0] if body["inputs"] else None
         first = first[0] if isinstance(first, list) and first else first
         if mangle == "ids" and isinstance(first, dict):
@@ -261,6 +303,7 @@ def test_fuzz_callbacks_against_gunicorn(gunicorn, callback_payloads):
             body["changedPropIds"] = [str(v)[:30] for v in values]
         elif mangle == "count":
             body["inputs"] = body["inputs"][1:] + body["inputs"][:1] * 2
+        sent["plausible"] += mangle == "plausible"
         check(json.dumps(body, default=str).encode())
 
     @settings(
@@ -282,7 +325,11 @@ def test_fuzz_callbacks_against_gunicorn(gunicorn, callback_payloads):
     assert http_get(gunicorn.base + "/healthz")[0] == 200
     status, resp = post_callback(gunicorn.base, callback_payloads[0])
     assert status in (200, 204) and callback_failure(status, resp) is None
-    print(f"fuzz: {sent['n']} payloads, {sent['rejected']} rejected with 400/413")
+    print(
+        f"fuzz: {sent['n']} payloads ({sent['plausible']} of plausible types), "
+        f"{sent['rejected']} rejected with 400/413"
+    )
+    assert sent["plausible"] >= 400
 
 
 def test_no_endpoint_returns_client_rows(dash_app, callback_payloads, artifact_dir):

@@ -201,3 +201,31 @@ def test_callback_failure_reads_status_and_body():
     assert callback_failure(500, b"oops")
     assert callback_failure(200, b"<html>not json</html>")
     assert callback_failure(200, b'{"multi": true, "response": {"a": {"children": 1}}}') is None
+
+
+def test_a_location_path_must_start_with_the_prefix():
+    cb = {"inputs": [{"id": "loc", "property": "pathname"}], "state": []}
+
+    def body(v):
+        return {"inputs": [{"id": "loc", "property": "pathname", "value": v}]}
+
+    assert check_callback_inputs(body("/effects"), cb) is None
+    assert check_callback_inputs(body(None), cb) is None
+    assert "starting with '/'" in check_callback_inputs(body(""), cb)
+    assert "starting with '/app/'" in check_callback_inputs(body("/effects"), cb, "/app/")
+
+
+def test_outputs_must_name_the_callbacks_outputs():
+    cb = {"inputs": [], "state": []}
+    key = "..a.children...b.figure@0f3a.."
+
+    def body(outputs):
+        return {"output": key, "outputs": outputs}
+
+    both = [{"id": "a", "property": "children"}, {"id": "b", "property": "figure@0f3a"}]
+    assert check_callback_inputs(body(both), cb) is None
+    assert check_callback_inputs(body([both[0], both[1] | {"property": "figure"}]), cb) is None
+    assert "2 output(s)" in check_callback_inputs(body([]), cb)
+    assert "2 output(s)" in check_callback_inputs(body(both[0]), cb)
+    assert "'b.figure'" in check_callback_inputs(body([both[0], {"id": "c", "property": "x"}]), cb)
+    assert "'outputs'" in check_callback_inputs(body([both[0], "b.figure"]), cb)
