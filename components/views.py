@@ -33,6 +33,18 @@ INFERENCE_LABELS = {
 }
 SIGNIFICANCE = 0.05
 
+# Two different client counts are shown; each says which it is, so the difference explains itself.
+N_INTERVIEWED = "Clients interviewed"
+N_ESTIMATION = "in the estimation sample: with baseline and follow-up answers for this outcome"
+SAMPLE_NOTE = (
+    "Client counts next to effects are the estimation sample: clients with baseline and follow-up "
+    "answers for that outcome, so they are a little below the number interviewed at the follow-up "
+    "(Methods & data page)."
+)
+# Two different minimum detectable effects: the design's (before the data) and the estimate's.
+MDE_DESIGN = "Design MDE (before the data)"
+MDE_ESTIMATE = "MDE from this estimate's standard error"
+
 # The estimators in words (what each compares, and what it assumes)
 ESTIMATOR_WORDS = {
     "did": "Compares how much each outcome changed between the baseline and the follow-up survey for clients of programme villages "
@@ -42,9 +54,26 @@ ESTIMATOR_WORDS = {
     "and their branch fixed. More precise than difference-in-differences when outcomes are noisy over time.",
     "ipw_did": "Difference-in-differences in which comparison clients are re-weighted by their estimated chance of living in a programme "
     "village (a propensity score from baseline characteristics), so that both groups look alike at baseline.",
-    "tot": "Estimates the effect for the clients who actually received the financial-education topics, using whether their village "
-    "was assigned to the programme as an instrument. Larger than the intention-to-treat effects when take-up is incomplete.",
+    "late": "The local average treatment effect (LATE): the effect on compliers, the clients who received the financial-education "
+    "topics because their village was assigned to the programme and would not have received them otherwise. Assignment is the "
+    "instrument for receipt (Imbens & Angrist 1994). Because some comparison clients received the topics too, it is not the effect "
+    "on every client who received them. Larger than the intention-to-treat effects when take-up is incomplete.",
 }
+ESTIMATOR_WORDS["tot"] = ESTIMATOR_WORDS["late"]  # results tables built before the rename
+
+# Estimators in display order.  ``late`` was called ``tot`` in older results tables;
+# old links (``method=tot``) are read as ``late`` (see ``method_aliases``).
+METHOD_ORDER = ("did", "ancova", "ipw_did", "late", "tot")
+
+
+def method_aliases(methods) -> dict[str, str]:
+    """Old or new name of the LATE key -> the name this results table uses."""
+    have = set(methods)
+    if "late" in have:
+        return {"tot": "late"}
+    if "tot" in have:
+        return {"late": "tot"}
+    return {}
 
 
 @dataclass(frozen=True)
@@ -72,7 +101,7 @@ def options(results: pd.DataFrame) -> dict[str, list]:
         return hit[1]
     methods, infs = set(results["method"].unique()), set(results["inference"].unique())
     value = {
-        "method": [m for m in ("did", "ancova", "ipw_did", "tot") if m in methods],
+        "method": [m for m in METHOD_ORDER if m in methods],
         "inference": [i for i in ("wild", "cluster") if i in infs],
         "wave": sorted(int(w) for w in results["wave"].unique()),
         "outcome": list(dict.fromkeys(results["outcome"])),
@@ -95,7 +124,7 @@ def wave_labels(results: pd.DataFrame, panel_manifest: dict | None = None) -> di
 def effective_inference(
     method: str, inference: str, results: pd.DataFrame
 ) -> tuple[str, str | None]:
-    """The inference actually available for ``method`` (TOT has cluster-robust only)."""
+    """The inference actually available for ``method`` (the LATE has cluster-robust only)."""
     have = set(results.loc[results["method"] == method, "inference"])
     if inference in have:
         return inference, None
@@ -140,6 +169,10 @@ def scale_factor(row: pd.Series | dict, scale: str) -> float:
     if scale == "natural":
         return 1.0
     if scale == "std":
+        if row.get("is_index"):
+            # a family index is already in SDs of the comparison group at baseline (Kling, Liebman
+            # & Katz 2007): dividing by the index's own SD again would give a second, larger number
+            return 1.0
         sd = row.get("comparison_sd")
         return 1.0 / float(sd) if not is_missing(sd) and float(sd) > 0 else float("nan")
     if scale == "pct":
@@ -269,6 +302,7 @@ def hover_text(row: dict, scale: str, view: str, level: str = "95") -> str:
         mde = row.get("mde_x")
         if not is_missing(mde):
             lines.append(f"Could detect effects of ±{fmt_num(mde)} or larger")
+            lines.append("(MDE from this estimate's standard error)")
     if view == "q" and verdict in ("improved", "worsened", "no detectable effect"):
         # the plain-language sentence (its verdict wording is the across-outcomes q view's)
         lines += ["<i>In words:</i>", *textwrap.wrap(finding_sentence(row), 46)]
