@@ -39,10 +39,10 @@ data: $(PANEL) results
 results: $(PANEL)
 	$(PY) -m analysis results --panel $(PANEL) --out $(RESULTS)
 
-$(RAW)/DEMO_SIMULATED.json: data/demo_config.yaml data/codebook.yaml analysis/demo.py | $(STAMP)
+$(RAW)/DEMO_SIMULATED.json: data/studies/amk/demo_config.yaml data/studies/amk/codebook.yaml analysis/demo.py | $(STAMP)
 	$(PY) -m analysis demo --out $(RAW)
 
-$(PANEL): $(RAW)/DEMO_SIMULATED.json data/codebook.yaml $(ANALYSIS_SRC) | $(STAMP)
+$(PANEL): $(RAW)/DEMO_SIMULATED.json data/studies/amk/codebook.yaml $(ANALYSIS_SRC) | $(STAMP)
 	$(PY) -m analysis build --raw $(RAW) --out $(PANEL)
 
 ## report: the slide deck (PPTX) and the printable brief (PDF) of the default view, into reports/

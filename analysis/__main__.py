@@ -5,7 +5,7 @@ Commands
 demo      write simulated raw survey exports (one file per wave)
 build     build the processed panel from raw exports and the codebook
 results   estimate everything into the cached results table (skipped when up to date)
-estimate  run the TWFE or ANCOVA estimator on any panel file, given its column roles
+estimate  run the post-only, ANCOVA or TWFE estimator on any panel file, given its column roles
 
 Every expected failure (bad input, missing file) prints one ``error:`` block to
 stderr and exits with status 2; nothing is half-written.
@@ -100,41 +100,93 @@ def _read_any_panel(path: Path):
     raise CliError(f"{path}: unsupported panel format '{ext}' (use .parquet, .csv or .dta)")
 
 
+def _estimate_rows(df, args: argparse.Namespace, outcome: str) -> list:
+    """The fitted effects of one outcome (one per arm for post and ancova)."""
+    from analysis.estimators import fit_twfe
+    from analysis.post import fit_ancova_arms, fit_post
+
+    common = dict(
+        y=outcome, treat=args.treat, cluster=args.cluster, controls=args.controls,
+        inference=args.inference, draws=args.draws, seed=args.seed,
+    )  # fmt: skip
+    if args.method == "twfe":
+        weights = None
+        if args.weights:
+            from analysis.post import numeric_column
+
+            weights = numeric_column(df, args.weights, "weight").to_numpy()
+            if (weights < 0).any():
+                raise CliError(f"weight '{args.weights}' has negative values")
+        return [fit_twfe(df, unit=args.unit, time=args.time, weights=weights, **common)]
+    design = dict(
+        unit=args.unit, time=args.time, wave=args.wave, strata=args.strata, weights=args.weights,
+        control_arm=args.control_arm,
+    )  # fmt: skip
+    if args.method == "post":
+        return fit_post(df, **design, **common)
+    return fit_ancova_arms(df, **design, **common)
+
+
+def _check_estimate_args(df, args: argparse.Namespace) -> None:
+    from analysis.estimators import check_columns
+
+    if args.draws < 1:
+        raise CliError(f"--draws must be at least 1 (got {args.draws})")
+    named = [args.unit, args.time, args.treat, *args.outcome, args.cluster, args.weights]
+    check_columns(df, [c for c in [*named, *args.strata, *args.controls] if c])
+    if args.method == "twfe":
+        for flag, value in [
+            ("--wave", args.wave),
+            ("--strata", args.strata),
+            ("--control-arm", args.control_arm),
+        ]:
+            if value:
+                raise CliError(
+                    f"{flag} is for --method post or ancova; twfe uses every period, absorbs "
+                    "time-invariant strata in the unit fixed effects and takes a 0/1 --treat"
+                )
+
+
 def _cmd_estimate(args: argparse.Namespace) -> int:
     import json
 
     import pandas as pd
 
     from analysis.core import EstimationError
-    from analysis.estimators import fit_ancova_generic, fit_twfe
 
     df = _read_any_panel(args.panel)
-    rows = []
+    if df.empty:
+        raise CliError(f"{args.panel}: the file has no rows")
+    try:
+        _check_estimate_args(df, args)
+    except EstimationError as exc:
+        raise CliError(str(exc)) from None
+    rows, problems = [], []
     for outcome in args.outcome:
-        kw = dict(
-            y=outcome, treat=args.treat, unit=args.unit, time=args.time, cluster=args.cluster,
-            controls=args.controls, inference=args.inference, draws=args.draws, seed=args.seed,
-        )  # fmt: skip
         try:
-            if args.method == "twfe":
-                res = fit_twfe(df, **kw)
-            else:
-                res = fit_ancova_generic(df, **kw)
+            results = _estimate_rows(df, args, outcome)
         except EstimationError as exc:
-            raise CliError(f"outcome '{outcome}': {exc}") from None
-        row = res.tidy().iloc[0]
-        rows.append(
-            {
-                "outcome": outcome, "method": args.method, "term": row["term"], "estimate": row["estimate"],
-                "std_error": row["std_error"], "ci_low": row["ci95_low"], "ci_high": row["ci95_high"],
-                "p_value": row["p_value"], "n_obs": int(row["n_obs"]), "n_units": int(row["n_clients"]),
-                "n_clusters": int(row["n_clusters"]), "inference": args.inference,
-                "boot_draws": None if pd.isna(row["boot_draws"]) else int(row["boot_draws"]),
-            }
-        )  # fmt: skip
+            msg = str(exc)
+            problems.append(msg if f"'{outcome}'" in msg else f"outcome '{outcome}': {msg}")
+            continue
+        for res in results:
+            row = res.tidy().iloc[0]
+            rows.append(
+                {
+                    "outcome": outcome, "method": args.method, "term": row["term"],
+                    "estimate": row["estimate"], "std_error": row["std_error"],
+                    "ci_low": row["ci95_low"], "ci_high": row["ci95_high"], "p_value": row["p_value"],
+                    "n_obs": int(row["n_obs"]), "n_units": int(row["n_clients"]),
+                    "n_clusters": int(row["n_clusters"]), "inference": args.inference,
+                    "boot_draws": None if pd.isna(row["boot_draws"]) else int(row["boot_draws"]),
+                }
+            )  # fmt: skip
+    if problems:
+        # one error block naming every outcome that cannot be estimated; nothing half-printed
+        raise CliError("\n  ".join(["cannot estimate:", *problems]))
     out = pd.DataFrame(rows)
     if args.format == "json":
-        print(json.dumps(json.loads(out.to_json(orient="records")), indent=2))
+        print(json.dumps(json.loads(out.to_json(orient="records", double_precision=15)), indent=2))
     else:
         print(out.to_csv(index=False), end="")
     return 0
@@ -200,27 +252,70 @@ def make_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "estimate",
-        help="TWFE or ANCOVA on any panel file",
+        help="post-only, ANCOVA or TWFE estimate on any panel file",
         description=(
-            "Estimate a treatment effect on any long panel (parquet, CSV or Stata). For twfe, "
-            "--treat is the unit's 0/1 treatment status in that period and controls are "
-            "time-varying covariates; for ancova the first period is the baseline and the last "
-            "the follow-up. Prints one row per outcome."
+            "Estimate a treatment effect on any long panel (parquet, CSV or Stata). "
+            "post: the outcome at one wave (--wave, default the last period) on the arm "
+            "indicators, strata fixed effects and controls; --treat is the assignment. "
+            "ancova: the same plus the outcome in the first period, which is the baseline and "
+            "must precede --wave. twfe: unit and period fixed effects, --treat is the unit's 0/1 "
+            "treatment status in that period and controls are time-varying. With more than two "
+            "values in --treat, post and ancova print one row per arm against --control-arm. "
+            "Errors are CR1 cluster-robust with t(G-1), or the wild cluster bootstrap."
         ),
     )
     p.add_argument("panel", type=Path, help="panel file: .parquet, .csv or .dta")
-    p.add_argument("--unit", required=True, help="unit identifier column")
-    p.add_argument("--time", required=True, help="period column")
-    p.add_argument("--treat", required=True, help="0/1 treatment column")
-    p.add_argument("--outcome", required=True, action="append", help="outcome column (repeatable)")
-    p.add_argument("--cluster", default=None, help="cluster column (default: the unit)")
-    p.add_argument("--controls", nargs="*", default=[], help="control columns")
-    p.add_argument("--method", choices=["twfe", "ancova"], default="twfe")
+    p.add_argument("--unit", metavar="COL", required=True, help="unit identifier column")
+    p.add_argument("--time", metavar="COL", required=True, help="period column")
+    p.add_argument(
+        "--treat",
+        metavar="COL",
+        required=True,
+        help="assignment (post, ancova) or 0/1 status (twfe) column",
+    )
+    p.add_argument(
+        "--outcome",
+        metavar="COL",
+        required=True,
+        action="append",
+        help="outcome column (repeatable)",
+    )
+    p.add_argument(
+        "--cluster", metavar="COL", default=None, help="cluster column (default: the unit)"
+    )
+    p.add_argument(
+        "--strata",
+        metavar="COL",
+        nargs="*",
+        default=[],
+        help="strata columns, as fixed effects (post, ancova)",
+    )
+    p.add_argument(
+        "--controls", metavar="COL", nargs="*", default=[], help="numeric control columns"
+    )
+    p.add_argument("--weights", metavar="COL", default=None, help="sampling-weight column")
+    p.add_argument("--method", choices=["twfe", "ancova", "post"], default="twfe")
+    p.add_argument(
+        "--wave",
+        metavar="VALUE",
+        default=None,
+        help="follow-up period for post and ancova (default: the last)",
+    )
+    p.add_argument(
+        "--control-arm",
+        metavar="VALUE",
+        default=None,
+        help="value of --treat for the comparison arm (default: 0)",
+    )
     p.add_argument("--inference", choices=["cluster", "wild"], default="cluster")
     p.add_argument(
-        "--draws", type=int, default=999, help="wild bootstrap draws (default: %(default)s)"
+        "--draws",
+        metavar="B",
+        type=int,
+        default=999,
+        help="wild bootstrap draws (default: %(default)s)",
     )
-    p.add_argument("--seed", type=int, default=20100201, help="wild bootstrap seed")
+    p.add_argument("--seed", metavar="N", type=int, default=20100201, help="wild bootstrap seed")
     p.add_argument("--format", choices=["csv", "json"], default="csv")
     p.set_defaults(func=_cmd_estimate)
     return parser

@@ -221,7 +221,7 @@ def load_artifacts(build: Path | str | None = None, data: Path | str | None = No
         codebook = None
         problems.append(Problem(f"The codebook cannot be read: {exc}", blocking=False))
 
-    profile_doc = _read_yaml(ddir / "mfi_profile.yaml", "MFI profile", problems, {})
+    profile_doc = _read_yaml(ddir / "profile.yaml", "institution profile", problems, {})
     chain_doc = _read_yaml(ddir / "results_chain.yaml", "results chain", problems, {})
     recs_doc = _read_yaml(ddir / "recommendations.yaml", "recommendations", problems, {})
     recs = recs_doc.get("recommendations", []) if isinstance(recs_doc, dict) else recs_doc

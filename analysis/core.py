@@ -13,9 +13,10 @@ Conventions (chosen on purpose, tested against pyfixest, which follows Stata's
   every fixed effect after the first.  Reference distribution t(G-1).
   (linearmodels ``PanelOLS`` counts every nested level, which inflates the
   errors by ~25% on a 1,200-client, three-wave panel.)
-* The wild bootstrap imposes the null (WCR), uses Rademacher weights, Webb's
-  six-point weights when there are 12 clusters or fewer, and full enumeration
-  when the 2^G Rademacher draws are fewer than the requested number.  It works
+* The wild bootstrap imposes the null (WCR).  By default (``weights="auto"``) it
+  enumerates all 2^G Rademacher draws when they are no more than the requested
+  number and G >= 8 (8 or 9 clusters at 999 draws), uses Webb's six-point weights
+  otherwise when there are 12 clusters or fewer, and Rademacher draws above.  It works
   on the Frisch-Waugh-Lovell partialled regression, where the bootstrap
   statistic has a closed form in cluster sums (Roodman et al. 2019), so a
   confidence interval by test inversion costs O(B) per candidate value.
@@ -88,13 +89,45 @@ def is_nested(fe_codes: np.ndarray, cluster_codes: np.ndarray) -> bool:
 
 
 def dof_k(k: int, fes: list[tuple[np.ndarray, int]], cluster_codes: np.ndarray) -> int:
-    """Number of parameters counted in the small-sample correction (reghdfe/pyfixest)."""
+    """Number of parameters counted in the small-sample correction (reghdfe/pyfixest).
+
+    A fixed effect nested in the clusters counts for one parameter (its intercept);
+    the others count for the rank of their dummies together with that intercept, so
+    a fixed effect whose levels are nested in another one (branches within
+    provinces) adds nothing, and two crossed ones add their levels less one
+    (Correia 2015, reghdfe's exact redundancy count; pyfixest "nonnested").
+    """
     if not fes:
         return k
-    total = k
-    for codes, n in fes:
-        total += 1 if is_nested(codes, cluster_codes) else n
-    return total - (len(fes) - 1)
+    other = [(codes, n) for codes, n in fes if not is_nested(codes, cluster_codes)]
+    return k + _fe_rank(other)
+
+
+MAX_RANK_LEVELS = 2_000
+
+
+def _fe_rank(fes: list[tuple[np.ndarray, int]]) -> int:
+    """Rank of [1, dummies of every fixed effect in ``fes``].
+
+    Computed from the cross-tabulation of the levels (their cross-product matrix),
+    so its size is the number of levels, not of observations.  Beyond
+    ``MAX_RANK_LEVELS`` levels it falls back to reghdfe's approximation for more
+    than two fixed effects (sum of levels less one per extra fixed effect).
+    """
+    if not fes:
+        return 1
+    total = sum(n for _, n in fes)
+    if total > MAX_RANK_LEVELS:
+        return total - (len(fes) - 1)
+    starts = np.cumsum([0, *[n for _, n in fes]])
+    m = np.zeros((total + 1, total + 1))
+    m[0, 0] = fes[0][0].size
+    for (ci, ni), si in zip(fes, starts[:-1], strict=True):
+        m[0, 1 + si : 1 + si + ni] = m[1 + si : 1 + si + ni, 0] = np.bincount(ci, minlength=ni)
+        for (cj, nj), sj in zip(fes, starts[:-1], strict=True):
+            cross = np.bincount(ci * nj + cj, minlength=ni * nj).reshape(ni, nj)
+            m[1 + si : 1 + si + ni, 1 + sj : 1 + sj + nj] = cross
+    return int(np.linalg.matrix_rank(m, hermitian=True))
 
 
 @dataclass(frozen=True)
@@ -306,15 +339,43 @@ def wald_test(
     return f, float(stats.f.sf(f, q, df_denom))
 
 
+RADEMACHER = np.array([-1.0, 1.0])
+# Webb (2014): six points, each with probability 1/6; mean 0, variance 1, E[w^4] = 7/6
+WEBB = np.array([-np.sqrt(1.5), -1.0, -np.sqrt(0.5), np.sqrt(0.5), 1.0, np.sqrt(1.5)])
+# below this many clusters the 2^G Rademacher draws give too coarse a p-value (2^(G-1)
+# distinct |t*|, steps of 1/32 or worse at G <= 6): Webb's six points are used instead
+MIN_ENUMERATION_CLUSTERS = 8
+
+
+def choose_weights(weights: str, g: int, draws: int) -> str:
+    """The weights ``"auto"`` stands for with ``g`` clusters and ``draws`` requested draws.
+
+    Full enumeration of the 2^G Rademacher draws when they are no more than the draws
+    requested (exact, no simulation error; Roodman et al. 2019, sec. 3.4) and G >= 8;
+    otherwise Webb's six-point weights with 12 clusters or fewer (Webb 2014;
+    MacKinnon & Webb 2018), Rademacher draws above that.
+    """
+    if weights != "auto":
+        if weights not in ("rademacher", "webb"):
+            raise ValueError(f"unknown bootstrap weights '{weights}' (use rademacher or webb)")
+        return weights
+    if MIN_ENUMERATION_CLUSTERS <= g and 2**g <= draws:
+        return "rademacher"
+    return "webb" if g <= WEBB_MAX_CLUSTERS else "rademacher"
+
+
 def _draw_weights(kind: str, g: int, draws: int, rng: np.random.Generator) -> np.ndarray:
+    """B x G matrix of cluster weights: every one of the len(values)^G combinations when
+    there are no more of them than ``draws`` (full enumeration), else ``draws`` random rows."""
     if kind == "rademacher":
-        if 2**g < draws:
-            return np.array(list(product([-1.0, 1.0], repeat=g)))
-        return rng.choice([-1.0, 1.0], size=(draws, g))
-    if kind == "webb":
-        vals = np.array([-np.sqrt(1.5), -1.0, -np.sqrt(0.5), np.sqrt(0.5), 1.0, np.sqrt(1.5)])
-        return rng.choice(vals, size=(draws, g))
-    raise ValueError(f"unknown bootstrap weights '{kind}'")
+        vals = RADEMACHER
+    elif kind == "webb":
+        vals = WEBB
+    else:
+        raise ValueError(f"unknown bootstrap weights '{kind}'")
+    if len(vals) ** g <= draws:
+        return np.array(list(product(vals, repeat=g)))
+    return rng.choice(vals, size=(draws, g))
 
 
 @dataclass(frozen=True)
@@ -379,7 +440,7 @@ def wild_bootstrap(
     score_hat = cluster_sums(x * u_hat[:, None]) @ a  # G
     denom_obs = float(np.sqrt((score_hat**2).sum()))
 
-    kind = weights if weights != "auto" else ("webb" if g <= WEBB_MAX_CLUSTERS else "rademacher")
+    kind = choose_weights(weights, g, draws)
     rng = np.random.default_rng(seed)
     v = _draw_weights(kind, g, draws, rng)  # B x G
     # bootstrap score of cluster g: v_g q_g[j] - h_g . (sum_h v_h q_h)   (linear in r)

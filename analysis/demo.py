@@ -5,7 +5,7 @@ survey waves the way survey software exports them -- one file per wave, in
 different formats, with questionnaire variable names that change between waves,
 98/99 codes for "don't know"/"refused", value labels and interview dates -- so
 that every page of the dashboard works out of the box.  The design and the
-planted true effects come from ``data/demo_config.yaml``; the variable names and
+planted true effects come from ``data/studies/amk/demo_config.yaml``; the variable names and
 codes come from the codebook, so the generator and the panel build can never
 disagree about the questionnaire.
 
@@ -55,7 +55,7 @@ _LIKERT_LABELS = {
 
 
 def load_demo_config(path: str | Path | None = None) -> dict[str, Any]:
-    """Read the demo design and planted effects (``data/demo_config.yaml``)."""
+    """Read the demo design and planted effects (``data/studies/amk/demo_config.yaml``)."""
     path = Path(path) if path is not None else data_dir() / "demo_config.yaml"
     with open(path, encoding="utf-8") as fh:
         return yaml.safe_load(fh)

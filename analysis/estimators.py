@@ -12,8 +12,11 @@ Each ``fit_*`` takes the long panel (one row per client x wave, columns
   from a logit of assignment on baseline covariates; propensity scores outside
   ``trim`` are dropped.  Its errors treat the weights as known (conditional on
   the propensity model), as is usual.
-* ``fit_tot``   -- treatment on the treated: receipt of FE topics instrumented by
-  assignment x follow-up, with client and wave fixed effects; first stage reported.
+* ``fit_late``  -- the effect of receiving FE topics on compliers (LATE; Imbens &
+  Angrist 1994): receipt instrumented by assignment x follow-up, with client and
+  wave fixed effects; first stage reported.  Comparison clients receive FE too
+  (two-sided non-compliance), so this is not the effect on the treated.
+  ``fit_tot`` is kept as an alias (results key ``"tot"``).
 
 Inference is cluster-robust (CR1, t(G-1)) at the village, the unit of assignment,
 or the wild cluster restricted bootstrap (``inference="wild"``: p-value and
@@ -49,14 +52,18 @@ from analysis.core import (
     wild_bootstrap,
 )
 
-Method = Literal["did", "ancova", "ipw_did", "tot"]
+Method = Literal["did", "ancova", "ipw_did", "late", "tot"]
 Inference = Literal["cluster", "wild"]
 METHODS: tuple[str, ...] = ("did", "ancova", "ipw_did", "tot")
+# the IV estimator is a LATE (Imbens & Angrist 1994); "tot" is its former key
+IV_METHODS = ("late", "tot")
+LATE_LABEL = "Effect on compliers (LATE, IV: FE receipt instrumented by assignment)"
 METHOD_LABELS = {
     "did": "Difference-in-differences (ITT, client and wave fixed effects)",
     "ancova": "ANCOVA (ITT, baseline outcome and branch strata)",
     "ipw_did": "Inverse-probability-weighted DiD (ITT)",
-    "tot": "Treatment on the treated (IV: FE receipt instrumented by assignment)",
+    "late": LATE_LABEL,
+    "tot": LATE_LABEL,  # the former key of the same estimator
     "twfe": "Two-way fixed effects",
 }
 DEFAULT_DRAWS = 999
@@ -445,8 +452,9 @@ def propensity_scores(
 ) -> tuple[pd.Series, dict[str, Any]]:
     """Logit of assignment on baseline covariates; one score per client.
 
-    Categorical covariates become dummies; a missing covariate is set to its
-    mean with a missing indicator.  Loan amount enters in logs.
+    Categorical covariates become dummies (a missing value is a level of its own);
+    a missing numeric covariate is set to its mean with a missing indicator.  Loan
+    amount enters in logs.
     """
     import statsmodels.api as sm
 
@@ -457,7 +465,12 @@ def propensity_scores(
             continue
         col = base[c]
         if col.dtype == object or pd.api.types.is_string_dtype(col):
-            parts.append(pd.get_dummies(col, prefix=c, drop_first=True, dtype=float))
+            # a missing category is its own level, not lumped with the reference level
+            parts.append(
+                pd.get_dummies(
+                    col, prefix=c, drop_first=True, dtype=float, dummy_na=bool(col.isna().any())
+                )
+            )
             continue
         vals = col.astype(float)
         if c == "loan_amount":
@@ -537,7 +550,7 @@ def _with_details(res: EffectResult, details: dict) -> EffectResult:
     return replace(res, details={**res.details, **details})
 
 
-def fit_tot(
+def fit_late(
     panel: pd.DataFrame,
     outcome: str,
     *,
@@ -546,12 +559,19 @@ def fit_tot(
     inference: Inference = "cluster",
     draws: int = DEFAULT_DRAWS,
     seed: int = DEFAULT_SEED,
+    method: str = "late",
 ) -> EffectResult:
-    """Effect of receiving FE topics, instrumented by assignment x follow-up (2SLS,
-    client and wave fixed effects).  The first stage is in ``details``."""
+    """Effect of receiving FE topics on compliers (LATE; Imbens & Angrist 1994).
+
+    Receipt is instrumented by assignment x follow-up (2SLS, client and wave fixed
+    effects).  Comparison clients can receive FE too (two-sided non-compliance), so
+    the estimate is the effect on clients whose receipt the programme changed, not
+    the effect on the treated.  The first stage is in ``details``; ``method`` is the
+    key written to the result (``"tot"`` through the :func:`fit_tot` alias).
+    """
     if inference != "cluster":
         raise EstimationError(
-            "treatment-on-the-treated is reported with cluster-robust inference only"
+            "the effect on compliers (LATE) is reported with cluster-robust inference only"
         )
     d = did_sample(panel, outcome, wave)
     check_columns(d, ["exposure"])
@@ -580,10 +600,17 @@ def fit_tot(
         "first_stage_p": fp,
     }
     return _result(
-        fit, outcome=outcome, method="tot", term="exposure", wave=wave,
+        fit, outcome=outcome, method=method, term="exposure", wave=wave,
         n_clients=int(d["client_id"].nunique()), inference="cluster", draws=draws, seed=seed,
         details=details,
     )  # fmt: skip
+
+
+def fit_tot(panel: pd.DataFrame, outcome: str, **kwargs) -> EffectResult:
+    """Alias of :func:`fit_late` under the former results key ``"tot"`` (the estimate is a
+    LATE, the effect on compliers, not the effect on the treated)."""
+    kwargs.setdefault("method", "tot")
+    return fit_late(panel, outcome, **kwargs)
 
 
 def fit(
@@ -596,10 +623,129 @@ def fit(
     **kwargs,
 ) -> EffectResult:
     """Dispatch to the estimator named ``method``."""
-    funcs = {"did": fit_did, "ancova": fit_ancova, "ipw_did": fit_ipw_did, "tot": fit_tot}
+    funcs = {
+        "did": fit_did, "ancova": fit_ancova, "ipw_did": fit_ipw_did, "late": fit_late,
+        "tot": fit_tot,
+    }  # fmt: skip
     if method not in funcs:
         raise ValueError(f"unknown method '{method}' (use one of {', '.join(funcs)})")
     return funcs[method](panel, outcome, wave=wave, inference=inference, **kwargs)
+
+
+@dataclass(frozen=True)
+class InteractionResult:
+    """The pooled, fully interacted model behind a heterogeneity test.
+
+    ``estimates``/``vcov`` are the subgroup effects (one per level, in ``levels``
+    order) and their joint cluster-robust covariance; ``f_stat``/``p_value`` test
+    that all subgroup effects are equal (F with ``df_num`` and ``df_denom`` = G-1).
+    """
+
+    levels: tuple
+    estimates: np.ndarray
+    vcov: np.ndarray
+    f_stat: float
+    df_num: int
+    df_denom: int
+    p_value: float
+    n_obs: int
+    n_clusters: int
+
+
+def _subgroup_sample(d: pd.DataFrame, by: str, unit: str = "client_id") -> pd.DataFrame:
+    """Rows whose ``by`` value is known and the same in every row of the unit (a unit
+    whose subgroup changes between waves belongs to no subgroup sample)."""
+    d = d[d[by].notna()]
+    return d[d.groupby(unit)[by].transform("nunique") == 1]
+
+
+def interaction_fit(
+    panel: pd.DataFrame,
+    outcome: str,
+    method: Method,
+    by: str,
+    *,
+    wave: int = 2,
+    weights: pd.Series | None = None,
+) -> InteractionResult | None:
+    """Fit the fully interacted model and test that the effect is equal across ``by``.
+
+    DiD and IPW-DiD: the outcome on ``itt x level`` for every level, with client
+    fixed effects and level x wave fixed effects, so each subgroup's effect is
+    measured against its own comparison trend; a shock common to both arms of one
+    subgroup changes nothing, and each subgroup effect equals the DiD fitted on that
+    subgroup alone.  ANCOVA: the follow-up outcome on ``arm x level`` with the
+    baseline outcome and strata and level fixed effects.  The test is a
+    cluster-robust Wald F test with denominator df G-1 (the same convention as the
+    estimates' t(G-1)).  ``None`` when fewer than two levels have data; not defined
+    for the IV estimator.
+    """
+    if method in IV_METHODS:
+        return None
+    check_columns(panel, [by])
+    if method in ("did", "ipw_did"):
+        d = _subgroup_sample(did_sample(panel, outcome, wave), by)
+        w = None
+        if method == "ipw_did":
+            if weights is None:
+                weights, _ = ipw_weights(panel)
+            d = d.assign(_w=d["client_id"].map(weights)).dropna(subset=["_w"])
+            d = d[d.groupby("client_id")["wave"].transform("size") == 2]
+            w = d["_w"].to_numpy()
+        levels = sorted(d[by].unique())
+        if len(levels) < 2:
+            return None
+        x = np.column_stack([(d["itt"] * (d[by] == lv)).to_numpy(float) for lv in levels])
+        # level x wave fixed effects contain the wave effects: subgroup-specific trends
+        level_wave = d[by].astype(str) + "\x1f" + d["wave"].astype(str)
+        fes = [encode(d["client_id"]), encode(level_wave)]
+        f = fit_linear(
+            d[outcome].to_numpy(float),
+            x,
+            [str(v) for v in levels],
+            d["village"].to_numpy(),
+            fes=fes,
+            weights=w,
+        )
+    elif method == "ancova":
+        post = ancova_sample(panel, outcome, wave)
+        post = post[post[by].notna()]
+        levels = sorted(post[by].unique())
+        if len(levels) < 2:
+            return None
+        miss = post["_y0"].isna().to_numpy(float)
+        cols = [(post["arm"] * (post[by] == lv)).to_numpy(float) for lv in levels]
+        cols.append(post["_y0"].fillna(0).to_numpy(float))
+        if miss.any() and not miss.all():
+            cols.append(miss)
+        # strata and level effects; where one is nested in the other (branches in a
+        # province) the degrees of freedom count the levels once (core.dof_k)
+        fes = [encode(post["branch"]), encode(post[by])]
+        f = fit_linear(
+            post[outcome].to_numpy(float),
+            np.column_stack(cols),
+            [str(v) for v in levels] + ["y0"] * (len(cols) - len(levels)),
+            post["village"].to_numpy(),
+            fes=fes,
+        )
+    else:
+        raise ValueError(f"unknown method '{method}' (use did, ancova, ipw_did or late)")
+    k = len(levels)
+    r = np.zeros((k - 1, f.coef.size))
+    for i in range(k - 1):
+        r[i, i], r[i, i + 1] = 1.0, -1.0
+    stat, p = wald_test(f.coef, f.vcov, r, f.df_t)
+    return InteractionResult(
+        levels=tuple(levels),
+        estimates=f.coef[:k].copy(),
+        vcov=f.vcov[:k, :k].copy(),
+        f_stat=stat,
+        df_num=k - 1,
+        df_denom=f.df_t,
+        p_value=p,
+        n_obs=f.n_obs,
+        n_clusters=f.n_clusters,
+    )
 
 
 def interaction_test(
@@ -613,70 +759,34 @@ def interaction_test(
 ) -> float:
     """p-value of the test that the effect is equal across the levels of ``by``.
 
-    The effect is interacted with every level (full interaction) in the pooled
-    sample, and a cluster-robust Wald F test (denominator df G-1) checks that
-    the level effects are equal.  Not defined for the IV estimator (NaN).
+    See :func:`interaction_fit` for the model (a full interaction: subgroup-specific
+    wave effects).  NaN for the IV estimator or fewer than two levels.
+
+    Example
+    -------
+    >>> from analysis.demo import simulate_truth
+    >>> panel = simulate_truth(1)[0].rename(columns={"client_no": "client_id", "village_code": "village"})
+    >>> p = interaction_test(panel, "repay_difficulty", "did", "branch")
+    >>> bool(0 <= p <= 1)
+    True
     """
-    if method == "tot":
-        return float("nan")
-    if method in ("did", "ipw_did"):
-        d = did_sample(panel, outcome, wave)
-        w = None
-        if method == "ipw_did":
-            if weights is None:
-                weights, _ = ipw_weights(panel)
-            d = d.assign(_w=d["client_id"].map(weights)).dropna(subset=["_w"])
-            d = d[d.groupby("client_id")["wave"].transform("size") == 2]
-            w = d["_w"].to_numpy()
-        levels = sorted(d[by].dropna().unique())
-        if len(levels) < 2:
-            return float("nan")
-        x = np.column_stack([(d["itt"] * (d[by] == lv)).to_numpy(float) for lv in levels])
-        fes = [encode(d["client_id"]), encode(d["wave"])]
-        f = fit_linear(
-            d[outcome].to_numpy(float),
-            x,
-            [str(v) for v in levels],
-            d["village"].to_numpy(),
-            fes=fes,
-            weights=w,
-        )
-    else:
-        post = ancova_sample(panel, outcome, wave)
-        levels = sorted(post[by].dropna().unique())
-        if len(levels) < 2:
-            return float("nan")
-        miss = post["_y0"].isna().to_numpy(float)
-        cols = [(post["arm"] * (post[by] == lv)).to_numpy(float) for lv in levels]
-        cols.append(post["_y0"].fillna(0).to_numpy(float))
-        if miss.any() and not miss.all():
-            cols.append(miss)
-        fes = [encode(post["branch"]), encode(post[by])]
-        f = fit_linear(
-            post[outcome].to_numpy(float),
-            np.column_stack(cols),
-            [str(v) for v in levels] + ["y0"] * (len(cols) - len(levels)),
-            post["village"].to_numpy(),
-            fes=fes,
-        )
-    k = len(levels)
-    r = np.zeros((k - 1, f.coef.size))
-    for i in range(k - 1):
-        r[i, i], r[i, i + 1] = 1.0, -1.0
-    _, p = wald_test(f.coef, f.vcov, r, f.df_t)
-    return p
+    res = interaction_fit(panel, outcome, method, by, wave=wave, weights=weights)
+    return float("nan") if res is None else res.p_value
 
 
 __all__ = [
     "EffectResult",
     "EstimationError",
+    "InteractionResult",
     "fit",
     "fit_did",
     "fit_ancova",
     "fit_ipw_did",
+    "fit_late",
     "fit_tot",
     "fit_twfe",
     "fit_ancova_generic",
+    "interaction_fit",
     "interaction_test",
     "ipw_weights",
     "propensity_scores",

@@ -78,7 +78,11 @@ def _decimals(row: Mapping[str, Any]) -> int:
 def fmt(row: Mapping[str, Any], value: float) -> str:
     """Format a natural-unit value for a sentence (absolute value is the caller's choice)."""
     d = _decimals(row)
-    shown = round(scale_to_display(row, value), d)
+    raw = scale_to_display(row, value)
+    if raw != 0 and math.isfinite(raw) and round(raw, d) == 0:
+        # a non-zero number (e.g. a CI bound of -0.3 points) never reads "0": two significant figures
+        d = 1 - math.floor(math.log10(abs(raw)))
+    shown = round(raw, d)
     if shown == 0:
         shown = 0.0  # no "-0"
     return f"{shown:.{d}f}"

@@ -1,9 +1,12 @@
 """Build the processed panel from raw survey exports and the codebook.
 
-``build_panel(raw_dir)`` finds one export per wave (by the codebook's file
-patterns), reads it (CSV, XLSX, Stata or SPSS), maps questionnaire codes to
-harmonised values, links clients across waves, validates the result against a
-pandera schema and returns the long panel (one row per client x wave).
+``build_panel(raw_dir)`` finds the exports (by the codebook's file patterns: one
+file per wave, one long file with a wave column, or one wide file with
+wave-specific column names — ``input.layout`` in the codebook), reads them (CSV,
+XLSX, Stata or SPSS), maps questionnaire codes to harmonised values, links units
+across waves, validates the result against a pandera schema and returns the long
+panel (one row per unit x wave).  Which variable is the unit, the arm, the
+cluster... comes from the codebook's ``roles``, never from names in this code.
 ``write_panel`` writes it atomically with a provenance manifest beside it.
 
 Every problem is a :class:`~analysis.io.RawFileError` naming the file, the data
@@ -44,16 +47,12 @@ from analysis.version import code_fingerprint, code_version
 
 MAX_ERRORS = 20
 REAL_LABEL = "Survey data imported from the evaluation's exports"
-DESIGN_COLUMNS = [
-    "client_id",
-    "wave",
-    "interview_date",
-    "province",
-    "branch",
-    "village",
-    "arm",
-    "exposure",
-]
+
+
+def design_columns(codebook: Codebook) -> list[str]:
+    """The panel's leading columns: unit, wave, then the design variables in codebook order."""
+    unit = codebook.roles.unit
+    return [unit, "wave", *[n for n in codebook.design if n != unit]]
 
 
 class PanelBuildError(ValueError):
@@ -112,6 +111,17 @@ def find_wave_files(raw_dir: str | Path, codebook: Codebook) -> dict[int, Path]:
     ]
     errors = _Errors([])
     found: dict[int, Path] = {}
+    if codebook.layout in ("long", "wide"):
+        pattern = str(codebook.input["file_pattern"]).lower()
+        matches = [p for p in candidates if fnmatch.fnmatch(p.name.lower(), pattern)]
+        if len(matches) != 1:
+            what = (
+                f"several files match '{pattern}': {', '.join(p.name for p in matches)}; keep one"
+                if matches
+                else f"no export matches '{pattern}' (the codebook's input.file_pattern)"
+            )
+            raise PanelBuildError([RawFileError(raw_dir, what)])
+        return {wave: matches[0] for wave in sorted(codebook.waves)}
     for wave, meta in sorted(codebook.waves.items()):
         pattern = str(meta.get("file_pattern", f"*wave{wave}*")).lower()
         matches = [p for p in candidates if fnmatch.fnmatch(p.name.lower(), pattern)]
@@ -145,6 +155,11 @@ def _numeric(series: pd.Series) -> tuple[pd.Series, pd.Series]:
     return num.astype(float), bad
 
 
+def _row(df: pd.DataFrame, i: int) -> int:
+    """The 1-based data row in the file of the frame's i-th row (its index is the file's)."""
+    return int(df.index[i]) + 1
+
+
 def _harmonise_variable(
     df: pd.DataFrame, var: Variable, wave: int, file: Path, errors: _Errors
 ) -> pd.Series | None:
@@ -166,7 +181,7 @@ def _harmonise_variable(
             else pd.to_datetime(raw, errors="coerce")
         )
         for i in np.flatnonzero(out.isna().to_numpy() & raw.notna().to_numpy())[:3]:
-            errors.add(file, f"'{raw.iloc[i]}' is not a date", row=int(i) + 1, column=col)
+            errors.add(file, f"'{raw.iloc[i]}' is not a date", row=_row(df, i), column=col)
         return out
     if var.kind == "id":
         col = src.names[0]
@@ -176,13 +191,13 @@ def _harmonise_variable(
         ids = raw.astype("string").str.strip()
         ids = ids.where(~as_int, num.round().astype("Int64").astype("string"))
         for i in np.flatnonzero(ids.isna().to_numpy() | (ids == "").fillna(True).to_numpy())[:3]:
-            errors.add(file, "client identifier is missing", row=int(i) + 1, column=col)
+            errors.add(file, f"{var.label.lower()} is missing", row=_row(df, i), column=col)
         return ids
     parts = []
     for col in src.names:
         values, not_number = _numeric(df[col])
         for i in np.flatnonzero(not_number.to_numpy())[:3]:
-            errors.add(file, f"'{df[col].iloc[i]}' is not a number", row=int(i) + 1, column=col)
+            errors.add(file, f"'{df[col].iloc[i]}' is not a number", row=_row(df, i), column=col)
         values = values.mask(values.isin(src.missing_codes))
         if src.values is not None:
             allowed = {float(k) for k in src.values}
@@ -197,7 +212,7 @@ def _harmonise_variable(
                 errors.add(
                     file,
                     f"code {values.iloc[i]:g} is out of range: allowed codes are {codes}{miss}",
-                    row=int(i) + 1,
+                    row=_row(df, i),
                     column=col,
                 )
         if var.range is not None:
@@ -207,7 +222,7 @@ def _harmonise_variable(
                 errors.add(
                     file,
                     f"value {values.iloc[i]:g} is outside the allowed range {lo:g} to {hi:g}",
-                    row=int(i) + 1,
+                    row=_row(df, i),
                     column=col,
                 )
         parts.append(values)
@@ -235,7 +250,7 @@ def harmonise_wave(
     out = {}
     for name, var in codebook.variables.items():
         if wave not in var.raw:
-            if var.baseline_value is not None and wave == 0:
+            if var.baseline_value is not None and wave == codebook.baseline_wave:
                 out[name] = pd.Series(var.baseline_value, index=df.index, dtype=float)
             continue
         series = _harmonise_variable(df, var, wave, file, errors)
@@ -244,16 +259,17 @@ def harmonise_wave(
     frame = pd.DataFrame(out, index=df.index)
     frame["wave"] = wave
     frame["_file"] = file.name
-    frame["_row"] = np.arange(1, len(df) + 1)
-    if "client_id" in frame:
-        dup = frame["client_id"].duplicated(keep=False) & frame["client_id"].notna()
+    frame["_row"] = np.asarray(df.index, dtype="int64") + 1
+    unit = codebook.roles.unit
+    if unit in frame:
+        dup = frame[unit].duplicated(keep=False) & frame[unit].notna()
         if dup.any():
-            col = codebook.design["client_id"].raw[wave].names[0]
-            for cid, rows in frame.loc[dup].groupby("client_id")["_row"]:
+            col = codebook.design[unit].raw[wave].names[0]
+            for cid, rows in frame.loc[dup].groupby(unit)["_row"]:
                 rows_txt = ", ".join(str(r) for r in rows.tolist()[:5])
                 errors.add(
                     file,
-                    f"client {cid} appears more than once in this wave (rows {rows_txt})",
+                    f"{unit} {cid} appears more than once in this wave (rows {rows_txt})",
                     row=int(rows.iloc[0]),
                     column=col,
                 )
@@ -263,68 +279,111 @@ def harmonise_wave(
 def _link_waves(
     frames: dict[int, pd.DataFrame], files: dict[int, Path], codebook: Codebook, errors: _Errors
 ) -> pd.DataFrame:
-    base = frames[0].set_index("client_id")
+    """Stack the waves; check every unit was in the baseline (when there is one) and that its
+    assignment, cluster and strata stay the same; repeat baseline-only covariates."""
+    roles = codebook.roles
+    unit = roles.unit
+    first = min(frames)
+    base_wave = codebook.baseline_wave if codebook.baseline_wave in frames else None
+    ref_wave = base_wave if base_wave is not None else first
+    # the reference row of each unit: its baseline row, or (post-only) its first appearance
+    stacked = pd.concat([frames[w] for w in sorted(frames)], ignore_index=True)
+    base = (
+        frames[base_wave].set_index(unit)
+        if base_wave is not None
+        else stacked.drop_duplicates(unit, keep="first").set_index(unit)
+    )
     baseline_only = [n for n, v in codebook.variables.items() if v.baseline_only]
-    fixed = ["province", "branch", "village", "arm"]
+    fixed = [n for n in roles.fixed if n in codebook.design and n in base.columns]
     for wave, frame in frames.items():
-        if wave == 0:
+        if wave == ref_wave:
             continue
-        ids = frame["client_id"]
+        ids = frame[unit]
         unknown = ~ids.isin(base.index)
-        id_col = codebook.design["client_id"].raw[wave].names[0]
-        for _, r in frame.loc[unknown].head(3).iterrows():
-            errors.add(
-                files[wave],
-                f"client {r['client_id']} was not interviewed at baseline",
-                row=int(r["_row"]),
-                column=id_col,
-            )
+        id_col = codebook.design[unit].raw[wave].names[0]
+        if base_wave is not None:
+            for _, r in frame.loc[unknown].head(3).iterrows():
+                errors.add(
+                    files[wave],
+                    f"{unit} {r[unit]} was not interviewed at baseline",
+                    row=int(r["_row"]),
+                    column=id_col,
+                )
         known = frame.loc[~unknown]
         for name in fixed:
-            b = base.loc[known["client_id"], name].to_numpy()
+            if name not in known.columns or wave not in codebook.variables[name].raw:
+                continue
+            b = base.loc[known[unit], name].to_numpy()
             changed = known[name].to_numpy() != b
             changed &= pd.notna(known[name].to_numpy()) & pd.notna(b)
             col = codebook.design[name].raw[wave].names[0]
+            where = (
+                f"at baseline ({files[base_wave].name})"
+                if base_wave is not None
+                else f"in its first wave ({files[first].name})"
+            )
             for i in np.flatnonzero(changed)[:3]:
                 r = known.iloc[i]
-                what = "assignment arm" if name == "arm" else name
+                what = "assignment arm" if name == roles.arm else name
                 errors.add(
                     files[wave],
-                    f"client {r['client_id']}'s {what} is '{_fmt(r[name])}' here but '{_fmt(b[i])}' at baseline "
-                    f"({files[0].name}); {what} must stay constant",
+                    f"{unit} {r[unit]}'s {what} is '{_fmt(r[name])}' here but '{_fmt(b[i])}' "
+                    f"{where}; {what} must stay constant",
                     row=int(r["_row"]),
                     column=col,
                 )
-    panel = pd.concat(list(frames.values()), ignore_index=True)
-    covs = base[baseline_only]
+    panel = stacked
+    # design variables asked in some waves only (e.g. the arm in the baseline file only)
+    for name in fixed:
+        if any(w not in codebook.variables[name].raw for w in frames):
+            panel[name] = panel[name].where(panel[name].notna(), panel[unit].map(base[name]))
+    covs = base[[c for c in baseline_only if c in base.columns]]
     panel = panel.drop(
         columns=[c for c in baseline_only if c in panel.columns and c in covs.columns]
     )
-    panel = panel.join(covs, on="client_id")
-    if "exposure" in panel:
-        panel.loc[panel["wave"] == 0, "exposure"] = panel.loc[
-            panel["wave"] == 0, "exposure"
-        ].fillna(codebook.design["exposure"].baseline_value or 0)
+    panel = panel.join(covs, on=unit)
+    if roles.exposure is not None and roles.exposure in panel and base_wave is not None:
+        at_base = panel["wave"] == base_wave
+        panel.loc[at_base, roles.exposure] = panel.loc[at_base, roles.exposure].fillna(
+            codebook.design[roles.exposure].baseline_value or 0
+        )
     return panel
+
+
+def _arm_is_text(codebook: Codebook) -> bool:
+    return codebook.design[codebook.roles.arm].is_categorical
 
 
 def panel_schema(codebook: Codebook):
     """The pandera schema every processed panel must satisfy."""
     import pandera.pandas as pa
 
+    roles = codebook.roles
     waves = sorted(codebook.waves)
     cols: dict[str, Any] = {
-        "client_id": pa.Column(str, nullable=False),
+        roles.unit: pa.Column(str, nullable=False),
         "wave": pa.Column(int, pa.Check.isin(waves)),
-        "interview_date": pa.Column("datetime64[ns]", nullable=True, coerce=True),
-        "province": pa.Column(
-            str, pa.Check.isin(list(codebook.design["province"].values.values()))
-        ),
-        "branch": pa.Column(str, pa.Check.isin(list(codebook.design["branch"].values.values()))),
-        "village": pa.Column(str, nullable=False),
-        "arm": pa.Column(int, pa.Check.isin([0, 1])),
-        "exposure": pa.Column(float, pa.Check.isin([0.0, 1.0]), nullable=True),
     }
+    for name, var in codebook.design.items():
+        if name == roles.unit:
+            continue
+        if var.kind == "date":
+            cols[name] = pa.Column("datetime64[ns]", nullable=True, coerce=True)
+        elif name == roles.arm:
+            arms = sorted(set(var.values.values()), key=str) if var.values is not None else None
+            checks = [pa.Check.isin(arms)] if arms is not None else []
+            cols[name] = pa.Column(str if _arm_is_text(codebook) else int, checks)
+        elif name == roles.exposure:
+            cols[name] = pa.Column(float, pa.Check.isin([0.0, 1.0]), nullable=True)
+        elif var.kind == "code" or var.is_categorical:
+            checks = (
+                [pa.Check.isin([str(v) for v in var.values.values()])]
+                if var.values is not None and var.kind != "code"
+                else []
+            )
+            cols[name] = pa.Column(str, checks, nullable=False)
+        else:
+            cols[name] = pa.Column(float, nullable=True)
     for name, var in codebook.covariates.items():
         if var.is_categorical:
             cols[name] = pa.Column(str, pa.Check.isin(list(var.values.values())), nullable=True)
@@ -336,23 +395,33 @@ def panel_schema(codebook: Codebook):
                 checks.append(pa.Check.isin([float(v) for v in var.values.values()]))
             cols[name] = pa.Column(float, checks, nullable=True)
     for name, var in codebook.outcomes.items():
-        checks = {
-            "binary": [pa.Check.isin([0.0, 1.0])],
-            "likert": [pa.Check.isin([1.0, 2.0, 3.0, 4.0, 5.0])],
-            "count": [pa.Check.ge(0)],
-            "continuous": [pa.Check(lambda s: np.isfinite(s), element_wise=False, error="finite")],
-        }[var.type]
+        if var.type == "likert":
+            lo, hi = var.scale or (1.0, 5.0)
+            checks = [pa.Check.isin([float(x) for x in np.arange(lo, hi + 1)])]
+        else:
+            checks = {
+                "binary": [pa.Check.isin([0.0, 1.0])],
+                "count": [pa.Check.ge(0)],
+                "continuous": [
+                    pa.Check(lambda s: np.isfinite(s), element_wise=False, error="finite")
+                ],
+            }[var.type]
         cols[name] = pa.Column(float, checks, nullable=True)
+    frame_checks = [
+        pa.Check(
+            lambda d: d.groupby(roles.unit)[roles.arm].transform("nunique") == 1,
+            error="arm must be constant within unit",
+        )
+    ]
+    if codebook.baseline_wave is not None:
+        base = codebook.baseline_wave
+        frame_checks.append(
+            pa.Check(lambda d: (d["wave"] == base).any(), error="panel has no baseline rows")
+        )
     return pa.DataFrameSchema(
         cols,
-        unique=["client_id", "wave"],
-        checks=[
-            pa.Check(
-                lambda d: d.groupby("client_id")["arm"].transform("nunique") == 1,
-                error="arm must be constant within client",
-            ),
-            pa.Check(lambda d: (d["wave"] == 0).any(), error="panel has no baseline rows"),
-        ],
+        unique=[roles.unit, "wave"],
+        checks=frame_checks,
         strict=False,
         ordered=False,
     )
@@ -403,41 +472,57 @@ def build_panel(
         Listing each problem with file, row and column.
     """
     cb = codebook if isinstance(codebook, Codebook) else load_codebook(codebook)
+    roles = cb.roles
     files = find_wave_files(raw_dir, cb)
     errors = _Errors([])
     frames = {}
+    tables: dict[Path, pd.DataFrame] = {}
     for wave, file in files.items():
-        try:
-            df = read_table(file)
-        except RawFileError as exc:
-            errors.items.append(exc)
-            continue
-        frames[wave] = harmonise_wave(df, wave, file, cb, errors)
+        if file not in tables:
+            try:
+                tables[file] = read_table(file)
+            except RawFileError as exc:
+                errors.items.append(exc)
+                continue
+        df = _wave_rows(tables[file], wave, file, cb, errors)
+        if df is not None:
+            frames[wave] = harmonise_wave(df, wave, file, cb, errors)
     errors.raise_if_any()
+    if not frames:
+        raise PanelBuildError([RawFileError(Path(raw_dir), "no wave has any rows")])
     panel = _link_waves(frames, files, cb, errors)
     errors.raise_if_any()
 
-    order = DESIGN_COLUMNS + list(cb.covariates) + list(cb.outcomes)
-    panel = panel.sort_values(["client_id", "wave"], kind="stable").reset_index(drop=True)
+    order = design_columns(cb) + list(cb.covariates) + list(cb.outcomes)
+    panel = panel.sort_values([roles.unit, "wave"], kind="stable").reset_index(drop=True)
     panel["wave"] = panel["wave"].astype("int64")
-    panel["arm"] = panel["arm"].astype("Int64")
-    for name in (
-        "client_id",
-        "province",
-        "branch",
-        "village",
-        *[n for n, v in cb.covariates.items() if v.is_categorical],
-    ):
+    arm_text = _arm_is_text(cb)
+    if not arm_text:
+        panel[roles.arm] = _whole_numbers(panel[roles.arm], roles.arm, files, errors)
+        errors.raise_if_any()
+    text_cols = [
+        n
+        for n, v in cb.design.items()
+        if n == roles.unit
+        or (n == roles.arm and arm_text)
+        or v.kind == "code"
+        or (v.is_categorical and n != roles.arm)
+    ] + [n for n, v in cb.covariates.items() if v.is_categorical]
+    for name in text_cols:
         panel[name] = panel[name].astype(str)
-    for name in (
-        ["exposure"]
+    dates = [n for n, v in cb.design.items() if v.kind == "date"]
+    for name in dates:
+        panel[name] = pd.to_datetime(panel[name]).astype("datetime64[ns]")
+    numeric = (
+        [n for n in cb.design if n not in text_cols and n not in dates and n != roles.arm]
         + [n for n, v in cb.covariates.items() if not v.is_categorical]
         + list(cb.outcomes)
-    ):
+    )
+    for name in numeric:
         panel[name] = panel[name].astype(float)
-    panel["interview_date"] = pd.to_datetime(panel["interview_date"]).astype("datetime64[ns]")
     panel = _validate(panel, cb, files)
-    panel["arm"] = panel["arm"].astype("int64")
+    if not arm_text:
+        panel[roles.arm] = panel[roles.arm].astype("int64")
     panel = panel[order].reset_index(drop=True)
 
     raw_dir = Path(raw_dir)
@@ -463,10 +548,60 @@ def build_panel(
         "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "panel_sha256": panel_content_hash(panel),
         "n_rows": int(len(panel)),
-        "n_clients_baseline": int((panel["wave"] == 0).sum()),
+        "n_clients_baseline": int((panel["wave"] == _first_wave(cb, panel)).sum()),
+        "baseline_wave": cb.baseline_wave,
+        "roles": {k: v for k, v in vars(roles).items() if v not in (None, ())},
         "waves": {int(w): cb.wave_label(w) for w in sorted(files)},
     }
     return panel, manifest
+
+
+def _first_wave(cb: Codebook, panel: pd.DataFrame) -> int:
+    """The baseline wave, or the first wave for a study without one."""
+    return cb.baseline_wave if cb.baseline_wave is not None else int(panel["wave"].min())
+
+
+def _whole_numbers(series: pd.Series, name: str, files: dict[int, Path], errors: _Errors):
+    """The arm as whole numbers; a missing or fractional arm is reported, not cast."""
+    values = pd.to_numeric(series, errors="coerce")
+    bad = values.isna() | (values != values.round())
+    if bad.any():
+        first = next(iter(files.values()))
+        errors.add(first, f"{int(bad.sum())} row(s) have no valid {name} (assignment arm)")
+        return series
+    return values.astype("Int64")
+
+
+def _wave_rows(
+    df: pd.DataFrame, wave: int, file: Path, cb: Codebook, errors: _Errors
+) -> pd.DataFrame | None:
+    """The rows of one wave: the whole file, its rows for this wave (long layout), or the
+    rows the codebook says were interviewed in this wave (``waves.<w>.present_if``)."""
+    meta = cb.waves[wave]
+    if cb.layout == "long":
+        col = str(cb.input["wave_column"])
+        if col not in df.columns:
+            errors.add(file, "wave column not found (codebook input.wave_column)", column=col)
+            return None
+        value = meta.get("value", wave)
+        text = df[col].astype("string").str.strip()
+        num = pd.to_numeric(text, errors="coerce")
+        try:
+            rows = num == float(value)
+        except (TypeError, ValueError):
+            rows = text == str(value)
+        df = df.loc[rows.fillna(False).to_numpy()]
+        if df.empty:
+            errors.add(file, f"no rows have {col} = {value} ({cb.wave_label(wave)})", column=col)
+            return None
+    present = meta.get("present_if")
+    if present is not None:
+        if present not in df.columns:
+            errors.add(file, f"column not found (waves.{wave}.present_if)", column=str(present))
+            return None
+        flag = pd.to_numeric(df[present], errors="coerce")
+        df = df.loc[(flag.notna() & (flag != 0)).to_numpy()]
+    return df
 
 
 def manifest_path(panel_path: str | Path) -> Path:

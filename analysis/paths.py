@@ -1,21 +1,53 @@
-"""Where the project's data files and built artefacts live.
+"""Where the studies' data files and built artefacts live.
 
-``AMK_DATA_DIR`` points the whole app at another institution's folder
-(codebook, MFI profile, results chain, recommendations); ``AMK_BUILD_DIR``
-moves the built artefacts (panel, results).  Both default to the repository.
+A study is a folder of data files, ``data/studies/<study_id>/`` (``study.yaml``,
+``codebook.yaml``, ``profile.yaml``, ``results_chain.yaml``, optional
+``recommendations.yaml``, and for a demo ``demo_config.yaml``).  ``AMK_STUDY``
+names the default study (``amk``); ``AMK_DATA_DIR`` points the app at any other
+folder of that shape; ``AMK_BUILD_DIR`` moves the built artefacts (panel,
+results).  All default to the repository.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_STUDY = "amk"
+STUDY_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
+
+
+def studies_dir() -> Path:
+    """Folder holding one sub-folder per study."""
+    return PROJECT_ROOT / "data" / "studies"
+
+
+def default_study() -> str:
+    """The study the app opens on: ``AMK_STUDY`` or ``amk``."""
+    return os.environ.get("AMK_STUDY", "").strip() or DEFAULT_STUDY
+
+
+def study_ids() -> list[str]:
+    """The shipped studies: every folder under data/studies/ with a study.yaml."""
+    root = studies_dir()
+    if not root.is_dir():
+        return []
+    return sorted(
+        p.name for p in root.iterdir() if STUDY_ID.match(p.name) and (p / "study.yaml").is_file()
+    )
+
+
+def study_dir(study: str | None = None) -> Path:
+    """The data folder of one study (the default study when None)."""
+    return studies_dir() / (study or default_study())
 
 
 def data_dir() -> Path:
-    """Folder with the MFI-specific data files (``data/`` by default)."""
-    return Path(os.environ.get("AMK_DATA_DIR", PROJECT_ROOT / "data"))
+    """Folder with the current study's data files (``AMK_DATA_DIR`` overrides)."""
+    override = os.environ.get("AMK_DATA_DIR")
+    return Path(override) if override else study_dir()
 
 
 def build_dir() -> Path:

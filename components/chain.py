@@ -1,4 +1,4 @@
-"""The results-chain diagram, drawn from ``data/results_chain.yaml``.
+"""The results-chain diagram, drawn from the study's ``results_chain.yaml``.
 
 Stages are columns (stacked on narrow screens); every node is a button (keyboard
 usable) with a pattern-matching id.  Outcome nodes list their indicators with the

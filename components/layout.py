@@ -34,13 +34,18 @@ GLOSSARY = {
     "p": "A p-value is the chance of an effect at least this large if the programme had no effect at all; "
     "it does not account for testing many outcomes.",
     "mde": "The minimum detectable effect is the smallest true effect this study had an 80% chance of "
-    "detecting at the 5% level; a null result only rules out effects larger than it.",
+    "detecting at the 5% level; a null result only rules out effects larger than it. The design MDE "
+    "(Methods page) is computed before the data, from the number of villages and the intra-cluster "
+    "correlation; the MDE next to an estimate comes from that estimate's own standard error.",
     "itt": "Intention to treat (ITT) compares all clients of programme villages with comparison villages, "
     "whether or not they actually received the training.",
-    "tot": "Treatment on the treated (TOT) estimates the effect for clients who actually received the "
-    "financial-education topics, using village assignment as an instrument.",
+    "late": "The LATE (local average treatment effect) is the effect on compliers: clients who received the "
+    "financial-education topics because their village was in the programme. Village assignment is the "
+    "instrument (Imbens & Angrist 1994); as some comparison clients received the topics too, it is not "
+    "the effect on every client who received them.",
     "std": "Standardised effects divide by the comparison group's baseline standard deviation, so that "
-    "outcomes in different units can be compared (0.2 SD is usually called small, 0.5 medium).",
+    "outcomes in different units can be compared (0.2 SD is usually called small, 0.5 medium). Family "
+    "indices are already in these units, so their standardised effect is their estimate.",
     "wild": "The wild cluster bootstrap re-draws village-level residuals many times; it stays reliable "
     "when there are few villages, where ordinary cluster-robust errors are too optimistic.",
     "pooled": "A partially pooled estimate pulls each branch towards the average of all branches, more "
@@ -48,7 +53,8 @@ GLOSSARY = {
     "het": "The heterogeneity test asks whether the effect differs across groups by more than chance "
     "would explain; a small p (below 0.05) means the groups really differ.",
     "index": "A family index averages the standardised outcomes of one family (signed so that higher "
-    "is better): one test per family, less prone to lucky findings.",
+    "is better): one test per family, less prone to lucky findings. Its unit is the standard deviation "
+    "of the comparison group at baseline (mean 0, SD 1 there), the same number on every page and export.",
 }
 
 
@@ -289,10 +295,10 @@ def data_grid(
 def profile_card(
     profile: dict[str, Any], *, compact: bool = False, id_prefix: str = "profile"
 ) -> dbc.Card:
-    """The MFI profile from ``data/mfi_profile.yaml``: figures, mission, products, the innovation."""
+    """The institution profile from the study's ``profile.yaml``: figures, mission, products, the innovation."""
     if not profile:
         return dbc.Card(
-            dbc.CardBody("No MFI profile file was found (data/mfi_profile.yaml)."),
+            dbc.CardBody("No institution profile file was found (the study's profile.yaml)."),
             className="h-100",
         )
     figs = []

@@ -29,7 +29,7 @@ box of the results chain).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlencode
@@ -66,6 +66,8 @@ class Param:
     label: str
     multi: bool = False  # comma-separated list of allowed values
     describe: Callable[[str], str] | None = field(default=None, compare=False)
+    # old names still accepted in links, read as the current name (e.g. ``tot`` -> ``late``)
+    aliases: Mapping[str, str] = field(default_factory=dict, compare=False)
 
     def check(self, raw: Any) -> tuple[Any, str | None]:
         """Return (value, note); note is None when the value was valid."""
@@ -86,6 +88,7 @@ class Param:
                 value = good or tuple(self.default)
                 return value, f"Unknown {self.label} {shown} in the link: ignored."
             return good, None
+        text = self.aliases.get(text, text)
         if text in self.allowed:
             return text, None
         default = self.describe(self.default) if self.describe else self.default

@@ -8,7 +8,13 @@ import pandas as pd
 from components import params as qp
 from components.layout import control, term
 from components.store import METHOD_SHORT
-from components.views import INFERENCE_LABELS, options, wave_labels
+from components.views import (
+    INFERENCE_LABELS,
+    effective_inference,
+    method_aliases,
+    options,
+    wave_labels,
+)
 
 
 def spec_params(results: pd.DataFrame | None) -> list[qp.Param]:
@@ -22,6 +28,7 @@ def spec_params(results: pd.DataFrame | None) -> list[qp.Param]:
             "did" if "did" in opts["method"] else opts["method"][0],
             "estimator",
             describe=lambda v: METHOD_SHORT.get(v, v),
+            aliases=method_aliases(opts["method"]),
         ),
         qp.Param(
             "wave",
@@ -60,7 +67,29 @@ def spec_controls(page: str, values: dict, results: pd.DataFrame | None) -> list
         control(
             f"{page}-inference",
             term("Inference", "wild", f"{page}-ctl"),
-            [(i, INFERENCE_LABELS[i]) for i in opts["inference"]],
-            values["inference"],
+            *inference_choices(values["method"], values["inference"], results),
         ),
     ]
+
+
+def inference_choices(
+    method: str, inference: str, results: pd.DataFrame
+) -> tuple[list[tuple[str, str]], str]:
+    """The Inference menu for ``method``: only the inference that estimator really has, and
+    the one in use selected (the LATE has cluster-robust errors only, so the menu offers only them)."""
+    opts = options(results)
+    have = set(results.loc[results["method"] == method, "inference"]) if method else set()
+    choices = [(i, INFERENCE_LABELS.get(i, i)) for i in opts["inference"] if i in have]
+    if not choices:
+        choices = [(i, INFERENCE_LABELS.get(i, i)) for i in opts["inference"]]
+    used, _ = effective_inference(method, inference, results) if have else (inference, None)
+    return choices, used
+
+
+def inference_menu(method, inference, results: pd.DataFrame) -> tuple[list[dict], str]:
+    """Callback output for the Inference select: (options, value) after an estimator change."""
+    spec = {p.name: p for p in spec_params(results)}
+    m, _ = spec["method"].check(method)
+    i, _ = spec["inference"].check(inference)
+    choices, used = inference_choices(m, i, results)
+    return [{"label": lab, "value": v} for v, lab in choices], used

@@ -61,12 +61,22 @@ FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, s
 TOO_FEW = "too few clients"
 
 
+# Modebar buttons that send the figure's data to an external service (Plotly Chart Studio /
+# cloud): the data must never leave the machine, so they are removed and switched off.
+CLOUD_BUTTONS = ("sendDataToCloud", "editInChartStudio")
+
+
 def graph_config(filename: str) -> dict[str, Any]:
-    """Plotly config: PNG export from the modebar with a sensible file name, no logo."""
+    """Plotly config: PNG export from the modebar with a sensible file name, no logo,
+    and nothing that uploads the data (no "Share chart" / "Edit in Chart Studio", no link)."""
     return {
         "displaylogo": False,
         "responsive": True,
-        "modeBarButtonsToRemove": ["lasso2d", "select2d", "autoScale2d"],
+        "showSendToCloud": False,
+        "showEditInChartStudio": False,
+        "showLink": False,
+        "sendData": False,
+        "modeBarButtonsToRemove": ["lasso2d", "select2d", "autoScale2d", *CLOUD_BUTTONS],
         "toImageButtonOptions": {"format": "png", "filename": filename, "scale": 2},
     }
 
@@ -89,21 +99,28 @@ def is_missing(x: Any) -> bool:
         return False
 
 
+def enough_decimals(x: float, decimals: int, significant: int = 2) -> int:
+    """``decimals``, or more when needed so that a non-zero ``x`` does not round to zero:
+    then it keeps ``significant`` significant figures (−0.0004 -> 4 decimals: "−0.00040")."""
+    x = float(x)
+    if x == 0 or not math.isfinite(x) or round(x, decimals) != 0:
+        return decimals
+    return max(decimals, significant - 1 - math.floor(math.log10(abs(x))))
+
+
 def fmt_num(x: Any, digits: int | None = None) -> str:
-    """A number for people: 3 decimals below 1, 2 below 100, thousands separators above."""
+    """A number for people: 3 decimals below 1, 2 below 100, thousands separators above.
+
+    A non-zero number never prints as 0 or −0 (a confidence bound of −0.0004 next to a
+    significant verdict must not read "0"): it gets enough decimals for two significant figures.
+    """
     if is_missing(x):
         return "–"
-    x = float(x)
-    if digits is not None:
-        return f"{x:,.{digits}f}".replace("-", "−")
-    a = abs(x)
-    if a >= 100:
-        s = f"{x:,.0f}"
-    elif a >= 1:
-        s = f"{x:,.2f}"
-    else:
-        s = f"{x:.3f}"
-    return s.replace("-", "−")
+    x = float(x) + 0.0  # -0.0 -> 0.0: no "−0"
+    if digits is None:
+        a = abs(x)
+        digits = 0 if a >= 100 else (2 if a >= 1 else 3)
+    return f"{x:,.{enough_decimals(x, digits)}f}".replace("-", "−")
 
 
 def fmt_signed(x: Any, digits: int | None = None) -> str:

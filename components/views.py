@@ -42,9 +42,26 @@ ESTIMATOR_WORDS = {
     "and their branch fixed. More precise than difference-in-differences when outcomes are noisy over time.",
     "ipw_did": "Difference-in-differences in which comparison clients are re-weighted by their estimated chance of living in a programme "
     "village (a propensity score from baseline characteristics), so that both groups look alike at baseline.",
-    "tot": "Estimates the effect for the clients who actually received the financial-education topics, using whether their village "
-    "was assigned to the programme as an instrument. Larger than the intention-to-treat effects when take-up is incomplete.",
+    "late": "The local average treatment effect (LATE): the effect on compliers, the clients who received the financial-education "
+    "topics because their village was assigned to the programme and would not have received them otherwise. Assignment is the "
+    "instrument for receipt (Imbens & Angrist 1994). Because some comparison clients received the topics too, it is not the effect "
+    "on every client who received them. Larger than the intention-to-treat effects when take-up is incomplete.",
 }
+ESTIMATOR_WORDS["tot"] = ESTIMATOR_WORDS["late"]  # results tables built before the rename
+
+# Estimators in display order.  ``late`` was called ``tot`` in older results tables;
+# old links (``method=tot``) are read as ``late`` (see ``method_aliases``).
+METHOD_ORDER = ("did", "ancova", "ipw_did", "late", "tot")
+
+
+def method_aliases(methods) -> dict[str, str]:
+    """Old or new name of the LATE key -> the name this results table uses."""
+    have = set(methods)
+    if "late" in have:
+        return {"tot": "late"}
+    if "tot" in have:
+        return {"late": "tot"}
+    return {}
 
 
 @dataclass(frozen=True)
@@ -72,7 +89,7 @@ def options(results: pd.DataFrame) -> dict[str, list]:
         return hit[1]
     methods, infs = set(results["method"].unique()), set(results["inference"].unique())
     value = {
-        "method": [m for m in ("did", "ancova", "ipw_did", "tot") if m in methods],
+        "method": [m for m in METHOD_ORDER if m in methods],
         "inference": [i for i in ("wild", "cluster") if i in infs],
         "wave": sorted(int(w) for w in results["wave"].unique()),
         "outcome": list(dict.fromkeys(results["outcome"])),
@@ -95,7 +112,7 @@ def wave_labels(results: pd.DataFrame, panel_manifest: dict | None = None) -> di
 def effective_inference(
     method: str, inference: str, results: pd.DataFrame
 ) -> tuple[str, str | None]:
-    """The inference actually available for ``method`` (TOT has cluster-robust only)."""
+    """The inference actually available for ``method`` (the LATE has cluster-robust only)."""
     have = set(results.loc[results["method"] == method, "inference"])
     if inference in have:
         return inference, None

@@ -26,7 +26,7 @@ from components.layout import (
     term,
     verdict_badge,
 )
-from components.spec import spec_controls, spec_params
+from components.spec import inference_menu, spec_controls, spec_params
 from components.store import METHOD_LABELS, get_artifacts
 from components.theme import TOO_FEW, fmt_num, graph_config, is_missing, slug
 from components.urlstate import LOCATION
@@ -476,3 +476,15 @@ def update(outcome, method, wave, inference, branches, current=None):
     # the shared filters this page does not set, and presentation mode, stay in the address
     search = qp.keep_carried(search, current, [p.name for p in specs])
     return (*[v[k] for k in ORDER], search)
+
+
+@dash.callback(
+    Output(INFERENCE, "options"),
+    Output(INFERENCE, "value"),
+    Input(METHOD, "value"),
+    State(INFERENCE, "value"),
+    prevent_initial_call=True,
+)
+def inference_for_method(method, inference):
+    """The Inference menu offers only what the chosen estimator really uses."""
+    return inference_menu(method, inference, get_artifacts().results)

@@ -25,13 +25,14 @@ from components.layout import (
     term,
     verdict_badge,
 )
-from components.spec import spec_controls, spec_params
+from components.spec import inference_menu, spec_controls, spec_params
 from components.store import METHOD_LABELS, METHOD_SHORT, get_artifacts
 from components.theme import TOO_FEW, VERDICT_LABELS, fmt_num, fmt_p, graph_config, slug
 from components.urlstate import LOCATION
 from components.views import (
     INFERENCE_LABELS,
     LEVELS,
+    METHOD_ORDER,
     MULTIPLE_TESTING,
     SCALES,
     Spec,
@@ -155,8 +156,11 @@ def table_frame(rows: pd.DataFrame, scale: str, level: str) -> pd.DataFrame:
 
 def grid_columns(scale: str, level: str) -> list[dict]:
     dec = 1 if scale == "pct" else 3
+    # a non-zero number never reads 0: below half a unit of the last decimal, two significant figures
     num = {
-        "function": f"params.value == null ? (params.data.note || '–') : d3.format(',.{dec}f')(params.value)"
+        "function": f"params.value == null ? (params.data.note || '–') : "
+        f"(params.value !== 0 && Math.abs(params.value) < 0.5e-{dec} ? d3.format('.2r')(params.value) "
+        f": d3.format(',.{dec}f')(params.value))"
     }
     pfmt = {
         "function": "params.value == null ? '–' : (params.value < 0.001 ? '< 0.001' : d3.format('.3f')(params.value))"
@@ -283,7 +287,7 @@ def detail_view(outcome: str, method: str, wave: str, inference: str):
     ]
     rows = []
     sentence = ""
-    for m in ("did", "ancova", "ipw_did", "tot"):
+    for m in METHOD_ORDER:
         g = sub[sub["method"] == m]
         if g.empty:
             continue
@@ -594,3 +598,15 @@ def csv_download(method: str, wave: str, inference: str, scale: str, level: str,
         "filename": slug("amk-fe-effects", spec.method, spec.inference, wl, scale) + ".csv",
         "type": "text/csv",
     }
+
+
+@dash.callback(
+    Output(INFERENCE, "options"),
+    Output(INFERENCE, "value"),
+    Input(METHOD, "value"),
+    State(INFERENCE, "value"),
+    prevent_initial_call=True,
+)
+def inference_for_method(method, inference):
+    """The Inference menu offers only what the chosen estimator really uses."""
+    return inference_menu(method, inference, get_artifacts().results)

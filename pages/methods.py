@@ -25,7 +25,7 @@ from components.layout import (
 )
 from components.store import METHOD_LABELS, get_artifacts
 from components.theme import fmt_num, fmt_p, fmt_pct, is_missing
-from components.views import ESTIMATOR_WORDS, INFERENCE_LABELS, wave_labels
+from components.views import ESTIMATOR_WORDS, INFERENCE_LABELS, METHOD_ORDER, wave_labels
 
 dash.register_page(
     __name__,
@@ -186,8 +186,8 @@ def layout(**kwargs):
                         ": effects are ",
                         term("intention-to-treat", "itt", PAGE),
                         " comparisons of all clients of programme villages with all clients of comparison villages, plus a ",
-                        term("treatment-on-the-treated", "tot", PAGE),
-                        " estimate for clients who actually received the topics. Standard errors are clustered by village, the unit of assignment.",
+                        term("LATE (effect on compliers)", "late", PAGE),
+                        ": the effect for clients who received the topics because their village was in the programme. Standard errors are clustered by village, the unit of assignment.",
                     ]
                 ),
             ],
@@ -336,7 +336,7 @@ def layout(**kwargs):
                 html.Dl(
                     [
                         x
-                        for m in ("did", "ancova", "ipw_did", "tot")
+                        for m in METHOD_ORDER
                         if m in set(res["method"])
                         for x in (
                             html.Dt(METHOD_LABELS.get(m, m)),

@@ -304,7 +304,7 @@ def recommendations_section(spec: Spec) -> html.Div:
             )
         )
     if not cards:
-        return html.P("No recommendations file was found (data/recommendations.yaml).", id=RECS)
+        return html.P("No recommendations file was found (the study's recommendations.yaml).", id=RECS)
     return html.Div(dbc.Row(cards, className="g-3"), id=RECS)
 
 

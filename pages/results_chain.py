@@ -34,7 +34,7 @@ from components.layout import (
     term,
     verdict_badge,
 )
-from components.spec import spec_controls, spec_params
+from components.spec import inference_menu, spec_controls, spec_params
 from components.store import METHOD_LABELS, get_artifacts
 from components.theme import TOO_FEW, fmt_num, fmt_p, slug
 from components.urlstate import LOCATION
@@ -225,7 +225,7 @@ def layout(node=None, method=None, wave=None, inference=None, **kwargs):
             [
                 html.H1("Results chain", className="h3 mt-3"),
                 dbc.Alert(
-                    "No results-chain file was found (data/results_chain.yaml).", color="warning"
+                    "No results-chain file was found (the study's results_chain.yaml).", color="warning"
                 ),
             ]
         )
@@ -347,3 +347,15 @@ def chain_view(node: str, method: str, wave: str, inference: str):
     if note:
         detail = [dbc.Alert(note, color="info", className="py-2 small"), *detail]
     return diagram, detail, qp.to_search(specs, values)
+
+
+@dash.callback(
+    Output(INFERENCE, "options"),
+    Output(INFERENCE, "value"),
+    Input(METHOD, "value"),
+    State(INFERENCE, "value"),
+    prevent_initial_call=True,
+)
+def inference_for_method(method, inference):
+    """The Inference menu offers only what the chosen estimator really uses."""
+    return inference_menu(method, inference, get_artifacts().results)

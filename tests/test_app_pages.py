@@ -214,7 +214,7 @@ def test_detail_shows_means_by_arm_over_three_waves(pages, arts):
         np.testing.assert_allclose(np.asarray(tr.y, float), want)
         assert list(tr.x) == ["Baseline", "Midline", "Endline"]
     assert "Insurance take-up" in title
-    assert "Treated clients (TOT)" in text_of(table)
+    assert "LATE (effect on compliers)" in text_of(table)
 
 
 def test_csv_download_has_label_and_equals_table(pages, arts):
@@ -505,3 +505,143 @@ def test_detail_sentence_is_the_findings_sentence(pages, results):
     assert find_by_id(table, pages["effects"].DETAIL_SENTENCE).children == finding_sentence(
         {**row.to_dict(), "outcome": "late_instalments"}
     )
+
+
+# ---------------------------------------------------------------- what the screen says (issue 10)
+
+
+def _late(results) -> str:
+    """The LATE's key in this results table (``late``; ``tot`` in tables built before the rename)."""
+    methods = set(results["method"])
+    return "late" if "late" in methods else "tot"
+
+
+def _walk(component):
+    """Every component in a layout tree."""
+    if component is None or isinstance(component, str | int | float):
+        return
+    if isinstance(component, list | tuple):
+        for c in component:
+            yield from _walk(c)
+        return
+    yield component
+    yield from _walk(getattr(component, "children", None))
+
+
+OLD_NAMES = ("treated", "tot)", "(tot", " tot ")
+
+
+@pytest.mark.parametrize("name", ["effects", "breakdowns", "results_chain"])
+@pytest.mark.parametrize("link", ["tot", "late"])
+def test_old_and_new_method_links_show_the_late(pages, results, name, link):
+    """``method=tot`` (old links) and ``method=late`` both open the LATE view, with no note."""
+    mod = pages[name]
+    lay = mod.layout(method=link, inference="cluster")
+    assert find_by_id(lay, mod.METHOD).value == _late(results)
+    assert not find_by_id(lay, mod.NOTES).is_open
+    options = {o["value"]: o["label"] for o in find_by_id(lay, mod.METHOD).options}
+    assert options[_late(results)] == "LATE (effect on compliers)"
+    text = text_of(lay).lower()
+    assert "effect on compliers" in text
+    for old in OLD_NAMES:
+        assert old not in text, old
+
+
+def test_report_links_with_tot_make_the_late_report(results):
+    from components.reports import parse_view
+
+    for link in ("?method=tot", "?method=late"):
+        view, notes = parse_view(results, link)
+        assert view.method == _late(results)
+        assert not any("Unknown estimator" in n for n in notes), notes
+
+
+def test_late_is_named_a_late_in_methods_glossary_and_brief_text(pages, arts, results):
+    from components.layout import GLOSSARY
+    from components.reports import build_content, parse_view
+
+    assert "tot" not in GLOSSARY
+    assert "compliers" in GLOSSARY["late"] and "Imbens & Angrist 1994" in GLOSSARY["late"]
+    methods_text = text_of(pages["methods"].layout())
+    assert "LATE (effect on compliers)" in methods_text
+    assert "treated" not in methods_text.lower()
+    view, _ = parse_view(results, f"?method={_late(results)}")
+    content = build_content(arts, view)
+    methods_note = " ".join(content.methods)
+    assert "LATE (effect on compliers)" in methods_note
+    assert "treated" not in methods_note.lower()
+
+
+@pytest.mark.parametrize("name", ["effects", "breakdowns", "results_chain"])
+def test_inference_menu_offers_only_what_the_late_uses(pages, results, name):
+    """The LATE has cluster-robust errors only: the menu must not say wild bootstrap."""
+    mod = pages[name]
+    late = _late(results)
+    have = set(results.loc[results["method"] == late, "inference"])
+    assert have == {"cluster"}
+    # a link asking for the bootstrap: the menu shows what is used, the caption agrees
+    lay = mod.layout(method=late, inference="wild")
+    menu = find_by_id(lay, mod.INFERENCE)
+    assert [o["value"] for o in menu.options] == ["cluster"]
+    assert menu.value == "cluster"
+    assert "Wild cluster bootstrap" not in [o["label"] for o in menu.options]
+    # choosing the LATE in the Estimator menu while the bootstrap is selected
+    options, value = mod.inference_for_method(late, "wild")
+    assert [o["value"] for o in options] == ["cluster"] and value == "cluster"
+    # back to an estimator with both: both offered, the current choice kept
+    options, value = mod.inference_for_method("did", "cluster")
+    assert {o["value"] for o in options} == {"cluster", "wild"} and value == "cluster"
+    options, value = mod.inference_for_method("did", "wild")
+    assert value == "wild"
+    # garbage in: a sane menu out
+    options, value = mod.inference_for_method(["x"], {"a": 1})
+    assert value in {o["value"] for o in options}
+
+
+def test_late_view_caption_and_inference_menu_agree(pages, results):
+    late = _late(results)
+    eff = pages["effects"]
+    options, value = eff.inference_for_method(late, "wild")
+    fig, config, caption, rows, cols, note = eff.update_forest(
+        late, "2", value, "natural", "95", "q"
+    )
+    assert value == "cluster" and "cluster-robust" in text_of(caption)
+    assert "bootstrap" not in text_of(caption)
+    assert note is None  # nothing to explain: the menu already shows what is used
+
+
+def _configs(component) -> list[dict]:
+    return [c.config for c in _walk(component) if type(c).__name__ == "Graph"]
+
+
+def _assert_no_upload(config: dict) -> None:
+    assert config.get("showSendToCloud") is False
+    assert config.get("showEditInChartStudio") is False
+    assert config.get("showLink") is False and config.get("sendData") is False
+    assert "plotlyServerURL" not in config
+    removed = set(config.get("modeBarButtonsToRemove", []))
+    assert {"sendDataToCloud", "editInChartStudio"} <= removed
+
+
+@pytest.mark.parametrize("name", ["overview", "results_chain", "effects", "breakdowns", "methods"])
+def test_no_modebar_button_sends_data_off_the_machine(pages, name):
+    """No "Share chart" / "Edit in Chart Studio" on any rendered figure."""
+    configs = _configs(pages[name].layout())
+    if name != "overview":
+        assert configs, "the page should have figures"
+    for config in configs:
+        _assert_no_upload(config)
+
+
+def test_figure_configs_sent_by_callbacks_never_upload(pages, results):
+    _fig, config, *_ = pages["effects"].update_forest("did", "2", "wild", "natural", "95", "q")
+    _assert_no_upload(config)
+    _fig, config, *_ = pages["effects"].update_detail("insurance_any", "did", "2", "wild")
+    _assert_no_upload(config)
+    out = pages["breakdowns"].update("insurance_any", "did", "2", "wild", ["Baray"])
+    values = dict(zip(pages["breakdowns"].ORDER + ["search"], out, strict=True))
+    for key in ("province_config", "branch_config", "sex_config"):
+        _assert_no_upload(values[key])
+    diagram, detail, _ = pages["results_chain"].update("repayment", "did", "2", "wild")
+    for config in _configs(detail):
+        _assert_no_upload(config)

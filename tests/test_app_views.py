@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import shutil
 
 import numpy as np
@@ -12,8 +13,10 @@ import pytest
 from app_fixtures import *  # noqa: F403  (session fixtures: artefacts, app)
 
 from analysis.artifacts import load_artifacts
+from analysis.findings import finding_sentence
 from components import params as qp
 from components.figures import make_forest_plot, make_subgroup_plot
+from components.theme import fmt_num
 from components.views import LEVELS, Spec, ordered, scaled_rows, select, view_verdict
 
 # ---------------------------------------------------------------- query parameters
@@ -265,3 +268,54 @@ def test_forest_positions_group_families_with_index_first(results):
         sub = rows[rows["family"] == f]
         assert sub["is_index"].iloc[0]
         assert not sub["is_index"].iloc[1:].any()
+
+
+# ---------------------------------------------------------------- numbers never read 0 (issue 10)
+
+SENTENCE_CI = re.compile(r"\(95% CI (−?-?[\d.,]+)%? to (−?-?[\d.,]+)%?\)")
+
+
+def _number(text: str) -> float:
+    return float(text.replace("−", "-").replace(",", "").replace("+", ""))
+
+
+@pytest.mark.parametrize(
+    "x", [-0.003, -0.0004, 0.000039, -0.00049, 0.0005, 0.049, -0.0123, 0.4, 2.345, -99.5, 1234.5]
+)
+@pytest.mark.parametrize("digits", [None, 0, 1, 3])
+def test_a_nonzero_number_never_prints_as_zero(x, digits):
+    """Printed numbers are within half a unit of their last digit and at most 5% off when the
+    default decimals would have rounded them away (then two significant figures are kept)."""
+    shown = fmt_num(x, digits)
+    back = _number(shown)
+    assert back != 0, shown
+    assert np.sign(back) == np.sign(x)
+    decimals = len(shown.split(".")[1]) if "." in shown else 0
+    assert abs(back - x) <= 0.5 * 10**-decimals + 1e-12
+    assert abs(back - x) <= 0.05 * abs(x) or round(x, 3 if digits is None else digits) != 0
+
+
+def test_zero_prints_as_zero_without_a_sign():
+    assert fmt_num(0.0) == "0.000" and fmt_num(-0.0) == "0.000" and fmt_num(-0.0, 1) == "0.0"
+
+
+def test_interval_bounds_in_sentences_never_read_zero(results):
+    """Every 95% bound in a plain-language sentence (pages, slides, brief) that is not 0 prints as
+    a non-zero number of the right sign: e.g. −0.00004 (share) is −0.0039 points, not "0"."""
+    rows = results[~results["suppressed"] & results["ci95_low"].notna()]
+    checked = 0
+    for row in rows.to_dict("records"):
+        m = SENTENCE_CI.search(finding_sentence(row))
+        if m is None:
+            continue
+        sign = 1 if row["estimate"] >= 0 else -1
+        want = sorted((sign * row["ci95_low"], sign * row["ci95_high"]))
+        for text, value in zip(m.groups(), want, strict=True):
+            if value != 0:
+                assert _number(text) != 0, (row["outcome"], row["sample"], text, value)
+                assert np.sign(_number(text)) == np.sign(value)
+        checked += 1
+    assert checked > 1000
+    # the rows the issue is about: a bound within 0.005 of zero
+    near = rows[(rows["ci95_low"].abs() < 0.005) | (rows["ci95_high"].abs() < 0.005)]
+    assert len(near) > 10

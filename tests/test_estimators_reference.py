@@ -94,10 +94,94 @@ def test_ipw_did_matches_weighted_pyfixest(demo_panel, outcome):
     assert 0 < ours.details["pscore_range_programme"][0] < 1
 
 
-def test_propensity_model_matches_statsmodels_on_balanced_design(demo_panel):
-    score, info = ipw_weights(demo_panel)[0], ipw_weights(demo_panel)[1]
-    assert score.notna().mean() > 0.95  # randomised design: almost nothing trimmed
-    assert info["propensity_pseudo_r2"] < 0.05
+def _statsmodels_propensity(panel: pd.DataFrame) -> pd.Series:
+    """The propensity model written out independently: statsmodels' formula logit of
+    assignment on the baseline covariates (mean-filled with missing indicators, log loan
+    amount, activity as a categorical with its own level for a missing value)."""
+    import statsmodels.formula.api as smf
+
+    b = panel[panel["wave"] == 0].drop_duplicates("client_id").set_index("client_id")
+    df = pd.DataFrame(index=b.index)
+    df["arm"] = b["arm"].astype(float)
+    terms = []
+    for c in ["female", "age", "hh_size", "literate", "loan_cycle"]:
+        df[c] = b[c].fillna(b[c].mean())
+        terms.append(c)
+        if b[c].isna().any():
+            df[f"{c}_na"] = b[c].isna().astype(float)
+            terms.append(f"{c}_na")
+    df["log_loan"] = np.log(b["loan_amount"])
+    df["activity"] = b["main_activity"].astype(object).fillna("(not given)")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        m = smf.logit(f"arm ~ {' + '.join(terms)} + log_loan + C(activity)", data=df).fit(
+            disp=False, maxiter=200
+        )
+    return pd.Series(m.predict(df), index=df.index)
+
+
+def test_propensity_model_matches_statsmodels_logit(demo_panel):
+    from analysis.estimators import propensity_scores
+
+    ours, info = propensity_scores(demo_panel)
+    ref = _statsmodels_propensity(demo_panel)
+    assert ours.index.equals(ref.index)
+    np.testing.assert_allclose(ours.to_numpy(), ref.to_numpy(), rtol=1e-6)
+    assert info["propensity_pseudo_r2"] < 0.05  # randomised design: the covariates predict little
+
+
+def _att_weights(p: pd.Series, panel: pd.DataFrame, trim=(0.05, 0.95)) -> pd.Series:
+    """1 for programme clients, p/(1-p) for comparison clients, NaN outside ``trim``."""
+    base = panel[panel["wave"] == 0].drop_duplicates("client_id").set_index("client_id")
+    arm = base["arm"].reindex(p.index)
+    w = pd.Series(np.where(arm == 1, 1.0, p / (1 - p)), index=p.index)
+    return w.where((p >= trim[0]) & (p <= trim[1]))
+
+
+def test_ipw_weights_are_att_odds_of_an_independent_logit(demo_panel):
+    """ATT weights (Hirano, Imbens & Ridder 2003; Abadie 2005): 1 for programme clients,
+    p/(1-p) for comparison clients, NaN outside the trimming range."""
+    ours, info = ipw_weights(demo_panel, trim=(0.05, 0.95))
+    expected = _att_weights(_statsmodels_propensity(demo_panel), demo_panel)
+    assert ours.index.equals(expected.index)
+    assert ours.isna().equals(expected.isna())
+    np.testing.assert_allclose(ours.dropna().to_numpy(), expected.dropna().to_numpy(), rtol=1e-6)
+    assert info["n_trimmed"] == int(expected.isna().sum())
+
+
+def _first_differences(panel: pd.DataFrame, outcome: str, weights: pd.Series) -> pd.DataFrame:
+    d = did_sample(panel, outcome, 2)
+    wide = d.pivot(index="client_id", columns="wave", values=outcome)
+    first = d.drop_duplicates("client_id").set_index("client_id")
+    out = pd.DataFrame({"dy": wide[2] - wide[0], "arm": first["arm"], "village": first["village"]})
+    return out.assign(w=weights.reindex(out.index)).dropna(subset=["w"])
+
+
+@pytest.mark.parametrize("outcome", ["repay_difficulty", "late_instalments", "log_income"])
+def test_ipw_did_equals_weighted_first_difference_regression(demo_panel, outcome):
+    """Two periods: the weighted DiD with client and wave effects is WLS of the first
+    difference on assignment (statsmodels), and equals the IPW-DiD of Abadie (2005) /
+    Sant'Anna & Zhao (2020): mean change of programme clients minus the p/(1-p)-weighted
+    mean change of comparison clients."""
+    import statsmodels.api as sm
+
+    ours = fit_ipw_did(demo_panel, outcome, wave=2)
+    w = _att_weights(_statsmodels_propensity(demo_panel), demo_panel)
+    fd = _first_differences(demo_panel, outcome, w)
+    x = sm.add_constant(fd["arm"].astype(float))
+    groups = pd.factorize(fd["village"])[0]
+    wls = sm.WLS(fd["dy"], x, weights=fd["w"]).fit(cov_type="cluster", cov_kwds={"groups": groups})
+    # weights from the test's own logit: agreement to the optimiser's precision
+    assert ours.estimate == pytest.approx(wls.params["arm"], rel=1e-6)
+    prog, comp = fd[fd["arm"] == 1], fd[fd["arm"] == 0]
+    by_hand = prog["dy"].mean() - (comp["w"] * comp["dy"]).sum() / comp["w"].sum()
+    assert ours.estimate == pytest.approx(by_hand, rel=1e-6)
+    # same cluster sums; only the small-sample factors differ: ours counts 2n rows and
+    # K = 1 + 1 (client) + 1 (wave), the first-difference regression n rows and K = 2
+    n, g = len(fd), fd["village"].nunique()
+    ours_ssc = g / (g - 1) * (2 * n - 1) / (2 * n - 3)
+    fd_ssc = g / (g - 1) * (n - 1) / (n - 2)
+    assert ours.std_error == pytest.approx(wls.bse["arm"] * np.sqrt(ours_ssc / fd_ssc), rel=1e-6)
 
 
 @pytest.mark.parametrize("outcome", ["repay_difficulty", "emergency_savings", "log_income"])
@@ -217,6 +301,68 @@ def test_webb_weights_used_with_few_clusters(demo_panel):
     assert wild_bootstrap(res.fit, 0).weights == "webb"
     full = fit_did(demo_panel, "repay_difficulty", wave=2)
     assert wild_bootstrap(full.fit, 0).weights == "rademacher"
+
+
+def test_webb_weights_are_the_six_point_distribution():
+    """Webb (2014): +-sqrt(3/2), +-1, +-sqrt(1/2), each with probability 1/6."""
+    from analysis.core import _draw_weights
+
+    six = np.array([-np.sqrt(1.5), -1.0, -np.sqrt(0.5), np.sqrt(0.5), 1.0, np.sqrt(1.5)])
+    # one cluster, six draws asked: full enumeration gives each point exactly once, so the
+    # moments of the distribution are the plain means of these six values
+    support = _draw_weights("webb", 1, 6, np.random.default_rng(0))[:, 0]
+    np.testing.assert_allclose(np.sort(support), six, rtol=0, atol=1e-15)
+    assert support.mean() == pytest.approx(0.0, abs=1e-15)
+    assert (support**2).mean() == pytest.approx(1.0, rel=1e-14)
+    assert (support**3).mean() == pytest.approx(0.0, abs=1e-15)
+    assert (support**4).mean() == pytest.approx(7 / 6, rel=1e-14)
+    # random draws: only those six values, each about 1/6 of the time, same moments
+    draws = _draw_weights("webb", 12, 50_000, np.random.default_rng(1)).ravel()
+    values, counts = np.unique(np.round(draws, 12), return_counts=True)
+    np.testing.assert_allclose(values, six, rtol=0, atol=1e-12)
+    share = counts / draws.size
+    se = np.sqrt(1 / 6 * 5 / 6 / draws.size)
+    assert np.abs(share - 1 / 6).max() < 5 * se
+    assert draws.mean() == pytest.approx(0, abs=5 * draws.std() / np.sqrt(draws.size))
+    assert (draws**2).mean() == pytest.approx(1, abs=0.01)
+    assert (draws**4).mean() == pytest.approx(7 / 6, abs=0.01)
+
+
+def test_rademacher_weights_and_full_enumeration():
+    from analysis.core import _draw_weights
+
+    draws = _draw_weights("rademacher", 10, 100_000, np.random.default_rng(2))
+    assert draws.shape == (2**10, 10)  # every sign pattern once
+    assert len({tuple(r) for r in draws}) == 2**10
+    assert set(np.unique(draws)) == {-1.0, 1.0}
+    random = _draw_weights("rademacher", 14, 999, np.random.default_rng(2))
+    assert random.shape == (999, 14)
+    assert random.mean() == pytest.approx(0, abs=0.03)
+
+
+@pytest.mark.parametrize(
+    ("g", "draws", "kind", "n_draws"),
+    [
+        (8, 999, "rademacher", 2**8),  # 2^G <= draws: all sign patterns, exact
+        (9, 999, "rademacher", 2**9),
+        (10, 999, "webb", 999),  # 1024 > 999: Webb with few clusters
+        (10, 1024, "rademacher", 2**10),
+        (6, 999, "webb", 999),  # 64 patterns: too coarse a p-value, Webb instead
+        (13, 999, "rademacher", 999),
+    ],
+)
+def test_default_weights_enumerate_when_the_draws_cover_every_sign_pattern(g, draws, kind, n_draws):
+    """README: full enumeration of the Rademacher draws when 2^G <= draws (and G >= 8);
+    checked on a real fit with G clusters, through wild_bootstrap's default weights."""
+    rng = np.random.default_rng(g)
+    clusters = np.repeat(np.arange(g), 15)
+    treat = (clusters % 2 == 0).astype(float)
+    y = 0.2 * treat + rng.normal(size=clusters.size) + rng.normal(size=g)[clusters]
+    from analysis.core import fit_linear
+
+    fit = fit_linear(y, np.column_stack([treat, np.ones_like(y)]), ["d", "c"], clusters)
+    wr = wild_bootstrap(fit, 0, draws=draws)
+    assert (wr.weights, wr.draws) == (kind, n_draws)
 
 
 def test_wild_bootstrap_is_seeded(demo_panel):
