@@ -48,6 +48,12 @@ def _wait_query(page, **want):
     )
 
 
+def _settle(page):
+    """Wait until no callback output is pending (as a user would before the next control)."""
+    page.wait_for_timeout(150)
+    page.wait_for_function("() => !document.querySelector('[data-dash-is-loading]')", timeout=20000)
+
+
 def _view_rows(table, method, inference, wave, sample_type="all"):
     """The results-table rows of one view, selected here (not by the app's code)."""
     t = table
@@ -115,6 +121,7 @@ def test_every_control_reaches_the_downloads_and_the_nav_keeps_the_view(watched,
     # ---- every Effects control, through the UI
     page.select_option("#effects-method", "ancova")
     _wait_query(page, method="ancova")
+    _settle(page)
     page.focus("#effects-wave")  # keyboard: one step up the list, endline -> midline
     page.keyboard.press("ArrowUp")
     _wait_query(page, method="ancova", wave=str(MIDLINE))
@@ -246,6 +253,8 @@ def test_nav_links_follow_the_address_and_mark_the_page(watched, server):
     page = watched.page
     watched.goto(server + "/effects", PAGES["/effects"])
     page.select_option("#effects-method", "ipw_did")
+    _wait_query(page, method="ipw_did")
+    _settle(page)
     page.select_option("#effects-scale", "pct")
     _wait_query(page, method="ipw_did", scale="pct")
     want = qp.nav_search(page.evaluate("location.search"))
@@ -258,9 +267,18 @@ def test_nav_links_follow_the_address_and_mark_the_page(watched, server):
     active = page.locator(".main-nav a.active")
     assert active.count() == 1 and active.inner_text() == "Effects"
     assert page.get_attribute("a.navbar-brand", "href") == "/" + want
-    # Back goes to the previous view, and the page shows it
+    # Back goes to the previous view, and the page shows it (controls and figure)
+    _settle(page)
     page.go_back()
     _wait_query(page, method="ipw_did", scale=None)
+    page.wait_for_selector(PAGES["/effects"])
+    page.wait_for_function(
+        "() => document.querySelector('#effects-scale').value === 'natural' && document.querySelector('#effects-method').value === 'ipw_did'"
+    )
+    _settle(page)
+    _tb._wait_scale(page, "effects-forest", "natural")
+    page.wait_for_timeout(500)  # the figure drawn
+    assert page.is_hidden("#effects-view-note") or not page.inner_text("#effects-view-note").strip()
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "effects-view-state.png"), full_page=False)
     watched.check()
