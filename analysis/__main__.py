@@ -36,7 +36,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         raise CliError(str(exc)) from None
     for f in files:
         print(f"wrote {f}")
-    print("These are SIMULATED exports for demonstration, not AMK survey data.")
+    print("These are SIMULATED exports for demonstration, not real survey data.")
     return 0
 
 
@@ -195,7 +195,7 @@ def _cmd_estimate(args: argparse.Namespace) -> int:
 def make_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m analysis",
-        description="AMK financial-education evaluation: demo data, panel build and estimates.",
+        description="Impact evaluation of a study: demo data, panel build and estimates.",
     )
     sub = parser.add_subparsers(dest="command", required=True)
 

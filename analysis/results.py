@@ -8,27 +8,35 @@ outcome, label, short  harmonised outcome name and its codebook labels (indices:
 phrase                 binary outcomes: what a client does, for plain-language sentences
 family, family_label   outcome family; ``is_index`` marks the family indices
 unit, better, type     codebook metadata (``better`` is ``higher`` or ``lower``)
-method                 ``did`` | ``ancova`` | ``ipw_did`` | ``tot``
+method                 ``did`` | ``ancova`` | ``ipw_did`` | ``late`` (IV: the effect on compliers,
+                       a LATE, Imbens & Angrist 1994 -- not a TOT, the comparison villages have take-up too)
 inference              ``cluster`` (CR1, t(G-1)) | ``wild`` (wild cluster restricted bootstrap)
 sample_type, sample    ``all``/``All clients``, ``province``/<name>, ``branch``/<name>, ``sex``/``Women``|``Men``
 wave, wave_label       follow-up wave (1 midline, 2 endline)
 estimate, std_error    effect in natural units; ``std_error`` is cluster-robust for both inferences
 t_stat, df, p_value    p from t(G-1), or from the bootstrap for ``wild``
 ci90/95/99_low/high    intervals (bootstrap test inversion for ``wild``)
-q_value                sharpened FDR q (Anderson 2008) across the 13 outcomes (indices: across indices)
+q_value                sharpened FDR q (Anderson 2008) across the 13 outcomes (indices: across indices),
+                       within the row's sample
 q_value_family         the same within the outcome's family
 n_obs, n_clients, n_clusters, n_programme, n_comparison
 comparison_mean        comparison group's mean at the follow-up wave (in the sample)
 comparison_sd          comparison group's SD at baseline (in the sample)
 effect_std, effect_pct estimate / comparison_sd, and 100 * estimate / comparison_mean; intervals
-                       on these scales are the natural ones times the same factor
+                       on these scales are the natural ones times the same factor.  Family indices
+                       are already in comparison-group baseline SDs (full sample; KLK 2007), so for an
+                       index row ``comparison_sd`` is 1 and ``effect_std`` equals ``estimate``
 mde                    minimum detectable effect, 80% power, 5% two-sided: (t.975 + t.80) x std_error
 improvement            estimate signed so that positive means better
-verdict                ``improved`` / ``worsened`` (q <= 0.05 and p <= 0.05) / ``no detectable effect`` /
-                       ``suppressed`` / ``not estimable``
+verdict                ``improved`` / ``worsened`` / ``no detectable effect`` / ``suppressed`` /
+                       ``not estimable``.  All-clients rows: q <= 0.05 and p <= 0.05; subgroup rows:
+                       the row's own p <= 0.05 (a q within one subgroup does not decide), so a
+                       subgroup verdict agrees with its 95% interval
+verdict_basis          what decided the verdict: ``p and q`` (all clients) or ``p`` (subgroups)
 heterogeneity_p        subgroup rows: p of the test that the effect is equal across the dimension
 eb_estimate, eb_std_error, eb_ci95_low, eb_ci95_high
-                       branch rows: partially pooled (empirical Bayes) estimate
+                       branch rows: partially pooled (empirical Bayes) estimate, Morris (1983)
+                       standard error, interval with t(G-1) like the branch's own interval
 suppressed, note       cell with fewer than ``min_cell`` clients in either arm: no numbers
 boot_draws, boot_weights, boot_seed   wild bootstrap settings
 =====================  ==================================================================
@@ -65,12 +73,11 @@ from analysis.diagnostics import (
 from analysis.estimators import (
     DEFAULT_DRAWS,
     DEFAULT_SEED,
-    METHODS,
     EffectResult,
     fit_ancova,
     fit_did,
     fit_ipw_did,
-    fit_tot,
+    fit_late,
     interaction_test,
     ipw_weights,
 )
@@ -81,6 +88,11 @@ from analysis.version import code_fingerprint
 
 DEFAULT_MIN_CELL = 10
 INFERENCES = ("cluster", "wild")
+# ``late``: receipt instrumented by assignment.  Comparison villages have take-up too
+# (two-sided non-compliance), so the IV estimand is the local average treatment effect
+# on compliers (Imbens & Angrist 1994), not the effect of treatment on the treated.
+METHODS: tuple[str, ...] = ("did", "ancova", "ipw_did", "late")
+IV_METHOD = "late"
 SEX_LABELS = {1.0: "Women", 0.0: "Men"}
 
 
@@ -146,7 +158,9 @@ def _fit_one(
         return fit_ancova(data, outcome, wave=wave)
     if method == "ipw_did":
         return fit_ipw_did(data, outcome, wave=wave, weights=weights, weight_info=winfo)
-    return fit_tot(data, outcome, wave=wave)
+    if method == IV_METHOD:
+        return fit_late(data, outcome, wave=wave)
+    raise ValueError(f"unknown method {method!r}; expected one of {', '.join(METHODS)}")
 
 
 def _row_from(res: EffectResult, wild: bool, draws: int, seed: int) -> dict[str, Any]:
@@ -167,27 +181,43 @@ def _row_from(res: EffectResult, wild: bool, draws: int, seed: int) -> dict[str,
 
 
 def empirical_bayes(est: np.ndarray, se: np.ndarray) -> tuple[np.ndarray, np.ndarray, float, float]:
-    """Partial pooling of subgroup estimates (DerSimonian-Laird random effects).
+    """Partial pooling of k subgroup estimates: parametric empirical Bayes (Morris 1983).
 
-    Returns pooled estimates, their standard errors (Morris 1983 approximation,
-    which adds the uncertainty of the common mean), tau^2 and the common mean.
+    tau^2 is the DerSimonian-Laird (1986) moment estimate, mu the random-effects mean
+    with weights 1 / (V_i + tau^2), B_i = V_i / (V_i + tau^2) the shrinkage factor.
+    The pooled estimate is mu + (1 - B_i)(y_i - mu); its standard error is Morris's
+    (1983, eq. 4.3 with unequal variances) approximation with both terms,
+
+        s_i^2 = V_i (1 - (k - 1)/k * B_i) + 2/(k - 3) * B_i^2 * (y_i - mu)^2,
+
+    the first for estimating mu, the second for estimating tau^2.  The second term
+    needs k > 3: with fewer than 4 usable estimates nothing is pooled (all NaN).
+
+    Returns pooled estimates, their standard errors, tau^2 and mu.
+
+    Example
+    -------
+    >>> e, s, tau2, mu = empirical_bayes([0.0, 1.0, 2.0, 3.0], [1.0, 1.0, 1.0, 1.0])
+    >>> round(tau2, 4), round(mu, 4), [round(float(x), 4) for x in e]
+    (0.6667, 1.5, [0.9, 1.3, 1.7, 2.1])
     """
     est, se = np.asarray(est, float), np.asarray(se, float)
     ok = np.isfinite(est) & np.isfinite(se) & (se > 0)
     out_e, out_s = np.full(est.shape, np.nan), np.full(est.shape, np.nan)
-    if ok.sum() < 2:
+    k = int(ok.sum())
+    if k < 4:
         return out_e, out_s, float("nan"), float("nan")
     b, v = est[ok], se[ok] ** 2
     w = 1 / v
     mu_fe = (w * b).sum() / w.sum()
     q = (w * (b - mu_fe) ** 2).sum()
-    tau2 = max(0.0, (q - (len(b) - 1)) / (w.sum() - (w**2).sum() / w.sum()))
+    tau2 = max(0.0, (q - (k - 1)) / (w.sum() - (w**2).sum() / w.sum()))
     wr = 1 / (v + tau2)
     mu = (wr * b).sum() / wr.sum()
-    var_mu = 1 / wr.sum()
-    shrink = v / (v + tau2)  # weight on the common mean
+    shrink = v / (v + tau2)  # B_i: weight on the common mean
     out_e[ok] = mu + (1 - shrink) * (b - mu)
-    out_s[ok] = np.sqrt((1 - shrink) * v + shrink**2 * var_mu)
+    var = v * (1 - (k - 1) / k * shrink) + 2 / (k - 3) * shrink**2 * (b - mu) ** 2
+    out_s[ok] = np.sqrt(var)
     return out_e, out_s, float(tau2), float(mu)
 
 
@@ -243,7 +273,7 @@ def build_results(
                 }
                 suppressed = min(n_prog, n_comp) < min_cell
                 for method in methods:
-                    infs = ("cluster",) if method == "tot" else INFERENCES
+                    infs = ("cluster",) if method == IV_METHOD else INFERENCES
                     if suppressed:
                         for inf in infs:
                             rows.append(
@@ -317,6 +347,9 @@ def _finish(
             table[col] = np.nan
     sign = np.where(table["better"] == "lower", -1.0, 1.0)
     table["improvement"] = sign * table["estimate"]
+    # a family index is standardised in the full sample's comparison group at baseline
+    # (multiple.add_family_indices, KLK 2007): its unit is already an SD, never divide again
+    table.loc[table["is_index"] & table["comparison_sd"].notna(), "comparison_sd"] = 1.0
     table["effect_std"] = table["estimate"] / table["comparison_sd"]
     table["effect_pct"] = 100 * table["estimate"] / table["comparison_mean"]
     crit = stats.t.ppf(0.975, table["df"]) + stats.t.ppf(0.80, table["df"])
@@ -331,14 +364,19 @@ def _finish(
     for _, idx in main.groupby(keys + ["family"]).groups.items():
         table.loc[idx, "q_value_family"] = sharpened_qvalues(table.loc[idx, "p_value"].to_numpy())
 
-    # sharpened q-values can be smaller than p; a verdict needs both at 5%
-    sig = (table["q_value"] <= 0.05) & (table["p_value"] <= 0.05)
+    # All clients: sharpened q-values can be smaller than p, so a verdict needs both at 5%.
+    # Subgroups: the row's own p decides (with its sign), so the verdict agrees with the
+    # 95% interval shown next to it; a q within one subgroup is not a verdict rule.
+    is_all = table["sample_type"] == "all"
+    table["verdict_basis"] = np.where(is_all, "p and q", "p")
+    sig = (table["p_value"] <= 0.05) & ((table["q_value"] <= 0.05) | ~is_all)
     table["verdict"] = np.select(
         [table["suppressed"], sig & (table["improvement"] > 0), sig & (table["improvement"] < 0)],
         ["suppressed", "improved", "worsened"],
         default="no detectable effect",
     )
     table.loc[table["estimate"].isna() & ~table["suppressed"], "verdict"] = "not estimable"
+    table.loc[table["verdict"].isin(["suppressed", "not estimable"]), "verdict_basis"] = ""
 
     # heterogeneity tests (cluster-robust Wald, pooled sample with full interactions)
     table["heterogeneity_p"] = np.nan
@@ -347,7 +385,7 @@ def _finish(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for combo in combos.itertuples(index=False):
-            if combo.method == "tot":
+            if combo.method == IV_METHOD:
                 continue
             try:
                 p = interaction_test(
@@ -378,8 +416,10 @@ def _finish(
         )
         table.loc[idx, "eb_estimate"] = e
         table.loc[idx, "eb_std_error"] = s
-        table.loc[idx, "eb_ci95_low"] = e - 1.959964 * s
-        table.loc[idx, "eb_ci95_high"] = e + 1.959964 * s
+        # the same t(G-1) critical value as the branch's own interval, not z = 1.96
+        crit = stats.t.ppf(0.975, table.loc[idx, "df"].to_numpy(float))
+        table.loc[idx, "eb_ci95_low"] = e - crit * s
+        table.loc[idx, "eb_ci95_high"] = e + crit * s
 
     # suppressed cells carry no numbers at all
     numeric = [
@@ -397,7 +437,7 @@ def _finish(
         "ci90_low", "ci90_high", "ci95_low", "ci95_high", "ci99_low", "ci99_high",
         "n_obs", "n_clients", "n_clusters", "n_programme", "n_comparison",
         "comparison_mean", "comparison_sd", "effect_std", "effect_pct", "mde", "improvement", "verdict",
-        "heterogeneity_p", "eb_estimate", "eb_std_error", "eb_ci95_low", "eb_ci95_high",
+        "verdict_basis", "heterogeneity_p", "eb_estimate", "eb_std_error", "eb_ci95_low", "eb_ci95_high",
         "suppressed", "note", "min_cell", "boot_draws", "boot_weights", "boot_seed",
     ]  # fmt: skip
     for col in order:

@@ -20,7 +20,7 @@ from components.theme import (
     fmt_num,
     fmt_p,
 )
-from components.views import LEVELS, hover_text
+from components.views import LEVELS, MDE_ESTIMATE, hover_text
 
 # interval widths in px: thick 90%, medium 95%, thin 99%
 INTERVAL_WIDTH = {"90": 9, "95": 4, "99": 1.5}
@@ -142,7 +142,7 @@ def make_forest_plot(
         xs = [v for r in nulls for v in (-r["mde_x"], r["mde_x"])]
         ys = [r["y"] for r in nulls for _ in (0, 1)]
         txt = [
-            f"Smallest effect the study could reliably detect (80% power): ±{fmt_num(r['mde_x'])}"
+            f"Smallest effect this estimate could reliably detect (80% power; {MDE_ESTIMATE}): ±{fmt_num(r['mde_x'])}"
             for r in nulls
             for _ in (0, 1)
         ]

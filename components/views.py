@@ -33,6 +33,18 @@ INFERENCE_LABELS = {
 }
 SIGNIFICANCE = 0.05
 
+# Two different client counts are shown; each says which it is, so the difference explains itself.
+N_INTERVIEWED = "Clients interviewed"
+N_ESTIMATION = "in the estimation sample: with baseline and follow-up answers for this outcome"
+SAMPLE_NOTE = (
+    "Client counts next to effects are the estimation sample: clients with baseline and follow-up "
+    "answers for that outcome, so they are a little below the number interviewed at the follow-up "
+    "(Methods & data page)."
+)
+# Two different minimum detectable effects: the design's (before the data) and the estimate's.
+MDE_DESIGN = "Design MDE (before the data)"
+MDE_ESTIMATE = "MDE from this estimate's standard error"
+
 # The estimators in words (what each compares, and what it assumes)
 ESTIMATOR_WORDS = {
     "did": "Compares how much each outcome changed between the baseline and the follow-up survey for clients of programme villages "
@@ -157,6 +169,10 @@ def scale_factor(row: pd.Series | dict, scale: str) -> float:
     if scale == "natural":
         return 1.0
     if scale == "std":
+        if row.get("is_index"):
+            # a family index is already in SDs of the comparison group at baseline (Kling, Liebman
+            # & Katz 2007): dividing by the index's own SD again would give a second, larger number
+            return 1.0
         sd = row.get("comparison_sd")
         return 1.0 / float(sd) if not is_missing(sd) and float(sd) > 0 else float("nan")
     if scale == "pct":
@@ -286,6 +302,7 @@ def hover_text(row: dict, scale: str, view: str, level: str = "95") -> str:
         mde = row.get("mde_x")
         if not is_missing(mde):
             lines.append(f"Could detect effects of ±{fmt_num(mde)} or larger")
+            lines.append("(MDE from this estimate's standard error)")
     if view == "q" and verdict in ("improved", "worsened", "no detectable effect"):
         # the plain-language sentence (its verdict wording is the across-outcomes q view's)
         lines += ["<i>In words:</i>", *textwrap.wrap(finding_sentence(row), 46)]

@@ -28,9 +28,10 @@ from components.layout import (
 )
 from components.spec import inference_menu, spec_controls, spec_params
 from components.store import METHOD_LABELS, get_artifacts
-from components.theme import TOO_FEW, fmt_num, graph_config, is_missing, slug
+from components.theme import TOO_FEW, fmt_num, fmt_p, graph_config, is_missing, slug
 from components.urlstate import LOCATION
 from components.views import (
+    N_ESTIMATION,
     Spec,
     effective_inference,
     het_sentence,
@@ -66,6 +67,13 @@ PROVINCE_TABLE = f"{PAGE}-province-table"
 SEX_TABLE = f"{PAGE}-sex-table"
 HETEROGENEITY = f"{PAGE}-heterogeneity"
 HEADER = f"{PAGE}-header"
+
+N_COLUMN = "Clients in the estimation sample (prog. / comp.)"
+# a group's verdict follows its own p, shown next to it, so the verdict explains itself
+VERDICT_RULE = (
+    "Verdict: improved or worsened when the group's own p is at most 0.05. "
+    f"Clients: {N_ESTIMATION}, so fewer than were interviewed."
+)
 
 
 def param_specs() -> list[qp.Param]:
@@ -110,6 +118,7 @@ def branch_table(rows: pd.DataFrame) -> html.Div:
                     "eb": TOO_FEW,
                     "eb_ci": TOO_FEW,
                     "n": TOO_FEW,
+                    "p": TOO_FEW,
                     "verdict": "suppressed",
                 }
             )
@@ -122,6 +131,7 @@ def branch_table(rows: pd.DataFrame) -> html.Div:
                 "eb": fmt_num(r["eb_estimate"]),
                 "eb_ci": _ci(r["eb_ci95_low"], r["eb_ci95_high"]),
                 "n": f"{int(r['n_programme'])} / {int(r['n_comparison'])}",
+                "p": fmt_p(r["p_value"]),
                 "verdict": r["verdict"],
             }
         )
@@ -131,13 +141,15 @@ def branch_table(rows: pd.DataFrame) -> html.Div:
         ("raw_ci", "95% interval", None),
         ("eb", "Pooled", None),
         ("eb_ci", "95% interval", None),
-        ("n", "Clients (prog. / comp.)", None),
+        ("n", N_COLUMN, None),
+        ("p", "p (alone)", None),
         ("verdict", "Verdict (alone)", lambda v: verdict_badge(v)),
     ]
     return simple_table(
         pd.DataFrame(recs),
         cols,
-        caption_text="Effect by branch: estimated from the branch alone and partially pooled.",
+        caption_text="Effect by branch: estimated from the branch alone and partially pooled. "
+        + VERDICT_RULE,
         nowrap=True,
     )
 
@@ -151,6 +163,7 @@ def group_table(rows: pd.DataFrame, label: str) -> html.Div:
             "n": TOO_FEW
             if r["suppressed"]
             else f"{int(r['n_programme'])} / {int(r['n_comparison'])}",
+            "p": TOO_FEW if r["suppressed"] else fmt_p(r["p_value"]),
             "verdict": r["verdict"],
         }
         for r in rows.to_dict("records")
@@ -161,10 +174,11 @@ def group_table(rows: pd.DataFrame, label: str) -> html.Div:
             ("group", label, None),
             ("est", "Effect", None),
             ("ci", "95% interval", None),
-            ("n", "Clients (prog. / comp.)", None),
+            ("n", N_COLUMN, None),
+            ("p", "p", None),
             ("verdict", "Verdict", lambda v: verdict_badge(v)),
         ],
-        caption_text=f"Effect by {label.lower()}.",
+        caption_text=f"Effect by {label.lower()}. " + VERDICT_RULE,
         nowrap=True,
     )
 

@@ -32,8 +32,11 @@ from components.urlstate import LOCATION
 from components.views import (
     INFERENCE_LABELS,
     LEVELS,
+    MDE_ESTIMATE,
     METHOD_ORDER,
     MULTIPLE_TESTING,
+    N_ESTIMATION,
+    SAMPLE_NOTE,
     SCALES,
     Spec,
     effect_words,
@@ -204,7 +207,8 @@ def grid_columns(scale: str, level: str) -> list[dict]:
         {"field": "p_value", "headerName": "p", "type": "rightAligned", "valueFormatter": pfmt},
         {
             "field": "mde",
-            "headerName": "Min. detectable effect",
+            "headerName": "MDE (from this estimate's SE)",
+            "headerTooltip": f"{MDE_ESTIMATE} (80% power, 5% level). The design MDE on the Methods & data page is computed before the data, so it differs.",
             "type": "rightAligned",
             "valueFormatter": num,
         },
@@ -219,13 +223,15 @@ def grid_columns(scale: str, level: str) -> list[dict]:
         {"field": "unit", "headerName": "Unit", "minWidth": 150},
         {
             "field": "n_programme",
-            "headerName": "Programme clients",
+            "headerName": "Programme clients (estimation sample)",
+            "headerTooltip": f"Programme clients {N_ESTIMATION}.",
             "type": "rightAligned",
             "valueFormatter": cnt,
         },
         {
             "field": "n_comparison",
-            "headerName": "Comparison clients",
+            "headerName": "Comparison clients (estimation sample)",
+            "headerTooltip": f"Comparison clients {N_ESTIMATION}.",
             "type": "rightAligned",
             "valueFormatter": cnt,
         },
@@ -254,7 +260,8 @@ def forest_view(method: str, wave: str, inference: str, scale: str, level: str, 
         "p at most 0.05"
         if mt == "p"
         else f"{MULTIPLE_TESTING[mt].split(' (')[0]} and p both at most 0.05",
-        "); open marker: not. Diamonds are family indices. Grey ticks at ± the minimum detectable effect for effects not detected.",
+        "); open marker: not. Diamonds are family indices. Grey ticks at ± the minimum detectable effect for effects not detected "
+        "(the MDE from each estimate's standard error; the design MDE on the Methods & data page is computed before the data).",
     ]
     frame = table_frame(rows, scale, level)
     note_children = dbc.Alert(note, color="info", className="py-2 small mb-2") if note else None
@@ -304,6 +311,7 @@ def detail_view(outcome: str, method: str, wave: str, inference: str):
                 if r["suppressed"]
                 else f"{fmt_num(r['ci95_low'])} to {fmt_num(r['ci95_high'])}",
                 "q": fmt_p(r["q_value"]),
+                "p": fmt_p(r["p_value"]),
                 "Verdict": r["verdict"],
             }
         )
@@ -315,6 +323,7 @@ def detail_view(outcome: str, method: str, wave: str, inference: str):
             ("Effect", "Effect", None),
             ("95% interval", "95% interval", None),
             ("q", "q (all outcomes)", None),
+            ("p", "p", None),
             ("Verdict", "Verdict", lambda v: verdict_badge(v)),
         ],
         caption_text=f"{meta['short']}: the same effect under every estimator ({wl.get(int(wave))} vs baseline, all clients).",
@@ -440,7 +449,8 @@ def layout(
                         className="d-flex flex-wrap gap-2 justify-content-between align-items-center mt-3 mb-2",
                     ),
                     html.P(
-                        "The same numbers as the plot (its text alternative). Click a column header to sort.",
+                        "The same numbers as the plot (its text alternative). Click a column header to sort. "
+                        + SAMPLE_NOTE,
                         className="small text-body-secondary mb-1",
                     ),
                     data_grid(GRID, grid_rows, grid_cols),
@@ -591,7 +601,8 @@ def csv_download(method: str, wave: str, inference: str, scale: str, level: str,
         spec=specification_text(
             rows, spec, method_labels=METHOD_LABELS, manifest=arts.results_manifest, wave_label=wl
         )
-        + f" Scale: {SCALES[scale]}. Significance: {MULTIPLE_TESTING[mt]}.",
+        + f" Scale: {SCALES[scale]}. Significance: {MULTIPLE_TESTING[mt]}."
+        + f" n_programme, n_comparison: clients {N_ESTIMATION}. mde: {MDE_ESTIMATE}.",
     )
     return {
         "content": text,

@@ -25,7 +25,15 @@ from components.layout import (
 )
 from components.store import METHOD_LABELS, get_artifacts
 from components.theme import fmt_num, fmt_p, fmt_pct, is_missing
-from components.views import ESTIMATOR_WORDS, INFERENCE_LABELS, METHOD_ORDER, wave_labels
+from components.views import (
+    ESTIMATOR_WORDS,
+    INFERENCE_LABELS,
+    MDE_DESIGN,
+    METHOD_ORDER,
+    N_ESTIMATION,
+    N_INTERVIEWED,
+    wave_labels,
+)
 
 dash.register_page(
     __name__,
@@ -42,6 +50,12 @@ DOWNLOAD = f"{PAGE}-download"
 DOWNLOAD_TYPE = f"{PAGE}-download-button"
 FLOW_FIG = f"{PAGE}-flow-figure"
 BALANCE_FIG = f"{PAGE}-balance-figure"
+
+SAMPLE_FLOW_NOTE = (
+    "Each effect is estimated on fewer clients: those "
+    + N_ESTIMATION.removeprefix("in the estimation sample: ")
+    + " (the estimation sample, shown next to each effect)."
+)
 
 DOWNLOADS = {
     "results": "Full results table (every outcome, estimator, sample and wave)",
@@ -114,8 +128,8 @@ def mde_wide(
         out[f"mde_{w}"] = d["mde"]
         out[f"mde_std_{w}"] = d["mde_std"]
         cols += [
-            (f"mde_{w}", f"{name}: MDE (natural units)", fmt_num),
-            (f"mde_std_{w}", f"{name}: MDE (SD)", fmt_num),
+            (f"mde_{w}", f"{name}: design MDE (natural units)", fmt_num),
+            (f"mde_std_{w}", f"{name}: design MDE (SD)", fmt_num),
         ]
     last = mde[mde["wave"] == waves[-1]].set_index("outcome")
     out["icc"] = last["icc"]
@@ -132,7 +146,7 @@ def mde_table(mde: pd.DataFrame, wl: dict[int, str]) -> html.Div:
     return simple_table(
         frame,
         cols,
-        caption_text="Design minimum detectable effects (80% power, 5% two-sided), by follow-up wave.",
+        caption_text=f"{MDE_DESIGN}: minimum detectable effects of the design (80% power, 5% two-sided), by follow-up wave.",
         nowrap=False,
     )
 
@@ -207,7 +221,7 @@ def layout(**kwargs):
                                     label="the sample-flow chart",
                                 ),
                                 caption(
-                                    f"Clients interviewed at each wave by arm. Data: {arts.data_label}."
+                                    f"{N_INTERVIEWED} at each wave by arm. {SAMPLE_FLOW_NOTE} Data: {arts.data_label}."
                                 ),
                             ],
                             xs=12,
@@ -219,14 +233,14 @@ def layout(**kwargs):
                                 [
                                     ("wave_label", "Wave", None),
                                     ("arm", "Villages", None),
-                                    ("n_clients", "Clients interviewed", lambda v: f"{int(v):,}"),
+                                    ("n_clients", N_INTERVIEWED, lambda v: f"{int(v):,}"),
                                     (
                                         "share_received_fe",
                                         "Had received FE topics",
                                         lambda v: fmt_pct(v),
                                     ),
                                 ],
-                                caption_text="Sample flow (the chart's table).",
+                                caption_text="Sample flow (the chart's table): clients interviewed, not the estimation sample.",
                             ),
                             xs=12,
                             lg=6,
@@ -270,7 +284,9 @@ def layout(**kwargs):
                 html.P(
                     [
                         "Were the two groups alike before the programme? Differences are programme minus comparison. ",
-                        f"Joint test of all {joint.get('n_covariates', '')} characteristics: F = {fmt_num(joint.get('joint_F'))}, p = {fmt_p(joint.get('joint_p'))}."
+                        f"Joint test of all {joint.get('n_characteristics', '')} baseline characteristics "
+                        f"(the first {joint.get('n_rows', '')} rows; a category list counts once): "
+                        f"F = {fmt_num(joint.get('joint_F'))}, p = {fmt_p(joint.get('joint_p'))}."
                         if joint
                         else "",
                     ],
@@ -317,12 +333,14 @@ def layout(**kwargs):
         ),
         html.Section(
             [
-                html.H2(["Minimum detectable effects", " "], className="h5"),
+                html.H2(["Minimum detectable effects of the design", " "], className="h5"),
                 html.P(
                     [
                         "The ",
                         term("minimum detectable effect", "mde", f"{PAGE}-mde"),
-                        " of the design for each outcome, given the number of villages, clients per village and how alike clients of a village are (intra-cluster correlation).",
+                        " of the design for each outcome, computed before looking at any effect: from the number of villages, clients per village and how alike clients of a village are (intra-cluster correlation). "
+                        "The Effects page shows a second one next to each estimate, the MDE from that estimate's standard error; "
+                        "it reflects the estimator and the clients actually analysed, so the two differ.",
                     ],
                     className="small text-body-secondary",
                 ),

@@ -153,20 +153,23 @@ def test_update_forest_returns_figure_matching_table(pages, results):
         for o, x in zip(tr.customdata, tr.x, strict=True)
     }
     for o, x in pts.items():
-        assert x == pytest.approx(table.loc[o, "effect_std"])
+        # an index is already in SDs of the comparison group at baseline: shown as its estimate
+        col = "estimate" if table.loc[o, "is_index"] else "effect_std"
+        assert x == pytest.approx(table.loc[o, col])
     assert config["toImageButtonOptions"]["filename"] == "amk-fe-effects-ancova-cluster-midline-std"
     assert "ANCOVA" in text_of(caption) and "cluster-robust" in text_of(caption)
     grid = pd.DataFrame(rows).set_index("outcome")
     short = table.set_index("short")
     assert "ci90_low" in grid.columns
     for name, r in grid.iterrows():
-        assert r["effect"] == pytest.approx(short.loc[name, "effect_std"])
+        col = "estimate" if short.loc[name, "is_index"] else "effect_std"
+        assert r["effect"] == pytest.approx(short.loc[name, col])
     assert note is None
 
 
-def test_tot_with_wild_falls_back_to_cluster_with_note(pages):
+def test_late_with_wild_falls_back_to_cluster_with_note(pages):
     fig, config, caption, rows, cols, note = pages["effects"].update_forest(
-        "tot", "2", "wild", "natural", "95", "q"
+        "late", "2", "wild", "natural", "95", "q"
     )
     assert "not available" in text_of(note)
     assert "cluster-robust" in text_of(caption)
@@ -283,8 +286,8 @@ def test_breakdowns_raw_and_pooled_side_by_side(pages, results):
     assert "Pooled" in text_of(values["branch_table"])
 
 
-def test_breakdowns_tot_has_no_heterogeneity_test(pages):
-    out = pages["breakdowns"].update("insurance_any", "tot", "2", "cluster", ["Baray"])
+def test_breakdowns_late_has_no_heterogeneity_test(pages):
+    out = pages["breakdowns"].update("insurance_any", "late", "2", "cluster", ["Baray"])
     values = dict(zip(pages["breakdowns"].ORDER + ["search"], out, strict=True))
     assert "not available" in text_of(values["heterogeneity"])
 
@@ -645,3 +648,138 @@ def test_figure_configs_sent_by_callbacks_never_upload(pages, results):
     diagram, detail, _ = pages["results_chain"].update("repayment", "did", "2", "wild")
     for config in _configs(detail):
         _assert_no_upload(config)
+
+
+def _point_x(fig, outcome) -> float:
+    for tr in fig.data:
+        if (tr.meta or {}).get("role") == "point":
+            for o, x in zip(tr.customdata, tr.x, strict=True):
+                if o == outcome:
+                    return float(x)
+    raise AssertionError(f"{outcome} not plotted")
+
+
+def test_an_index_effect_is_one_number_everywhere(pages, arts, results):
+    """The Repayment behaviour index: the same number on the Results-chain plot, the Effects page
+    (natural and standardised scale), the cards, the slide/brief figure and the brief's sentence;
+    its unit (SD of the comparison group at baseline) is stated in the glossary."""
+    from analysis.findings import finding_sentence
+    from components.layout import GLOSSARY
+    from components.reports import build_content, figure, parse_view
+    from components.theme import fmt_signed
+    from components.views import effect_words
+
+    idx = "index_repayment"
+    row = select(results, Spec()).set_index("outcome").loc[idx]
+    e = float(row["estimate"])
+    assert abs(e / row["comparison_sd"] - e) > 0.01  # dividing again would show another number
+    for scale in ("natural", "std"):
+        fig, *_ = pages["effects"].update_forest("did", "2", "wild", scale, "95", "q")
+        assert _point_x(fig, idx) == pytest.approx(e, rel=1e-12), scale
+    node = next(n["id"] for n in arts.chain["nodes"] if n.get("index") == idx)
+    _diagram, detail, _ = pages["results_chain"].update(node, "did", "2", "wild")
+    chain_fig = next(c.figure for c in _walk(detail) if type(c).__name__ == "Graph")
+    assert _point_x(chain_fig, idx) == pytest.approx(e, rel=1e-12)
+    for scale in ("natural", "std"):
+        view, _ = parse_view(results, f"?scale={scale}")
+        content = build_content(arts, view)
+        assert _point_x(figure(content, "forest", 900, 700, 12), idx) == pytest.approx(e, rel=1e-12)
+        assert fmt_signed(e) in effect_words(row.to_dict(), scale)
+    assert f"{abs(e):.2f} standard deviations" in finding_sentence(row.to_dict())
+    assert "standard deviation of the comparison group at baseline" in GLOSSARY["index"]
+
+
+def _table_rows(table) -> tuple[list[str], list[list[str]]]:
+    """(header texts, body rows as texts) of a ``simple_table``."""
+    tab = next(c for c in _walk(table) if type(c).__name__ == "Table")
+    head = next(c for c in _walk(tab) if type(c).__name__ == "Thead")
+    body = next(c for c in _walk(tab) if type(c).__name__ == "Tbody")
+    headers = [text_of(th) for th in _walk(head) if type(th).__name__ == "Th"]
+    rows = [
+        [text_of(cell) for cell in tr.children] for tr in _walk(body) if type(tr).__name__ == "Tr"
+    ]
+    return headers, rows
+
+
+def test_sample_sizes_say_which_count_they_are(pages, arts, results):
+    """Methods counts clients interviewed (e.g. 505/525 at endline); Effects and Breakdowns count the
+    estimation sample (e.g. 498/518): each is labelled so that the difference explains itself."""
+    flow = pd.DataFrame(arts.diagnostics["sample_flow"])
+    endline = flow[flow["wave"] == 2].set_index("arm")["n_clients"]
+    rows = select(results, Spec())
+    main = rows[~rows["is_index"]]
+    # the two counts really differ, and the estimation sample is never larger
+    assert (main["n_programme"] <= endline["Programme"]).all()
+    assert (main["n_comparison"] <= endline["Comparison"]).all()
+    assert (main["n_programme"] < endline["Programme"]).any()
+    methods_text = text_of(pages["methods"].layout())
+    assert f"{int(endline['Programme']):,}" in methods_text
+    assert "Clients interviewed" in methods_text
+    assert "estimation sample" in methods_text
+    assert "with baseline and follow-up answers for this outcome" in methods_text
+    eff = pages["effects"]
+    lay = eff.layout()
+    cols = {c["field"]: c for c in find_by_id(lay, eff.GRID).columnDefs}
+    for field in ("n_programme", "n_comparison"):
+        assert "estimation sample" in cols[field]["headerName"]
+        assert "with baseline and follow-up answers" in cols[field]["headerTooltip"]
+    grid = pd.DataFrame(find_by_id(lay, eff.GRID).rowData).set_index("outcome")
+    first = main.iloc[0]
+    assert grid.loc[first["short"], "n_programme"] == first["n_programme"]
+    assert "estimation sample" in text_of(lay) and "interviewed" in text_of(lay)
+    out = pages["breakdowns"].update("insurance_any", "did", "2", "wild", ["Baray"])
+    values = dict(zip(pages["breakdowns"].ORDER + ["search"], out, strict=True))
+    for key in ("province_table", "sex_table", "branch_table"):
+        headers, _ = _table_rows(values[key])
+        assert any("estimation sample" in h for h in headers), key
+        assert "with baseline and follow-up answers for this outcome" in text_of(values[key])
+
+
+def test_the_two_minimum_detectable_effects_say_which_is_which(pages, results):
+    from components.layout import GLOSSARY
+
+    methods_text = text_of(pages["methods"].layout())
+    assert "Design MDE (before the data)" in methods_text
+    assert "design MDE (natural units)" in methods_text
+    assert "from that estimate's standard error" in methods_text
+    eff = pages["effects"]
+    lay = eff.layout()
+    cols = {c["field"]: c for c in find_by_id(lay, eff.GRID).columnDefs}
+    assert "from this estimate's SE" in cols["mde"]["headerName"]
+    assert "design MDE" in cols["mde"]["headerTooltip"]
+    assert "design MDE" in text_of(find_by_id(lay, eff.FOREST_CAPTION))
+    assert "design MDE" in GLOSSARY["mde"] and "standard error" in GLOSSARY["mde"]
+    grid = pd.DataFrame(find_by_id(lay, eff.GRID).rowData).set_index("outcome")
+    table = select(results, Spec()).set_index("short")
+    np.testing.assert_allclose(grid["mde"], table.loc[grid.index, "mde"], rtol=1e-12)
+
+
+def test_breakdowns_show_the_p_next_to_each_verdict(pages, results):
+    """Every subgroup verdict has its own p next to it (the value in the results table)."""
+    out = pages["breakdowns"].update("late_instalments", "did", "2", "wild", ["Baray", "Batheay"])
+    values = dict(zip(pages["breakdowns"].ORDER + ["search"], out, strict=True))
+    for key, stype, p_header in (
+        ("province_table", "province", "p"),
+        ("sex_table", "sex", "p"),
+        ("branch_table", "branch", "p (alone)"),
+    ):
+        headers, body = _table_rows(values[key])
+        assert p_header in headers, (key, headers)
+        assert "own p is at most 0.05" in text_of(values[key])
+        sub = results[
+            (results["outcome"] == "late_instalments")
+            & (results["method"] == "did")
+            & (results["inference"] == "wild")
+            & (results["wave"] == 2)
+            & (results["sample_type"] == stype)
+        ].set_index("sample")
+        pcol = headers.index(p_header)
+        checked = 0
+        for cells in body:
+            r = sub.loc[cells[0]]
+            if r["suppressed"]:
+                continue
+            p = r["p_value"]
+            assert cells[pcol] == ("< 0.001" if p < 0.001 else f"{p:.3f}"), (key, cells)
+            checked += 1
+        assert checked >= 2, key
