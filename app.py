@@ -17,6 +17,7 @@ from dash import Dash, html
 import components.export  # noqa: F401  (registers the SVG-export callback)
 import components.present  # noqa: F401  (report downloads and presentation mode)
 from components.cache import init_cache
+from components.delivery import speed_up
 from components.errors import APP_ERROR_ID, on_callback_error
 from components.layout import problems_alert, provenance_banner
 from components.present import toolbar
@@ -34,12 +35,14 @@ app = Dash(
     title="AMK financial-education impact",
     update_title=None,
     on_error=on_callback_error,
-    # Dash checks callback ids against every page's layout; when the artefacts are
-    # missing or stale the pages show only a message, so that check is switched off
-    suppress_callback_exceptions=not ARTIFACTS.ok,
+    # Dash can check callback ids in the browser against every page's layout, but only by
+    # writing all the pages' layouts into every HTML response (0.3 MB); the ids are checked
+    # in the tests instead (and the pages show only a message when the artefacts are missing)
+    suppress_callback_exceptions=True,
     meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
 )
 server = harden(app, health)
+speed_up(app)  # compression, caching, the partial plotly.js bundle (components.delivery)
 init_cache(
     server,
     str(ARTIFACTS.results_manifest.get("panel_sha256", ""))
