@@ -106,20 +106,32 @@ def dof_k(k: int, fes: list[tuple[np.ndarray, int]], cluster_codes: np.ndarray) 
     return k + _fe_rank(other)
 
 
-MAX_RANK_LEVELS = 2_000
+MAX_RANK_LEVELS = 500
 
 
 def _fe_rank(fes: list[tuple[np.ndarray, int]]) -> int:
-    """Rank of [1, dummies of every fixed effect in ``fes``].
+    """Rank of [1, dummies of every fixed effect in ``fes``] (every level observed).
 
-    Computed from the cross-tabulation of the levels (their cross-product matrix),
-    so its size is the number of levels, not of observations.  Beyond
-    ``MAX_RANK_LEVELS`` levels it falls back to reghdfe's approximation for more
-    than two fixed effects (sum of levels less one per extra fixed effect).
+    One fixed effect: its levels.  Two: levels less the connected components of the
+    graph linking levels seen together (Abowd, Creecy & Kramarz 2002; what reghdfe
+    does), which is exact at any size.  More: the rank of the cross-product of the
+    dummies, whose size is the number of levels, not of observations; beyond
+    ``MAX_RANK_LEVELS`` levels, reghdfe's approximation (levels less one per extra
+    fixed effect).
     """
     if not fes:
         return 1
+    if len(fes) == 1:
+        return fes[0][1]
     total = sum(n for _, n in fes)
+    if len(fes) == 2:
+        from scipy.sparse import coo_matrix
+        from scipy.sparse.csgraph import connected_components
+
+        (c1, n1), (c2, n2) = fes
+        edges = coo_matrix((np.ones(c1.size), (c1, n1 + c2)), shape=(total, total))
+        n_comp, _ = connected_components(edges, directed=False)
+        return total - n_comp
     if total > MAX_RANK_LEVELS:
         return total - (len(fes) - 1)
     starts = np.cumsum([0, *[n for _, n in fes]])
