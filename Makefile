@@ -10,7 +10,7 @@ PANEL := $(BUILD)/panel.parquet
 RESULTS := $(BUILD)/results.parquet
 ANALYSIS_SRC := $(wildcard analysis/*.py)
 
-.PHONY: install sysdeps data results report run test bench lint clean
+.PHONY: install sysdeps data results report run test bench lint clean plotly axe
 
 ## install: create .venv with the project and its test extras
 install: $(STAMP)
@@ -51,7 +51,7 @@ report: install sysdeps data
 	$(PY) -m components.reports --out reports --view "$(VIEW)"
 
 ## run: install (with Chromium, which the slide and brief downloads use), build the demo data, serve http://127.0.0.1:8050
-run: install sysdeps data
+run: install sysdeps data plotly
 	$(PY) app.py
 
 ## axe: axe-core (accessibility rules the browser test injects), from the npm registry
@@ -67,13 +67,28 @@ $(AXE):
 	  mv package/axe.min.js $(CURDIR)/$@.tmp && mv package/LICENSE $(CURDIR)/$(@D)/AXE-LICENSE && \
 	  cd $(CURDIR) && rm -rf $$tmp && mv $@.tmp $@
 
+## plotly: the partial plotly.js bundle the app serves instead of the full one (the "basic" dist
+## holds scatter, bar and pie, the only trace types the figures draw), from the npm registry, at the
+## plotly.js version the installed plotly.py ships with
+plotly: $(STAMP)
+	@$(MAKE) --no-print-directory $(BUILD)/vendor/plotly-basic-$$($(PY) -c "from plotly.offline import get_plotlyjs_version as v; print(v())").min.js
+
+$(BUILD)/vendor/plotly-basic-%.min.js:
+	@command -v npm >/dev/null || { SUDO=$$( [ "$$(id -u)" -eq 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq npm; }
+	mkdir -p $(@D)
+	tmp=$$(mktemp -d) && cd $$tmp && npm pack --silent plotly.js-basic-dist-min@$* >/dev/null && \
+	  tar -xzf plotly.js-basic-dist-min-*.tgz package/plotly-basic.min.js package/LICENSE && \
+	  mv package/plotly-basic.min.js $(CURDIR)/$@.tmp && mv package/LICENSE $(CURDIR)/$(@D)/PLOTLY-LICENSE && \
+	  cd $(CURDIR) && rm -rf $$tmp && mv $@.tmp $@
+
 ## test: install what the tests need and run the whole suite (pytest exit 5 = no tests = failure)
-test: install sysdeps data $(AXE)
+test: install sysdeps data plotly $(AXE)
 	@$(PY) -m pytest; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc
 
 ## bench: speed and scale against pyfixest/linearmodels; writes bench/last-run.json (~5-10 min)
-bench: install data
+bench: install sysdeps data plotly
 	$(PY) -m bench.run
 
 lint: install

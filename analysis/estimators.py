@@ -54,7 +54,7 @@ from analysis.core import (
 
 Method = Literal["did", "ancova", "ipw_did", "late", "tot"]
 Inference = Literal["cluster", "wild"]
-METHODS: tuple[str, ...] = ("did", "ancova", "ipw_did", "tot")
+METHODS: tuple[str, ...] = ("did", "ancova", "ipw_did", "late")
 # the IV estimator is a LATE (Imbens & Angrist 1994); "tot" is its former key
 IV_METHODS = ("late", "tot")
 LATE_LABEL = "Effect on compliers (LATE, IV: FE receipt instrumented by assignment)"

@@ -58,9 +58,9 @@ def _wait_healthy(base: str, proc: subprocess.Popen, seconds: float = 90) -> Non
 
 
 class Gunicorn:
-    """gunicorn app:server with our config, on a free loopback port."""
+    """gunicorn ``app`` (default ``app:server``) with our config, on a free loopback port."""
 
-    def __init__(self, build_dir: Path, log: Path, **env):
+    def __init__(self, build_dir: Path, log: Path, app: str = "app:server", **env):
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         full_env = (
@@ -76,7 +76,7 @@ class Gunicorn:
         self.log = log
         self._fh = open(log, "wb")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "app:server"],
+            [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", app],
             cwd=PROJECT_ROOT, env=full_env, stdout=self._fh, stderr=subprocess.STDOUT,
         )  # fmt: skip
         _wait_healthy(self.base, self.proc)
