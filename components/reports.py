@@ -410,6 +410,13 @@ def build_content(arts: Artifacts, view: ReportView) -> Content:
             if min_cell
             else ""
         )
+        # a filtered branch chart says so: the reader cannot tell from the figure alone
+        + (
+            f" Branches shown: {', '.join(view.branches)} "
+            f"({len(view.branches)} of {br_all['sample'].nunique()})."
+            if set(br_all["sample"]) - set(view.branches)
+            else ""
+        )
     )
 
     recs = []
