@@ -133,11 +133,12 @@ def mde_wide(
         ]
     last = mde[mde["wave"] == waves[-1]].set_index("outcome")
     out["icc"] = last["icc"]
+    cols += [("icc", "Intra-cluster correlation (baseline)", fmt_num)]
+    if "design_effect" in last:
+        out["design_effect"] = last["design_effect"]
+        cols += [("design_effect", "Design effect (unequal village sizes)", fmt_num)]
     out["n_clusters"] = last["n_clusters"]
-    cols += [
-        ("icc", "Intra-cluster correlation", fmt_num),
-        ("n_clusters", "Villages", lambda v: f"{int(v)}"),
-    ]
+    cols += [("n_clusters", "Villages", lambda v: f"{int(v)}")]
     return out.reset_index(), cols
 
 

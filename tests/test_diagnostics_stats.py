@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import math
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
+from app_fixtures import *  # noqa: F403  (session fixtures: artefacts, app)
+from app_fixtures import text_of
 from scipy import stats
 
 from analysis.diagnostics import balance_table, design_effect, design_mde
@@ -100,3 +104,17 @@ def test_joint_balance_counts_come_from_the_data(demo_panel, codebook):
     levels = {n: len(v.values) for n, v in codebook.covariates.items() if v.is_categorical}
     assert joint["n_terms"] == len(chars) - len(levels)
     assert len(joint["characteristics"]) == joint["n_characteristics"]
+
+
+def test_methods_page_joint_test_label_counts_what_is_listed(dash_app, arts):
+    import pages.methods as methods
+
+    txt = text_of(methods.layout())
+    m = re.search(r"Joint test of all (\d+) baseline characteristics \(the first (\d+) rows", txt)
+    assert m, txt[:2000]
+    balance = pd.DataFrame(arts.diagnostics["balance"])
+    chars = balance[balance["kind"] == "characteristic"]
+    assert int(m.group(1)) == chars["source"].nunique()
+    assert int(m.group(2)) == len(chars)
+    assert "Intra-cluster correlation (baseline)" in txt
+    assert "Design effect (unequal village sizes)" in txt
