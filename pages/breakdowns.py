@@ -475,7 +475,7 @@ def update(outcome, method, wave, inference, branches, current=None):
         specs[:4], dict(outcome=outcome, method=method, wave=wave, inference=inference)
     )
     allowed = options(get_artifacts().results)["branch"]
-    chosen = tuple(b for b in allowed if b in (branches or []))
+    chosen = qp.chosen(branches, allowed)
     values["branches"] = chosen
     v = breakdown_view(
         values["outcome"], values["method"], values["wave"], values["inference"], chosen
