@@ -783,3 +783,14 @@ def test_breakdowns_show_the_p_next_to_each_verdict(pages, results):
             assert cells[pcol] == ("< 0.001" if p < 0.001 else f"{p:.3f}"), (key, cells)
             checked += 1
         assert checked >= 2, key
+    # the chart says it too: each group's hover carries its p
+    raw = next(t for t in values["province_figure"].data if (t.meta or {}).get("role") == "raw")
+    for sample, hover in zip(raw.customdata, raw.hovertext, strict=True):
+        p = results[
+            (results["outcome"] == "late_instalments")
+            & (results["method"] == "did")
+            & (results["inference"] == "wild")
+            & (results["wave"] == 2)
+            & (results["sample"] == sample)
+        ]["p_value"].iloc[0]
+        assert f"p = {'< 0.001' if p < 0.001 else f'{p:.3f}'}" in hover
