@@ -10,7 +10,7 @@ PANEL := $(BUILD)/panel.parquet
 RESULTS := $(BUILD)/results.parquet
 ANALYSIS_SRC := $(wildcard analysis/*.py)
 
-.PHONY: install sysdeps data results report run test bench lint clean
+.PHONY: install sysdeps data results report run test bench lint clean plotly axe
 
 ## install: create .venv with the project and its test extras
 install: $(STAMP)
@@ -33,7 +33,7 @@ sysdeps:
 	fi
 
 ## data: simulated raw exports, the processed demo panel and the results table (rebuilt when stale)
-data: $(PANEL) results
+data: $(PANEL) results studies
 
 ## results: the cached results table; the command itself skips the work when it is up to date
 results: $(PANEL)
@@ -41,6 +41,20 @@ results: $(PANEL)
 
 $(RAW)/DEMO_SIMULATED.json: data/studies/amk/demo_config.yaml data/studies/amk/codebook.yaml analysis/demo.py | $(STAMP)
 	$(PY) -m analysis demo --out $(RAW)
+
+## studies: every shipped study that carries its own data files (data/studies/<id>/ with a
+## codebook.yaml and its exports) builds into build/<id>/: panel, results table, diagnostics.
+## The AMK demo's simulated exports are generated instead, into build/ (above).
+REAL_STUDIES := $(patsubst data/studies/%/codebook.yaml,%,$(wildcard data/studies/*/codebook.yaml))
+REAL_STUDIES := $(filter-out amk,$(REAL_STUDIES))
+.PHONY: studies
+studies: $(foreach s,$(REAL_STUDIES),$(BUILD)/$(s)/panel.parquet)
+	@for s in $(REAL_STUDIES); do \
+	  $(PY) -m analysis results --panel $(BUILD)/$$s/panel.parquet --out $(BUILD)/$$s/results.parquet || exit 1; \
+	done
+
+$(BUILD)/%/panel.parquet: data/studies/%/codebook.yaml $(ANALYSIS_SRC) | $(STAMP)
+	$(PY) -m analysis build --raw data/studies/$* --codebook $< --out $@
 
 $(PANEL): $(RAW)/DEMO_SIMULATED.json data/studies/amk/codebook.yaml $(ANALYSIS_SRC) | $(STAMP)
 	$(PY) -m analysis build --raw $(RAW) --out $(PANEL)
@@ -51,7 +65,7 @@ report: install sysdeps data
 	$(PY) -m components.reports --out reports --view "$(VIEW)"
 
 ## run: install (with Chromium, which the slide and brief downloads use), build the demo data, serve http://127.0.0.1:8050
-run: install sysdeps data
+run: install sysdeps data plotly
 	$(PY) app.py
 
 ## axe: axe-core (accessibility rules the browser test injects), from the npm registry
@@ -67,13 +81,28 @@ $(AXE):
 	  mv package/axe.min.js $(CURDIR)/$@.tmp && mv package/LICENSE $(CURDIR)/$(@D)/AXE-LICENSE && \
 	  cd $(CURDIR) && rm -rf $$tmp && mv $@.tmp $@
 
+## plotly: the partial plotly.js bundle the app serves instead of the full one (the "basic" dist
+## holds scatter, bar and pie, the only trace types the figures draw), from the npm registry, at the
+## plotly.js version the installed plotly.py ships with
+plotly: $(STAMP)
+	@$(MAKE) --no-print-directory $(BUILD)/vendor/plotly-basic-$$($(PY) -c "from plotly.offline import get_plotlyjs_version as v; print(v())").min.js
+
+$(BUILD)/vendor/plotly-basic-%.min.js:
+	@command -v npm >/dev/null || { SUDO=$$( [ "$$(id -u)" -eq 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq npm; }
+	mkdir -p $(@D)
+	tmp=$$(mktemp -d) && cd $$tmp && npm pack --silent plotly.js-basic-dist-min@$* >/dev/null && \
+	  tar -xzf plotly.js-basic-dist-min-*.tgz package/plotly-basic.min.js package/LICENSE && \
+	  mv package/plotly-basic.min.js $(CURDIR)/$@.tmp && mv package/LICENSE $(CURDIR)/$(@D)/PLOTLY-LICENSE && \
+	  cd $(CURDIR) && rm -rf $$tmp && mv $@.tmp $@
+
 ## test: install what the tests need and run the whole suite (pytest exit 5 = no tests = failure)
-test: install sysdeps data $(AXE)
+test: install sysdeps data plotly $(AXE)
 	@$(PY) -m pytest; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc
 
 ## bench: speed and scale against pyfixest/linearmodels; writes bench/last-run.json (~5-10 min)
-bench: install data
+bench: install sysdeps data plotly
 	$(PY) -m bench.run
 
 lint: install

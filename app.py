@@ -17,11 +17,13 @@ from dash import Dash, html
 import components.export  # noqa: F401  (registers the SVG-export callback)
 import components.present  # noqa: F401  (report downloads and presentation mode)
 from components.cache import init_cache
+from components.delivery import speed_up
 from components.errors import APP_ERROR_ID, on_callback_error
 from components.layout import problems_alert, provenance_banner
 from components.present import toolbar
 from components.server import harden
 from components.store import get_artifacts, health
+from components.urlstate import BRAND, nav_link
 
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
@@ -33,12 +35,14 @@ app = Dash(
     title="AMK financial-education impact",
     update_title=None,
     on_error=on_callback_error,
-    # Dash checks callback ids against every page's layout; when the artefacts are
-    # missing or stale the pages show only a message, so that check is switched off
-    suppress_callback_exceptions=not ARTIFACTS.ok,
+    # Dash can check callback ids in the browser against every page's layout, but only by
+    # writing all the pages' layouts into every HTML response (0.3 MB); the ids are checked
+    # in the tests instead (and the pages show only a message when the artefacts are missing)
+    suppress_callback_exceptions=True,
     meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
 )
 server = harden(app, health)
+speed_up(app)  # compression, caching, the partial plotly.js bundle (components.delivery)
 init_cache(
     server,
     str(ARTIFACTS.results_manifest.get("panel_sha256", ""))
@@ -50,9 +54,8 @@ app.index_string = app.index_string.replace("<html>", '<html lang="en">', 1)
 
 def navbar() -> html.Header:
     pages = sorted(dash.page_registry.values(), key=lambda p: p.get("order", 99))
-    links = [
-        dbc.NavItem(dbc.NavLink(p["name"], href=p["relative_path"], active="exact")) for p in pages
-    ]
+    # the links carry the view's shared filters (components.urlstate)
+    links = [nav_link(p["name"], p["relative_path"]) for p in pages]
     return html.Header(
         dbc.Navbar(
             dbc.Container(
@@ -63,6 +66,7 @@ def navbar() -> html.Header:
                             " financial-education impact",
                         ],
                         href="/",
+                        id=BRAND,
                         className="me-3",
                     ),
                     dbc.Nav(links, pills=True, className="main-nav flex-row flex-wrap gap-1"),
@@ -120,6 +124,12 @@ def shell() -> html.Div:
 
 
 app.layout = shell
+# Dash finishes its set-up (page routing, the layout it checks callbacks against, its own
+# clientside callbacks) on the first request.  Done here, before serving: a request that
+# arrives while the first is still setting up would otherwise get a CSP without the hash
+# of Dash's page-title script and a callback check without the pages (console errors).
+with server.test_request_context("/"):
+    server.preprocess_request()
 
 if __name__ == "__main__":
     app.run(

@@ -49,21 +49,26 @@ def _cmd_build(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise CliError(str(exc)) from None
     waves = panel.groupby("wave").size().to_dict()
+    unit = manifest.get("roles", {}).get("unit", "unit")
     print(
-        f"wrote {out} ({len(panel)} client-waves; clients per wave: {waves}; {manifest['kind']} data)"
+        f"wrote {out} ({len(panel)} rows, one per {unit} and wave: {waves}; {manifest['kind']} data)"
     )
     print(f"wrote {manifest_path(out)}")
     return 0
 
 
 def _cmd_results(args: argparse.Namespace) -> int:
+    from analysis.panel import panel_codebook, read_panel
     from analysis.results import results_manifest_path, write_results
 
     if not Path(args.panel).is_file():
         raise CliError(f"{args.panel}: panel not found; build it with 'python -m analysis build'")
+    _, manifest = read_panel(args.panel)
+    codebook = panel_codebook(manifest, args.codebook)
     out, rebuilt = write_results(
         args.panel,
         args.out,
+        codebook=codebook,
         min_cell=args.min_cell,
         draws=args.draws,
         seed=args.seed,
@@ -212,7 +217,10 @@ def make_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("build", help="build the processed panel from raw exports")
     p.add_argument("--raw", required=True, type=Path, help="folder with one export per wave")
     p.add_argument(
-        "--codebook", type=Path, default=None, help="codebook YAML (default: data/codebook.yaml)"
+        "--codebook",
+        type=Path,
+        default=None,
+        help="codebook YAML (default: the default study's, data/studies/<study>/codebook.yaml)",
     )
     p.add_argument(
         "--out",
@@ -245,6 +253,13 @@ def make_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--seed", type=int, default=20100201, help="wild bootstrap seed (default: %(default)s)"
+    )
+    p.add_argument(
+        "--codebook",
+        type=Path,
+        default=None,
+        help="codebook YAML (default: the one the panel was built with, from its manifest; "
+        "refused if it changed since)",
     )
     p.add_argument("--force", action="store_true", help="rebuild even when up to date")
     p.add_argument("--verbose", action="store_true", help="print progress")

@@ -9,8 +9,10 @@ Conventions (chosen on purpose, tested against pyfixest, which follows Stata's
   ``np.bincount`` passes.
 * Cluster-robust covariance is CR1: ``G/(G-1) * (N-1)/(N-K)``.  A fixed effect
   whose levels are nested in the clusters (client inside village) adds 1 to K,
-  not its number of levels; other fixed effects add their levels, less one for
-  every fixed effect after the first.  Reference distribution t(G-1).
+  not its number of levels; the other fixed effects add the rank of their
+  dummies (levels less the redundant ones: one per extra crossed fixed effect,
+  all of a fixed effect nested in another, e.g. province over branch).
+  Reference distribution t(G-1).
   (linearmodels ``PanelOLS`` counts every nested level, which inflates the
   errors by ~25% on a 1,200-client, three-wave panel.)
 * The wild bootstrap imposes the null (WCR).  By default (``weights="auto"``) it
@@ -94,8 +96,9 @@ def dof_k(k: int, fes: list[tuple[np.ndarray, int]], cluster_codes: np.ndarray) 
     A fixed effect nested in the clusters counts for one parameter (its intercept);
     the others count for the rank of their dummies together with that intercept, so
     a fixed effect whose levels are nested in another one (branches within
-    provinces) adds nothing, and two crossed ones add their levels less one
-    (Correia 2015, reghdfe's exact redundancy count; pyfixest "nonnested").
+    provinces) adds nothing, and two crossed ones add their levels less one.  Where
+    no fixed effect is nested in another this is pyfixest's "nonnested" count; the
+    exact rank is what reghdfe computes for its first two fixed effects (Correia 2016).
     """
     if not fes:
         return k
@@ -103,20 +106,32 @@ def dof_k(k: int, fes: list[tuple[np.ndarray, int]], cluster_codes: np.ndarray) 
     return k + _fe_rank(other)
 
 
-MAX_RANK_LEVELS = 2_000
+MAX_RANK_LEVELS = 500
 
 
 def _fe_rank(fes: list[tuple[np.ndarray, int]]) -> int:
-    """Rank of [1, dummies of every fixed effect in ``fes``].
+    """Rank of [1, dummies of every fixed effect in ``fes``] (every level observed).
 
-    Computed from the cross-tabulation of the levels (their cross-product matrix),
-    so its size is the number of levels, not of observations.  Beyond
-    ``MAX_RANK_LEVELS`` levels it falls back to reghdfe's approximation for more
-    than two fixed effects (sum of levels less one per extra fixed effect).
+    One fixed effect: its levels.  Two: levels less the connected components of the
+    graph linking levels seen together (Abowd, Creecy & Kramarz 2002; what reghdfe
+    does), which is exact at any size.  More: the rank of the cross-product of the
+    dummies, whose size is the number of levels, not of observations; beyond
+    ``MAX_RANK_LEVELS`` levels, reghdfe's approximation (levels less one per extra
+    fixed effect).
     """
     if not fes:
         return 1
+    if len(fes) == 1:
+        return fes[0][1]
     total = sum(n for _, n in fes)
+    if len(fes) == 2:
+        from scipy.sparse import coo_matrix
+        from scipy.sparse.csgraph import connected_components
+
+        (c1, n1), (c2, n2) = fes
+        edges = coo_matrix((np.ones(c1.size), (c1, n1 + c2)), shape=(total, total))
+        n_comp, _ = connected_components(edges, directed=False)
+        return total - n_comp
     if total > MAX_RANK_LEVELS:
         return total - (len(fes) - 1)
     starts = np.cumsum([0, *[n for _, n in fes]])
@@ -351,7 +366,7 @@ def choose_weights(weights: str, g: int, draws: int) -> str:
     """The weights ``"auto"`` stands for with ``g`` clusters and ``draws`` requested draws.
 
     Full enumeration of the 2^G Rademacher draws when they are no more than the draws
-    requested (exact, no simulation error; Roodman et al. 2019, sec. 3.4) and G >= 8;
+    requested (exact, no simulation error; Roodman et al. 2019) and G >= 8;
     otherwise Webb's six-point weights with 12 clusters or fewer (Webb 2014;
     MacKinnon & Webb 2018), Rademacher draws above that.
     """

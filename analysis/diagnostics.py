@@ -54,28 +54,39 @@ def _cluster_mean_diff(
     return float(f.coef[0]), p
 
 
-def _baseline_matrix(panel: pd.DataFrame, codebook) -> pd.DataFrame:
+def _baseline_matrix(panel: pd.DataFrame, codebook) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """Baseline rows of the balance table; ``kinds`` maps a row label to (kind, variable)."""
     base = panel[panel["wave"] == 0].drop_duplicates("client_id")
-    cols = {}
+    cols, kinds = {}, {}
     for name, var in codebook.covariates.items():
         if var.is_categorical:
             for level in var.values.values():
-                cols[f"{var.label}: {level}"] = (
-                    (base[name] == level).astype(float).where(base[name].notna())
-                )
+                label = f"{var.label}: {level}"
+                cols[label] = (base[name] == level).astype(float).where(base[name].notna())
+                kinds[label] = ("characteristic", name)
         else:
             cols[var.label] = base[name].astype(float)
+            kinds[var.label] = ("characteristic", name)
     for name, var in codebook.outcomes.items():
-        cols[f"{var.short or var.label} (baseline)"] = base[name].astype(float)
-    return pd.DataFrame(cols, index=base.index), base
+        label = f"{var.short or var.label} (baseline)"
+        cols[label] = base[name].astype(float)
+        kinds[label] = ("baseline outcome", name)
+    return pd.DataFrame(cols, index=base.index), base, kinds
 
 
 def balance_table(panel: pd.DataFrame, codebook) -> tuple[pd.DataFrame, dict]:
     """Baseline balance by arm: means, difference, clustered p, normalised difference,
-    and a joint test (assignment regressed on all baseline covariates)."""
+    and a joint test (assignment regressed on all baseline characteristics).
+
+    Each row has ``kind`` (``characteristic`` or ``baseline outcome``) and ``source``
+    (the panel column).  The joint test covers every characteristic row: a categorical
+    characteristic enters as indicators of all but its first level.  Its counts
+    (``n_characteristics`` variables, ``n_rows`` table rows, ``n_terms`` regressors)
+    come from the data, so a label can say exactly what was tested.
+    """
     from analysis.core import EstimationError, fit_linear, wald_test
 
-    mat, base = _baseline_matrix(panel, codebook)
+    mat, base, kinds = _baseline_matrix(panel, codebook)
     arm = base["arm"].to_numpy(float)
     vill = base["village"].to_numpy()
     rows = []
@@ -87,6 +98,8 @@ def balance_table(panel: pd.DataFrame, codebook) -> tuple[pd.DataFrame, dict]:
         rows.append(
             {
                 "variable": label,
+                "kind": kinds[label][0],
+                "source": kinds[label][1],
                 "mean_programme": float(t.mean()) if len(t) else np.nan,
                 "mean_comparison": float(c.mean()) if len(c) else np.nan,
                 "difference": diff,
@@ -100,8 +113,11 @@ def balance_table(panel: pd.DataFrame, codebook) -> tuple[pd.DataFrame, dict]:
         )
     table = pd.DataFrame(rows)
     # joint test on covariates only (categorical: drop one level), missing filled with the mean
-    covs = []
+    covs, tested = [], []
     for name, var in codebook.covariates.items():
+        if base[name].notna().sum() == 0:
+            continue
+        tested.append(name)
         if var.is_categorical:
             levels = list(var.values.values())[1:]
             covs += [(base[name] == lv).astype(float).to_numpy() for lv in levels]
@@ -112,13 +128,21 @@ def balance_table(panel: pd.DataFrame, codebook) -> tuple[pd.DataFrame, dict]:
     keep = x.std(axis=0) > 0
     keep[-1] = True
     x = x[:, keep]
+    n_rows = int(table["source"].isin(tested).sum())
     try:
         f = fit_linear(arm, x, [f"x{i}" for i in range(x.shape[1])], vill)
         r = np.eye(x.shape[1])[:-1]
         fstat, p = wald_test(f.coef, f.vcov, r, f.df_t)
     except EstimationError:
         fstat, p = float("nan"), float("nan")
-    return table, {"joint_F": fstat, "joint_p": p, "n_covariates": int(x.shape[1] - 1)}
+    return table, {
+        "joint_F": fstat,
+        "joint_p": p,
+        "n_characteristics": len(tested),
+        "n_rows": n_rows,
+        "n_terms": int(x.shape[1] - 1),
+        "characteristics": [codebook.covariates[n].label for n in tested],
+    }
 
 
 def attrition_table(panel: pd.DataFrame, codebook) -> pd.DataFrame:
@@ -158,45 +182,79 @@ def sample_flow(panel: pd.DataFrame, codebook) -> pd.DataFrame:
     return out[["wave", "wave_label", "arm", "n_clients", "share_received_fe"]]
 
 
+def design_effect(cluster_sizes, icc: float) -> float:
+    """Design effect of a cluster design with unequal cluster sizes (Eldridge, Ashby & Kerry 2006).
+
+    DE = 1 + ((cv^2 + 1) * m_bar - 1) * ICC, with m_bar the mean cluster size and cv the
+    coefficient of variation of cluster sizes (SD with divisor G, so that
+    (cv^2 + 1) * m_bar = sum m_g^2 / sum m_g exactly).  Equal sizes give 1 + (m - 1) * ICC.
+
+    Example
+    -------
+    >>> round(design_effect([10, 10, 10], 0.05), 4)
+    1.45
+    >>> round(design_effect([5, 10, 15], 0.05), 4)
+    1.5333
+    """
+    m = np.asarray(cluster_sizes, float)
+    m_bar = m.mean()
+    cv = m.std(ddof=0) / m_bar
+    return float(1 + ((cv**2 + 1) * m_bar - 1) * icc)
+
+
 def design_mde(
     panel: pd.DataFrame, outcomes: dict, *, wave: int, power: float = 0.80, alpha: float = 0.05
 ) -> pd.DataFrame:
-    """Minimum detectable effect of a single follow-up comparison (80% power, 5% two-sided),
-    inflated by the design effect 1 + (m - 1) * ICC with the observed ICC."""
+    """Minimum detectable effect of a single follow-up comparison (80% power, 5% two-sided).
+
+    MDE = (t_{1-alpha/2} + t_{power}) * SD * sqrt(DE * (1/n_T + 1/n_C)) with G - 2 degrees
+    of freedom (Bloom 1995; Duflo, Glennerster & Kremer 2007), where
+
+    * SD is the comparison group's baseline SD;
+    * the ICC is estimated on BASELINE data (one-way ANOVA over villages): at a follow-up
+      wave the programme's effect differs between clusters and would inflate it;
+    * DE is the design effect for unequal cluster sizes (Eldridge, Ashby & Kerry 2006),
+      with the cluster sizes and arm sizes of the follow-up wave.
+    """
     from scipy import stats
 
     post = panel[panel["wave"] == wave]
-    base_c = panel[(panel["wave"] == 0) & (panel["arm"] == 0)]
+    base = panel[panel["wave"] == 0]
+    base_c = base[base["arm"] == 0]
     rows = []
     for name, label in outcomes.items():
         d = post.dropna(subset=[name])
-        g = d["village"].nunique()
-        m = len(d) / g if g else np.nan
-        rho = icc_anova(d[name], d["village"])
+        sizes = d.groupby("village").size().to_numpy(float)
+        g = len(sizes)
+        m = float(sizes.mean()) if g else np.nan
+        cv = float(sizes.std(ddof=0) / m) if g else np.nan
+        rho = icc_anova(base[name], base["village"])
+        de = design_effect(sizes, rho) if g and np.isfinite(rho) else np.nan
         sd = float(base_c[name].std())
         n_t, n_c = int((d["arm"] == 1).sum()), int((d["arm"] == 0).sum())
-        mult = stats.t.ppf(1 - alpha / 2, g - 2) + stats.t.ppf(power, g - 2)
-        mde = (
-            mult * sd * np.sqrt((1 + (m - 1) * rho) * (1 / n_t + 1 / n_c))
-            if n_t and n_c
-            else np.nan
-        )
+        mult = stats.t.ppf(1 - alpha / 2, g - 2) + stats.t.ppf(power, g - 2) if g > 2 else np.nan
+        mde = mult * sd * np.sqrt(de * (1 / n_t + 1 / n_c)) if n_t and n_c else np.nan
         rows.append(
-            {"outcome": name, "label": label, "wave": wave, "icc": rho, "mean_cluster_size": m, "n_clusters": g,
+            {"outcome": name, "label": label, "wave": wave, "icc": rho, "icc_wave": 0,
+             "mean_cluster_size": m, "cv_cluster_size": cv, "design_effect": de, "n_clusters": g,
              "comparison_sd": sd, "mde": float(mde), "mde_std": float(mde / sd) if sd else np.nan}
         )  # fmt: skip
     return pd.DataFrame(rows)
 
 
-def means_by_arm(panel: pd.DataFrame, outcomes: list[str], min_cell: int) -> pd.DataFrame:
-    """Outcome means by arm and wave, for the full sample, provinces and branches.
+def means_by_arm(
+    panel: pd.DataFrame, outcomes: list[str], min_cell: int, samples=None
+) -> pd.DataFrame:
+    """Outcome means by arm and wave, for the full sample and each breakdown level.
 
-    A cell with fewer than ``min_cell`` clients answering is suppressed (mean NaN).
+    ``samples``: (sample_type, sample, row mask) triples (``analysis.results.samples``);
+    default the full sample only.  A cell with fewer than ``min_cell`` units answering is
+    suppressed (mean NaN).
     """
     rows = []
-    groups = [("all", "All clients", panel)]
-    groups += [("province", k, g) for k, g in panel.groupby("province")]
-    groups += [("branch", k, g) for k, g in panel.groupby("branch")]
+    if samples is None:
+        samples = [("all", "All clients", pd.Series(True, index=panel.index))]
+    groups = [(stype, sval, panel[mask]) for stype, sval, mask in samples]
     for stype, sval, sub in groups:
         for (wave, arm), cell in sub.groupby(["wave", "arm"]):
             for name in outcomes:

@@ -54,7 +54,7 @@ from analysis.core import (
 
 Method = Literal["did", "ancova", "ipw_did", "late", "tot"]
 Inference = Literal["cluster", "wild"]
-METHODS: tuple[str, ...] = ("did", "ancova", "ipw_did", "tot")
+METHODS: tuple[str, ...] = ("did", "ancova", "ipw_did", "late")
 # the IV estimator is a LATE (Imbens & Angrist 1994); "tot" is its former key
 IV_METHODS = ("late", "tot")
 LATE_LABEL = "Effect on compliers (LATE, IV: FE receipt instrumented by assignment)"
@@ -494,11 +494,14 @@ def propensity_scores(
 
 
 def ipw_weights(
-    panel: pd.DataFrame, trim: tuple[float, float] = (0.05, 0.95)
+    panel: pd.DataFrame,
+    trim: tuple[float, float] = (0.05, 0.95),
+    covariates: tuple[str, ...] = PROPENSITY_COVARIATES,
 ) -> tuple[pd.Series, dict[str, Any]]:
     """ATT weights per client (1 for programme clients, p/(1-p) for comparison),
-    with clients whose score falls outside ``trim`` dropped (weight NaN)."""
-    score, info = propensity_scores(panel)
+    with clients whose score falls outside ``trim`` dropped (weight NaN).  ``covariates``:
+    the baseline covariates of the propensity model (the codebook's ``roles.covariates``)."""
+    score, info = propensity_scores(panel, covariates)
     arm = panel.loc[panel["wave"] == 0].drop_duplicates("client_id").set_index("client_id")["arm"]
     arm = arm.reindex(score.index)
     keep = score.between(*trim)

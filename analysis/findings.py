@@ -3,8 +3,10 @@
 The sentence states the effect in the outcome's natural units with its 95%
 interval, and never claims more than the numbers support:
 
-* improved / worsened at q <= 0.05 (and p <= 0.05): "robust to multiple testing";
-* p <= 0.05 but q > 0.05: significant on its own, not after adjusting;
+* all clients, improved / worsened at q <= 0.05 (and p <= 0.05): "robust to multiple testing";
+* all clients, p <= 0.05 but q > 0.05: significant on its own, not after adjusting;
+* a subgroup (province, branch, sex): its own p <= 0.05 decides, as in the table's
+  verdict, and the sentence names that p (so it agrees with the 95% interval shown);
 * otherwise a null, naming the minimum detectable effect;
 * a significant effect in the unwanted direction is called unexpected;
 * a suppressed cell says there were too few clients.
@@ -32,8 +34,12 @@ from typing import Any
 
 ALPHA = 0.05
 
+# the IV estimand is a LATE: the effect on compliers, clients who received the topics
+# because their village was in the programme (Imbens & Angrist 1994)
+_COMPLIERS = "Compliers (clients who received the financial-education topics because their village was in the programme)"
 SUBJECTS = {
-    "tot": "Clients who received the financial-education topics",
+    "late": _COMPLIERS,
+    "tot": _COMPLIERS,  # the method's old key, in results tables built before the rename
     "default": "Clients in programme villages",
 }
 
@@ -94,6 +100,12 @@ def fmt_p(p: float) -> str:
     if p < 0.001:
         return "< 0.001"
     return f"{p:.3f}"
+
+
+def p_text(p: float) -> str:
+    """'p = 0.012' or 'p < 0.001'."""
+    shown = fmt_p(p)
+    return f"p {shown}" if shown.startswith("<") else f"p = {shown}"
 
 
 def _unit_words(row: Mapping[str, Any]) -> str:
@@ -158,14 +170,22 @@ def finding_sentence(row: Mapping[str, Any], *, min_cell: int | None = None) -> 
     better = -1 if row.get("better") == "lower" else 1
     improves = better * est > 0
     clause = _effect_clause(row, est, lo, hi)
+    if row.get("sample_type") not in (None, "all") and math.isfinite(p) and p <= ALPHA:
+        # a subgroup's verdict follows its own p (results.py); say so, name the p
+        if improves:
+            return f"{subject} {clause}; significant in this group on its own ({p_text(p)})."
+        return (
+            f"Unexpectedly, {subject[0].lower()}{subject[1:]} {clause}, a change in the unwanted "
+            f"direction that is significant in this group on its own ({p_text(p)})."
+        )
     # sharpened q-values can fall below p; an effect is called robust only when both are small
-    if math.isfinite(q) and q <= ALPHA and p <= ALPHA:
+    if row.get("sample_type") in (None, "all") and math.isfinite(q) and q <= ALPHA and p <= ALPHA:
         if improves:
             return f"{subject} {clause}; robust to multiple testing (q = {fmt_p(q)})."
         return f"Unexpectedly, {subject[0].lower()}{subject[1:]} {clause}, a change in the unwanted direction that is robust to multiple testing (q = {fmt_p(q)})."
     if math.isfinite(p) and p <= ALPHA:
         return (
-            f"{subject} {clause}; significant on its own (p = {fmt_p(p)}) but not after adjusting "
+            f"{subject} {clause}; significant on its own ({p_text(p)}) but not after adjusting "
             f"for the number of outcomes tested (q = {fmt_p(q)}), so treat it with caution."
         )
     units = _unit_words(row)

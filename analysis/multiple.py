@@ -5,9 +5,13 @@ code: the Benjamini-Krieger-Yekutieli (2006) two-stage procedure is run at every
 q on a grid from 1 down to 0 in steps of 0.001, and each hypothesis's sharpened
 q-value is the smallest q at which it is rejected.
 
-``family_index`` builds the Kling-Liebman-Katz (2007) index: each outcome is
-standardised by the comparison group's baseline mean and SD, signed so that
-higher is better, and the available components are averaged.
+``add_family_indices`` builds the Kling-Liebman-Katz (2007) summary index: each
+outcome is standardised by the comparison group's baseline mean and SD and signed
+so that higher is better; a component a client did not answer is imputed at the
+mean of its arm x wave group (KLK 2007, appendix: "missing values ... imputed at
+the random assignment group mean"); the components are averaged, and the average
+is standardised again to mean 0, SD 1 in the comparison group at baseline
+(as in Anderson 2008), so an effect on an index is in comparison-group baseline SDs.
 
 Example
 -------
@@ -59,22 +63,64 @@ def index_name(family: str) -> str:
 
 
 def add_family_indices(panel: pd.DataFrame, codebook: Codebook) -> pd.DataFrame:
-    """Return a copy of the panel with one KLK index column per outcome family.
+    """Return a copy of the panel with one KLK (2007) index column per outcome family.
 
-    Components are standardised by the comparison group's baseline mean and SD,
-    multiplied by +1/-1 so that higher is better, and averaged over the
-    components a client answered in that wave.
+    1. Each component is standardised by the comparison group's baseline mean and SD
+       and multiplied by +1/-1 so that higher is better.
+    2. A client who answered at least one component has each missing component imputed
+       at that component's mean in the client's arm x wave group (Kling, Liebman & Katz
+       2007); a client who answered none stays missing.
+    3. The components are averaged with equal weights, and the average is standardised
+       to mean 0, SD 1 in the comparison group at baseline.
+
+    Example
+    -------
+    >>> from analysis.codebook import load_codebook
+    >>> cb = load_codebook()
+    >>> fam = next(iter(cb.families))
+    >>> panel = pd.DataFrame({"client_id": range(4), "wave": 0, "arm": [0, 0, 1, 1]}
+    ...                      | {n: [0.0, 1.0, 1.0, 0.0] for n in cb.outcomes})
+    >>> idx = add_family_indices(panel, cb)[index_name(fam)]
+    >>> float(round(idx[panel["arm"] == 0].std(), 6)), float(round(idx[panel["arm"] == 0].mean(), 6))
+    (1.0, 0.0)
     """
     out = panel.copy()
-    base_c = panel[(panel["wave"] == 0) & (panel["arm"] == 0)]
+    base_c = ((panel["wave"] == codebook.baseline_wave) & (panel["arm"] == 0)).to_numpy()
+    groups = [panel["arm"], panel["wave"]]
     for family in codebook.families:
         members = [n for n, v in codebook.outcomes.items() if v.family == family]
-        zs = []
-        for name in members:
-            mu, sd = base_c[name].mean(), base_c[name].std()
+        if any(codebook.has_baseline(n) for n in members):
+            refs = [(base_c, np.ones(len(panel), bool))]
+        else:
+            # no baseline measure: standardise within each follow-up wave by that wave's
+            # comparison group (the index is then in SDs of the comparison group at that wave)
+            refs = [
+                (
+                    ((panel["wave"] == w) & (panel["arm"] == 0)).to_numpy(),
+                    (panel["wave"] == w).to_numpy(),
+                )
+                for w in sorted(panel["wave"].unique())
+            ]
+        index = pd.Series(np.nan, index=panel.index)
+        for ref, rows in refs:
+            zs = {}
+            for name in members:
+                comp = panel[name].astype(float)
+                mu, sd = comp[ref].mean(), comp[ref].std()
+                if not np.isfinite(sd) or sd == 0:
+                    continue
+                zs[name] = codebook.outcomes[name].sign * (comp - mu) / sd
+            if not zs:
+                continue
+            z = pd.DataFrame(zs, index=panel.index)
+            answered = z.notna().any(axis=1)
+            # KLK (2007): impute a missing component at its arm x wave group mean
+            z = z.fillna(z.groupby(groups, dropna=False).transform("mean"))
+            raw = z.mean(axis=1).where(answered)
+            mu, sd = raw[ref].mean(), raw[ref].std()
             if not np.isfinite(sd) or sd == 0:
                 continue
-            zs.append(codebook.outcomes[name].sign * (panel[name] - mu) / sd)
-        if zs:
-            out[index_name(family)] = pd.concat(zs, axis=1).mean(axis=1, skipna=True)
+            index[rows] = ((raw - mu) / sd)[rows]
+        if index.notna().any():
+            out[index_name(family)] = index
     return out

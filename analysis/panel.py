@@ -43,6 +43,7 @@ import pandas as pd
 from analysis.codebook import Codebook, Variable, load_codebook
 from analysis.demo import DEMO_LABEL, DEMO_MARKER
 from analysis.io import SUPPORTED_EXTENSIONS, RawFileError, atomic_write, read_table
+from analysis.paths import PROJECT_ROOT
 from analysis.version import code_fingerprint, code_version
 
 MAX_ERRORS = 20
@@ -542,7 +543,7 @@ def build_panel(
             }
             for w, f in sorted(files.items())
         ],
-        "codebook": {"file": cb.path.name, "sha256": cb.sha256},
+        "codebook": {"file": cb.path.name, "path": _portable(cb.path), "sha256": cb.sha256},
         "code_version": code_version(),
         "code_fingerprint": code_fingerprint(),
         "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -554,6 +555,15 @@ def build_panel(
         "waves": {int(w): cb.wave_label(w) for w in sorted(files)},
     }
     return panel, manifest
+
+
+def _portable(path: Path) -> str:
+    """A path relative to the project when it lies inside it (manifests travel with the repo)."""
+    path = Path(path).resolve()
+    try:
+        return str(path.relative_to(PROJECT_ROOT))
+    except ValueError:
+        return str(path)
 
 
 def _first_wave(cb: Codebook, panel: pd.DataFrame) -> int:
@@ -617,6 +627,34 @@ def write_panel(panel: pd.DataFrame, manifest: dict[str, Any], out: str | Path) 
     atomic_write(out, lambda tmp: panel.to_parquet(tmp, index=False))
     atomic_write(manifest_path(out), json.dumps(manifest, indent=2).encode("utf-8"))
     return out
+
+
+def panel_codebook(manifest: dict[str, Any], override: str | Path | None = None) -> Codebook:
+    """The codebook a panel was built with, checked against the hash in its manifest.
+
+    ``override`` names the file to use instead of the recorded one (a moved folder); it
+    must still be the same codebook.  A codebook changed since the build is refused: the
+    panel would be read with other labels, families or roles than it was built with.
+    """
+    from analysis.codebook import CodebookError
+
+    recorded = manifest.get("codebook") or {}
+    if override is not None:
+        path = Path(override)
+    elif recorded.get("path"):
+        path = Path(recorded["path"])
+        path = path if path.is_absolute() else PROJECT_ROOT / path
+    else:
+        path = None  # a panel from before paths were recorded: the default codebook
+    cb = load_codebook(path)
+    want = recorded.get("sha256")
+    if want and want != cb.sha256:
+        raise CodebookError(
+            f"{cb.path}: the codebook has changed since the panel was built "
+            f"(built with {want[:12]}, now {cb.sha256[:12]}); rebuild the panel with "
+            "'python -m analysis build' so labels, families and design roles match the data"
+        )
+    return cb
 
 
 def read_panel(path: str | Path) -> tuple[pd.DataFrame, dict[str, Any]]:

@@ -8,27 +8,38 @@ outcome, label, short  harmonised outcome name and its codebook labels (indices:
 phrase                 binary outcomes: what a client does, for plain-language sentences
 family, family_label   outcome family; ``is_index`` marks the family indices
 unit, better, type     codebook metadata (``better`` is ``higher`` or ``lower``)
-method                 ``did`` | ``ancova`` | ``ipw_did`` | ``tot``
+method                 ``did`` | ``ancova`` | ``ipw_did`` | ``late`` (IV: the effect on compliers,
+                       a LATE, Imbens & Angrist 1994 -- not a TOT, the comparison villages have take-up too)
+                       for outcomes with a baseline; ``post`` (the follow-up wave alone, strata fixed
+                       effects) for outcomes without one -- a post-programme round is never a baseline
 inference              ``cluster`` (CR1, t(G-1)) | ``wild`` (wild cluster restricted bootstrap)
-sample_type, sample    ``all``/``All clients``, ``province``/<name>, ``branch``/<name>, ``sex``/``Women``|``Men``
+sample_type, sample    ``all``/``All <units>``, then one type per breakdown the codebook's roles declare
+                       (its ``dimension`` name, e.g. ``province``, ``branch``, ``sex``) with its levels
 wave, wave_label       follow-up wave (1 midline, 2 endline)
 estimate, std_error    effect in natural units; ``std_error`` is cluster-robust for both inferences
 t_stat, df, p_value    p from t(G-1), or from the bootstrap for ``wild``
 ci90/95/99_low/high    intervals (bootstrap test inversion for ``wild``)
-q_value                sharpened FDR q (Anderson 2008) across the 13 outcomes (indices: across indices)
+q_value                sharpened FDR q (Anderson 2008) across the 13 outcomes (indices: across indices),
+                       within the row's sample
 q_value_family         the same within the outcome's family
 n_obs, n_clients, n_clusters, n_programme, n_comparison
 comparison_mean        comparison group's mean at the follow-up wave (in the sample)
 comparison_sd          comparison group's SD at baseline (in the sample)
 effect_std, effect_pct estimate / comparison_sd, and 100 * estimate / comparison_mean; intervals
-                       on these scales are the natural ones times the same factor
+                       on these scales are the natural ones times the same factor.  Family indices
+                       are already in comparison-group baseline SDs (full sample; KLK 2007), so for an
+                       index row ``comparison_sd`` is 1 and ``effect_std`` equals ``estimate``
 mde                    minimum detectable effect, 80% power, 5% two-sided: (t.975 + t.80) x std_error
 improvement            estimate signed so that positive means better
-verdict                ``improved`` / ``worsened`` (q <= 0.05 and p <= 0.05) / ``no detectable effect`` /
-                       ``suppressed`` / ``not estimable``
+verdict                ``improved`` / ``worsened`` / ``no detectable effect`` / ``suppressed`` /
+                       ``not estimable``.  All-clients rows: q <= 0.05 and p <= 0.05; subgroup rows:
+                       the row's own p <= 0.05 (a q within one subgroup does not decide), so a
+                       subgroup verdict agrees with its 95% interval
+verdict_basis          what decided the verdict: ``p and q`` (all clients) or ``p`` (subgroups)
 heterogeneity_p        subgroup rows: p of the test that the effect is equal across the dimension
 eb_estimate, eb_std_error, eb_ci95_low, eb_ci95_high
-                       branch rows: partially pooled (empirical Bayes) estimate
+                       branch rows: partially pooled (empirical Bayes) estimate, Morris (1983)
+                       standard error, interval with t(G-1) like the branch's own interval
 suppressed, note       cell with fewer than ``min_cell`` clients in either arm: no numbers
 boot_draws, boot_weights, boot_seed   wild bootstrap settings
 =====================  ==================================================================
@@ -65,23 +76,32 @@ from analysis.diagnostics import (
 from analysis.estimators import (
     DEFAULT_DRAWS,
     DEFAULT_SEED,
-    METHODS,
     EffectResult,
     fit_ancova,
     fit_did,
     fit_ipw_did,
-    fit_tot,
+    fit_late,
     interaction_test,
     ipw_weights,
 )
 from analysis.io import atomic_write
 from analysis.multiple import add_family_indices, index_name, sharpened_qvalues
 from analysis.panel import read_panel
+from analysis.post import fit_post
 from analysis.version import code_fingerprint
 
 DEFAULT_MIN_CELL = 10
 INFERENCES = ("cluster", "wild")
-SEX_LABELS = {1.0: "Women", 0.0: "Men"}
+# ``late``: receipt instrumented by assignment.  Comparison villages have take-up too
+# (two-sided non-compliance), so the IV estimand is the local average treatment effect
+# on compliers (Imbens & Angrist 1994), not the effect of treatment on the treated.
+METHODS: tuple[str, ...] = ("did", "ancova", "ipw_did", "late")
+IV_METHOD = "late"
+POST_METHOD = "post"
+# Internal column names of the analysis frame.  The estimators work on these, whatever the
+# study calls the variables: the codebook's roles say which variable plays which part, and
+# ``analysis_frame`` renames them.
+INTERNAL = {"unit": "client_id", "cluster": "village", "arm": "arm", "exposure": "exposure"}
 
 
 def min_cell_default() -> int:
@@ -122,31 +142,99 @@ def outcome_catalogue(codebook: Codebook) -> pd.DataFrame:
     return pd.concat([rows, pd.DataFrame(idx)], ignore_index=True)
 
 
-def samples(panel: pd.DataFrame) -> list[tuple[str, str, pd.Series]]:
-    """(sample_type, sample, row mask) for the full sample and every subgroup."""
-    out = [("all", "All clients", pd.Series(True, index=panel.index))]
-    for prov in sorted(panel["province"].unique()):
-        out.append(("province", prov, panel["province"] == prov))
-    for br in sorted(panel["branch"].unique()):
-        out.append(("branch", br, panel["branch"] == br))
-    for val, lab in SEX_LABELS.items():
-        out.append(("sex", lab, panel["female"] == val))
+def analysis_frame(panel: pd.DataFrame, codebook: Codebook) -> pd.DataFrame:
+    """The panel with the design roles under the estimators' internal names (``INTERNAL``)
+    and the arm coded 1 (programme) / 0 (comparison)."""
+    roles = codebook.roles
+    rename = {}
+    for role, internal in INTERNAL.items():
+        name = getattr(roles, role)
+        if name is None or name == internal:
+            continue
+        if internal in panel.columns:
+            raise EstimationError(
+                f"the study's variable '{internal}' has the name the analysis uses for the "
+                f"{role} ('{name}'); rename it in the codebook"
+            )
+        rename[name] = internal
+    data = panel.rename(columns=rename)
+    arms = sorted(data["arm"].dropna().unique(), key=str)
+    if roles.comparison not in arms:
+        raise EstimationError(
+            f"no unit is in the comparison arm ({roles.arm} = {roles.comparison!r}); arms found: "
+            + ", ".join(map(str, arms))
+        )
+    if len(arms) != 2:
+        raise EstimationError(
+            f"the results table compares one programme arm with the comparison arm; this study "
+            f"has {len(arms)} arms ({', '.join(map(str, arms))}). Estimate each arm against the "
+            "comparison with 'python -m analysis estimate' (one row per arm)"
+        )
+    if set(arms) != {0, 1} or roles.comparison != 0:
+        data["arm"] = (data["arm"] != roles.comparison).astype("int64")
+    return data
+
+
+def dimensions(codebook: Codebook) -> dict[str, str]:
+    """Breakdown dimension (the results' ``sample_type``) -> the variable that defines it."""
+    return {(codebook.variables[n].dimension or n): n for n in codebook.roles.breakdowns}
+
+
+def samples(
+    panel: pd.DataFrame, codebook: Codebook | None = None, all_label: str = "All clients"
+) -> list[tuple[str, str, pd.Series]]:
+    """(sample_type, sample, row mask) for the full sample and every breakdown level."""
+    cb = codebook or load_codebook()
+    out = [("all", all_label, pd.Series(True, index=panel.index))]
+    for dim, name in dimensions(cb).items():
+        var = cb.variables[name]
+        if var.levels:
+            for value, label in var.levels.items():
+                out.append((dim, str(label), panel[name] == value))
+        else:
+            for level in sorted(panel[name].dropna().unique(), key=str):
+                out.append((dim, str(level), panel[name] == level))
     return out
 
 
-DIMENSION_COLUMN = {"province": "province", "branch": "branch", "sex": "female"}
+def _all_label(codebook: Codebook) -> str:
+    """'All clients', 'All households': the study's noun for its units."""
+    from analysis.study import StudyError, load_study
+
+    try:
+        return f"All {load_study(folder=codebook.path.parent).nouns.unit.many}"
+    except StudyError:
+        return "All clients"
+
+
+def _has_baseline(codebook: Codebook, outcome: str, catalogue: pd.DataFrame) -> bool:
+    """Whether an outcome (or, for an index, any of its family's components) was measured at
+    the baseline wave."""
+    if outcome in codebook.outcomes:
+        return codebook.has_baseline(outcome)
+    family = catalogue.loc[outcome, "family"]
+    return any(codebook.has_baseline(n) for n, v in codebook.outcomes.items() if v.family == family)
+
+
+def _outcome_waves(codebook: Codebook, outcome: str, catalogue: pd.DataFrame) -> set[int]:
+    if outcome in codebook.outcomes:
+        return set(codebook.outcome_waves(outcome))
+    family = catalogue.loc[outcome, "family"]
+    return {w for n, v in codebook.outcomes.items() if v.family == family for w in v.raw}
 
 
 def _fit_one(
-    method: str, data: pd.DataFrame, outcome: str, wave: int, weights, winfo
+    method: str, data: pd.DataFrame, outcome: str, wave: int, weights, winfo, strata=None
 ) -> EffectResult:
     if method == "did":
         return fit_did(data, outcome, wave=wave)
     if method == "ancova":
-        return fit_ancova(data, outcome, wave=wave)
+        return fit_ancova(data, outcome, wave=wave, strata=strata)
     if method == "ipw_did":
         return fit_ipw_did(data, outcome, wave=wave, weights=weights, weight_info=winfo)
-    return fit_tot(data, outcome, wave=wave)
+    if method == IV_METHOD:
+        return fit_late(data, outcome, wave=wave)
+    raise ValueError(f"unknown method {method!r}; expected one of {', '.join(METHODS)}")
 
 
 def _row_from(res: EffectResult, wild: bool, draws: int, seed: int) -> dict[str, Any]:
@@ -167,27 +255,43 @@ def _row_from(res: EffectResult, wild: bool, draws: int, seed: int) -> dict[str,
 
 
 def empirical_bayes(est: np.ndarray, se: np.ndarray) -> tuple[np.ndarray, np.ndarray, float, float]:
-    """Partial pooling of subgroup estimates (DerSimonian-Laird random effects).
+    """Partial pooling of k subgroup estimates: parametric empirical Bayes (Morris 1983).
 
-    Returns pooled estimates, their standard errors (Morris 1983 approximation,
-    which adds the uncertainty of the common mean), tau^2 and the common mean.
+    tau^2 is the DerSimonian-Laird (1986) moment estimate, mu the random-effects mean
+    with weights 1 / (V_i + tau^2), B_i = V_i / (V_i + tau^2) the shrinkage factor.
+    The pooled estimate is mu + (1 - B_i)(y_i - mu); its standard error is Morris's
+    (1983, eq. 4.3 with unequal variances) approximation with both terms,
+
+        s_i^2 = V_i (1 - (k - 1)/k * B_i) + 2/(k - 3) * B_i^2 * (y_i - mu)^2,
+
+    the first for estimating mu, the second for estimating tau^2.  The second term
+    needs k > 3: with fewer than 4 usable estimates nothing is pooled (all NaN).
+
+    Returns pooled estimates, their standard errors, tau^2 and mu.
+
+    Example
+    -------
+    >>> e, s, tau2, mu = empirical_bayes([0.0, 1.0, 2.0, 3.0], [1.0, 1.0, 1.0, 1.0])
+    >>> round(tau2, 4), round(mu, 4), [round(float(x), 4) for x in e]
+    (0.6667, 1.5, [0.9, 1.3, 1.7, 2.1])
     """
     est, se = np.asarray(est, float), np.asarray(se, float)
     ok = np.isfinite(est) & np.isfinite(se) & (se > 0)
     out_e, out_s = np.full(est.shape, np.nan), np.full(est.shape, np.nan)
-    if ok.sum() < 2:
+    k = int(ok.sum())
+    if k < 4:
         return out_e, out_s, float("nan"), float("nan")
     b, v = est[ok], se[ok] ** 2
     w = 1 / v
     mu_fe = (w * b).sum() / w.sum()
     q = (w * (b - mu_fe) ** 2).sum()
-    tau2 = max(0.0, (q - (len(b) - 1)) / (w.sum() - (w**2).sum() / w.sum()))
+    tau2 = max(0.0, (q - (k - 1)) / (w.sum() - (w**2).sum() / w.sum()))
     wr = 1 / (v + tau2)
     mu = (wr * b).sum() / wr.sum()
-    var_mu = 1 / wr.sum()
-    shrink = v / (v + tau2)  # weight on the common mean
+    shrink = v / (v + tau2)  # B_i: weight on the common mean
     out_e[ok] = mu + (1 - shrink) * (b - mu)
-    out_s[ok] = np.sqrt((1 - shrink) * v + shrink**2 * var_mu)
+    var = v * (1 - (k - 1) / k * shrink) + 2 / (k - 3) * shrink**2 * (b - mu) ** 2
+    out_s[ok] = np.sqrt(var)
     return out_e, out_s, float(tau2), float(mu)
 
 
@@ -200,34 +304,53 @@ def build_results(
     min_cell: int | None = None,
     draws: int = DEFAULT_DRAWS,
     seed: int = DEFAULT_SEED,
-    sample_types: tuple[str, ...] = ("all", "province", "branch", "sex"),
+    sample_types: tuple[str, ...] | None = None,
     progress=None,
 ) -> pd.DataFrame:
-    """Estimate every outcome x method x inference x sample x wave; return the tidy table."""
+    """Estimate every outcome x method x inference x sample x wave; return the tidy table.
+
+    Outcomes measured at the baseline get the DiD, ANCOVA, IPW-DiD and LATE estimators
+    (LATE only where the study records take-up); outcomes without a baseline get the
+    post-only comparison at each follow-up wave in which they were asked.  A cell that
+    cannot be estimated gets a row with the reason and no numbers.
+    """
     cb = codebook or load_codebook()
     min_cell = min_cell_default() if min_cell is None else min_cell
-    data = add_family_indices(panel, cb)
+    data = add_family_indices(analysis_frame(panel, cb), cb)
+    strata = list(cb.roles.strata)
+    base_wave = cb.baseline_wave
+    if cb.roles.exposure is None:
+        methods = tuple(m for m in methods if m != IV_METHOD)
     # integer codes for the identifiers: same groupings, far cheaper than string columns
     for col in ("client_id", "village"):
         data[col] = pd.factorize(data[col])[0]
     catalogue = outcome_catalogue(cb).set_index("outcome")
     outcomes = list(catalogue.index)
-    waves = waves or tuple(sorted(int(w) for w in panel["wave"].unique() if w != 0))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        weights, winfo = ipw_weights(data) if "ipw_did" in methods else (None, {})
+    waves = waves or tuple(sorted(int(w) for w in panel["wave"].unique() if w != base_wave))
+    with_base = {o: _has_baseline(cb, o, catalogue) for o in outcomes}
+    asked = {o: _outcome_waves(cb, o, catalogue) for o in outcomes}
+    weights, winfo, ipw_problem = None, {}, "no outcome has a baseline"
+    if "ipw_did" in methods and any(with_base.values()):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                weights, winfo = ipw_weights(data, covariates=tuple(cb.roles.covariates))
+        except (EstimationError, KeyError, ValueError, np.linalg.LinAlgError) as exc:
+            ipw_problem = f"propensity model: {exc}"
     winfo_scalar = {k: v for k, v in winfo.items() if not isinstance(v, dict)}
     rows: list[dict[str, Any]] = []
-    for stype, sval, mask in samples(data):
-        if stype not in sample_types:
+    for stype, sval, mask in samples(data, cb, _all_label(cb)):
+        if sample_types is not None and stype not in sample_types:
             continue
         sub = data[mask]
         if progress:
             progress(f"{stype}: {sval}")
-        base_c = sub[(sub["wave"] == 0) & (sub["arm"] == 0)]
+        base_c = sub[(sub["wave"] == base_wave) & (sub["arm"] == 0)]
         for wave in waves:
             post = sub[sub["wave"] == wave]
             for outcome in outcomes:
+                if wave not in asked[outcome]:
+                    continue
                 observed = post.dropna(subset=[outcome])
                 n_prog = int(observed.loc[observed["arm"] == 1, "client_id"].nunique())
                 n_comp = int(observed.loc[observed["arm"] == 0, "client_id"].nunique())
@@ -239,11 +362,16 @@ def build_results(
                     "n_programme": n_prog,
                     "n_comparison": n_comp,
                     "comparison_mean": float(observed.loc[observed["arm"] == 0, outcome].mean()),
-                    "comparison_sd": float(base_c[outcome].std()),
+                    # the comparison group's SD at baseline; without a baseline, at this wave
+                    "comparison_sd": float(
+                        base_c[outcome].std()
+                        if with_base[outcome]
+                        else observed.loc[observed["arm"] == 0, outcome].std()
+                    ),
                 }
                 suppressed = min(n_prog, n_comp) < min_cell
-                for method in methods:
-                    infs = ("cluster",) if method == "tot" else INFERENCES
+                for method in methods if with_base[outcome] else (POST_METHOD,):
+                    infs = ("cluster",) if method == IV_METHOD else INFERENCES
                     if suppressed:
                         for inf in infs:
                             rows.append(
@@ -258,8 +386,24 @@ def build_results(
                                 }
                             )
                         continue
+                    if method == POST_METHOD:
+                        rows.extend(
+                            _post_rows(sub, outcome, wave, strata, cb.roles.weights, common,
+                                       draws=draws, seed=seed)
+                        )  # fmt: skip
+                        continue
+                    if method == "ipw_did" and weights is None:
+                        rows.extend(
+                            common | {"method": method, "inference": inf, "suppressed": False,
+                                      "note": f"not estimable: {ipw_problem}"}
+                            for inf in infs
+                        )  # fmt: skip
+                        continue
                     try:
-                        res = _fit_one(method, sub, outcome, wave, weights, winfo_scalar)
+                        res = _fit_one(
+                            method, sub, outcome, wave, weights, winfo_scalar,
+                            strata=strata[0] if strata else None,
+                        )  # fmt: skip
                     except (EstimationError, np.linalg.LinAlgError) as exc:
                         for inf in infs:
                             rows.append(
@@ -279,6 +423,36 @@ def build_results(
     table = pd.DataFrame(rows)
     table = _finish(table, catalogue, cb, data, weights, min_cell)
     return table
+
+
+def _post_rows(
+    sub: pd.DataFrame, outcome: str, wave: int, strata: list[str], weights: str | None,
+    common: dict[str, Any], *, draws: int, seed: int,
+) -> list[dict[str, Any]]:  # fmt: skip
+    """Post-only rows (cluster-robust and wild bootstrap) of one outcome at one wave, or a
+    row with the reason when the cell cannot be estimated."""
+    rows = []
+    # strata that do not vary in this sample (e.g. a province's own breakdown) drop out
+    strata = [c for c in strata if sub.loc[sub["wave"] == wave, c].nunique() > 1]
+    for inf in INFERENCES:
+        try:
+            res = fit_post(
+                sub, y=outcome, treat="arm", cluster="village", unit="client_id", time="wave",
+                wave=wave, strata=strata, weights=weights, control_arm=0, inference=inf,
+                draws=draws, seed=seed,
+            )[0]  # fmt: skip
+        except (EstimationError, np.linalg.LinAlgError) as exc:
+            rows.append(
+                common
+                | {"method": POST_METHOD, "inference": inf, "suppressed": False,
+                   "note": f"not estimable: {exc}"}
+            )  # fmt: skip
+            continue
+        row = res.tidy().iloc[0].to_dict()
+        row.pop("term", None)
+        row.update(common, method=POST_METHOD, suppressed=False, note="")
+        rows.append(row)
+    return rows
 
 
 def _finish(
@@ -317,6 +491,9 @@ def _finish(
             table[col] = np.nan
     sign = np.where(table["better"] == "lower", -1.0, 1.0)
     table["improvement"] = sign * table["estimate"]
+    # a family index is standardised in the full sample's comparison group at baseline
+    # (multiple.add_family_indices, KLK 2007): its unit is already an SD, never divide again
+    table.loc[table["is_index"] & table["comparison_sd"].notna(), "comparison_sd"] = 1.0
     table["effect_std"] = table["estimate"] / table["comparison_sd"]
     table["effect_pct"] = 100 * table["estimate"] / table["comparison_mean"]
     crit = stats.t.ppf(0.975, table["df"]) + stats.t.ppf(0.80, table["df"])
@@ -331,30 +508,36 @@ def _finish(
     for _, idx in main.groupby(keys + ["family"]).groups.items():
         table.loc[idx, "q_value_family"] = sharpened_qvalues(table.loc[idx, "p_value"].to_numpy())
 
-    # sharpened q-values can be smaller than p; a verdict needs both at 5%
-    sig = (table["q_value"] <= 0.05) & (table["p_value"] <= 0.05)
+    # All clients: sharpened q-values can be smaller than p, so a verdict needs both at 5%.
+    # Subgroups: the row's own p decides (with its sign), so the verdict agrees with the
+    # 95% interval shown next to it; a q within one subgroup is not a verdict rule.
+    is_all = table["sample_type"] == "all"
+    table["verdict_basis"] = np.where(is_all, "p and q", "p")
+    sig = (table["p_value"] <= 0.05) & ((table["q_value"] <= 0.05) | ~is_all)
     table["verdict"] = np.select(
         [table["suppressed"], sig & (table["improvement"] > 0), sig & (table["improvement"] < 0)],
         ["suppressed", "improved", "worsened"],
         default="no detectable effect",
     )
     table.loc[table["estimate"].isna() & ~table["suppressed"], "verdict"] = "not estimable"
+    table.loc[table["verdict"].isin(["suppressed", "not estimable"]), "verdict_basis"] = ""
 
     # heterogeneity tests (cluster-robust Wald, pooled sample with full interactions)
     table["heterogeneity_p"] = np.nan
-    sub_rows = table[table["sample_type"].isin(list(DIMENSION_COLUMN)) & ~table["suppressed"]]
+    dims = dimensions(cb)
+    sub_rows = table[table["sample_type"].isin(list(dims)) & ~table["suppressed"]]
     combos = sub_rows[["outcome", "method", "wave", "sample_type"]].drop_duplicates()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for combo in combos.itertuples(index=False):
-            if combo.method == "tot":
+            if combo.method in (IV_METHOD, POST_METHOD):
                 continue
             try:
                 p = interaction_test(
                     data,
                     combo.outcome,
                     combo.method,
-                    DIMENSION_COLUMN[combo.sample_type],
+                    dims[combo.sample_type],
                     wave=combo.wave,
                     weights=weights,
                 )
@@ -371,15 +554,21 @@ def _finish(
     # partial pooling of branch estimates
     for col in ["eb_estimate", "eb_std_error", "eb_ci95_low", "eb_ci95_high"]:
         table[col] = np.nan
-    br = table[table["sample_type"] == "branch"]
-    for _, idx in br.groupby(["outcome", "method", "inference", "wave"]).groups.items():
+    # (every breakdown with at least 4 levels: Morris's formula needs k > 3)
+    pooled_dims = [d for d in dims if table.loc[table["sample_type"] == d, "sample"].nunique() >= 4]
+    br = table[table["sample_type"].isin(pooled_dims)]
+    for _, idx in br.groupby(
+        ["sample_type", "outcome", "method", "inference", "wave"]
+    ).groups.items():
         e, s, _, _ = empirical_bayes(
             table.loc[idx, "estimate"].to_numpy(), table.loc[idx, "std_error"].to_numpy()
         )
         table.loc[idx, "eb_estimate"] = e
         table.loc[idx, "eb_std_error"] = s
-        table.loc[idx, "eb_ci95_low"] = e - 1.959964 * s
-        table.loc[idx, "eb_ci95_high"] = e + 1.959964 * s
+        # the same t(G-1) critical value as the branch's own interval, not z = 1.96
+        crit = stats.t.ppf(0.975, table.loc[idx, "df"].to_numpy(float))
+        table.loc[idx, "eb_ci95_low"] = e - crit * s
+        table.loc[idx, "eb_ci95_high"] = e + crit * s
 
     # suppressed cells carry no numbers at all
     numeric = [
@@ -397,7 +586,7 @@ def _finish(
         "ci90_low", "ci90_high", "ci95_low", "ci95_high", "ci99_low", "ci99_high",
         "n_obs", "n_clients", "n_clusters", "n_programme", "n_comparison",
         "comparison_mean", "comparison_sd", "effect_std", "effect_pct", "mde", "improvement", "verdict",
-        "heterogeneity_p", "eb_estimate", "eb_std_error", "eb_ci95_low", "eb_ci95_high",
+        "verdict_basis", "heterogeneity_p", "eb_estimate", "eb_std_error", "eb_ci95_low", "eb_ci95_high",
         "suppressed", "note", "min_cell", "boot_draws", "boot_weights", "boot_seed",
     ]  # fmt: skip
     for col in order:
@@ -419,30 +608,62 @@ def build_diagnostics(
     """Balance, attrition, sample flow, design MDE, the propensity model and outcome
     means by arm and wave (small cells suppressed), as a JSON-able dict."""
     min_cell = min_cell_default() if min_cell is None else min_cell
+    panel = analysis_frame(panel, codebook)
     with_idx = add_family_indices(panel, codebook)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        balance, joint = balance_table(panel, codebook)
-        _, winfo = ipw_weights(with_idx)
     labels = {n: (v.short or v.label) for n, v in codebook.outcomes.items()}
-    waves = sorted(int(w) for w in panel["wave"].unique() if w != 0)
-    mde = pd.concat([design_mde(panel, labels, wave=w) for w in waves], ignore_index=True)
+    waves = sorted(int(w) for w in panel["wave"].unique() if w != codebook.baseline_wave)
 
     def records(df: pd.DataFrame) -> list[dict]:
         return json.loads(df.to_json(orient="records"))
 
-    return {
-        "balance": records(balance),
-        "balance_joint": joint,
-        "attrition": records(attrition_table(panel, codebook)),
-        "sample_flow": records(sample_flow(panel, codebook)),
-        "design_mde": records(mde),
-        "propensity": winfo,
-        "means_by_arm": records(
-            means_by_arm(with_idx, list(outcome_catalogue(codebook)["outcome"]), min_cell)
+    out: dict[str, Any] = {"min_cell": int(min_cell), "unavailable": {}}
+
+    def part(key: str, make) -> None:
+        """One diagnostic; one that does not apply to this study's design says why."""
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                out[key] = make()
+        except (EstimationError, KeyError, ValueError, np.linalg.LinAlgError) as exc:
+            out["unavailable"][key] = f"{type(exc).__name__}: {exc}"
+
+    def balance():
+        table, joint = balance_table(panel, codebook)
+        out["balance_joint"] = joint
+        return records(table)
+
+    has_base = any(codebook.has_baseline(n) for n in codebook.outcomes)
+    part("balance", balance)
+    part("attrition", lambda: records(attrition_table(panel, codebook)))
+    if codebook.roles.exposure is not None:
+        part("sample_flow", lambda: records(sample_flow(panel, codebook)))
+    else:
+        out["unavailable"]["sample_flow"] = "the study records no take-up (no exposure role)"
+    if has_base:
+        part(
+            "design_mde",
+            lambda: records(
+                pd.concat([design_mde(panel, labels, wave=w) for w in waves], ignore_index=True)
+            ),
+        )
+        part(
+            "propensity",
+            lambda: ipw_weights(with_idx, covariates=tuple(codebook.roles.covariates))[1],
+        )
+    else:
+        out["unavailable"]["design_mde"] = "no outcome was measured at baseline"
+    part(
+        "means_by_arm",
+        lambda: records(
+            means_by_arm(
+                with_idx,
+                list(outcome_catalogue(codebook)["outcome"]),
+                min_cell,
+                samples(with_idx, codebook, _all_label(codebook)),
+            )
         ),
-        "min_cell": int(min_cell),
-    }
+    )
+    return out
 
 
 def settings(min_cell: int, draws: int, seed: int) -> dict[str, Any]:

@@ -137,7 +137,10 @@ def parse_view(
     Parameters of other pages (``node``) and of the app (``present``) are ignored;
     invalid values fall back to the default, as on the pages.
     """
-    raw = qp.query_from_search(query) if isinstance(query, str) or query is None else dict(query)
+    if isinstance(query, Mapping):
+        raw = dict(query)
+    else:  # a query string; anything else (a list, a number) is no view: the default
+        raw = qp.query_from_search(query if isinstance(query, str) else None)
     specs = view_params(results)
     names = {p.name for p in specs}
     values, notes = qp.parse(specs, {k: v for k, v in raw.items() if k in names})
@@ -408,6 +411,13 @@ def build_content(arts: Artifacts, view: ReportView) -> Content:
         + (
             f" Groups with fewer than {min_cell} clients in an arm are not shown."
             if min_cell
+            else ""
+        )
+        # a filtered branch chart says so: the reader cannot tell from the figure alone
+        + (
+            f" Branches shown: {', '.join(view.branches)} "
+            f"({len(view.branches)} of {br_all['sample'].nunique()})."
+            if set(br_all["sample"]) - set(view.branches)
             else ""
         )
     )

@@ -133,11 +133,12 @@ def mde_wide(
         ]
     last = mde[mde["wave"] == waves[-1]].set_index("outcome")
     out["icc"] = last["icc"]
+    cols += [("icc", "Intra-cluster correlation (baseline)", fmt_num)]
+    if "design_effect" in last:
+        out["design_effect"] = last["design_effect"]
+        cols += [("design_effect", "Design effect (unequal village sizes)", fmt_num)]
     out["n_clusters"] = last["n_clusters"]
-    cols += [
-        ("icc", "Intra-cluster correlation", fmt_num),
-        ("n_clusters", "Villages", lambda v: f"{int(v)}"),
-    ]
+    cols += [("n_clusters", "Villages", lambda v: f"{int(v)}")]
     return out.reset_index(), cols
 
 
@@ -284,7 +285,9 @@ def layout(**kwargs):
                 html.P(
                     [
                         "Were the two groups alike before the programme? Differences are programme minus comparison. ",
-                        f"Joint test of all {joint.get('n_covariates', '')} characteristics: F = {fmt_num(joint.get('joint_F'))}, p = {fmt_p(joint.get('joint_p'))}."
+                        f"Joint test of all {joint.get('n_characteristics', '')} baseline characteristics "
+                        f"(the first {joint.get('n_rows', '')} rows; a category list counts once): "
+                        f"F = {fmt_num(joint.get('joint_F'))}, p = {fmt_p(joint.get('joint_p'))}."
                         if joint
                         else "",
                     ],

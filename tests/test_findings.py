@@ -7,7 +7,7 @@ import re
 import pandas as pd
 import pytest
 
-from analysis.findings import display_numbers, finding_sentence
+from analysis.findings import display_numbers, finding_sentence, p_text
 
 NUMBER = re.compile(r"(?<![\w.])-?\d+(?:\.\d+)?")
 FIXED = {"95", "1", "5", "1-5"}  # "95% CI", "1-5 scale"
@@ -27,7 +27,7 @@ def test_every_number_in_a_sentence_is_the_tables(demo_results):
         row = row.to_dict()
         text = finding_sentence(row)
         nums = display_numbers(row)
-        allowed = set(nums.values()) | FIXED | {str(row.get("min_cell"))}
+        allowed = {v.lstrip("< ") for v in nums.values()} | FIXED | {str(row.get("min_cell"))}
         found = [n.lstrip("+") for n in NUMBER.findall(text.replace("1-5", ""))]
         for n in found:
             assert n in allowed or n.lstrip("-") in allowed, (n, text, nums)
@@ -100,10 +100,10 @@ def test_suppressed_cell():
     )
 
 
-def test_tot_subject():
+def test_late_subject_names_compliers():
     text = finding_sentence(
         _row(
-            method="tot",
+            method="late",
             estimate=0.1,
             ci95_low=0.05,
             ci95_high=0.15,
@@ -113,14 +113,22 @@ def test_tot_subject():
         )
     )
     assert text.startswith(
-        "Clients who received the financial-education topics were 10 percentage points"
+        "Compliers (clients who received the financial-education topics because their village "
+        "was in the programme) were 10 percentage points"
     )
 
 
 def test_verdicts_agree_with_sentences(demo_results):
-    for row in _rows(demo_results)[:400]:
+    rows = _rows(demo_results)
+    assert {r["sample_type"] for r in rows} >= {"all", "province", "branch"}
+    for row in rows:
         text = finding_sentence(row.to_dict())
-        if row["verdict"] == "improved":
+        if row["verdict"] in ("improved", "worsened") and row["sample_type"] != "all":
+            # a subgroup's verdict follows its own p, and the sentence says so
+            assert f"significant in this group on its own ({p_text(row['p_value'])})" in text
+            assert "robust" not in text
+            assert text.startswith("Unexpectedly") == (row["verdict"] == "worsened")
+        elif row["verdict"] == "improved":
             assert "robust to multiple testing" in text and not text.startswith("Unexpectedly")
         elif row["verdict"] == "worsened":
             assert text.startswith("Unexpectedly")
@@ -128,6 +136,7 @@ def test_verdicts_agree_with_sentences(demo_results):
             assert text.startswith("Too few clients")
         else:
             assert "robust" not in text
+            assert "significant in this group" not in text
 
 
 @pytest.mark.parametrize(
@@ -144,3 +153,17 @@ def test_units_by_type(demo_results, outcome, needle):
         & (demo_results["sample_type"] == "all") & (demo_results["wave"] == 2) & (demo_results["outcome"] == outcome)
     ].iloc[0]  # fmt: skip
     assert needle in finding_sentence(row.to_dict())
+
+
+def test_subgroup_with_interval_excluding_zero_is_not_a_null():
+    # Kompong Thom-like row: p <= 0.05 within the subgroup, q across its outcomes > 0.05
+    row = _row(sample_type="province", estimate=-0.126, ci95_low=-0.238, ci95_high=-0.019,
+               p_value=0.022, q_value=0.098, mde=0.09, better="lower")  # fmt: skip
+    text = finding_sentence(row)
+    assert not text.startswith("No detectable effect")
+    assert "significant in this group on its own (p = 0.022)" in text
+
+
+def test_p_text():
+    assert p_text(0.0004) == "p < 0.001"
+    assert p_text(0.0123) == "p = 0.012"

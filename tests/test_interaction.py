@@ -201,3 +201,33 @@ def test_interaction_not_defined_for_iv_and_single_level(demo_panel):
     assert np.isnan(interaction_test(demo_panel, OUTCOME, "tot", "branch"))
     one = demo_panel[demo_panel["branch"] == "Santuk"]
     assert np.isnan(interaction_test(one, OUTCOME, "did", "branch"))
+
+
+def test_fixed_effect_rank_matches_the_rank_of_dense_dummies():
+    """core._fe_rank (connected components for two fixed effects, cross-product rank for
+    more) against numpy's rank of [1, dummies] built out in full."""
+    from analysis.core import _fe_rank
+
+    rng = np.random.default_rng(3)
+    for _ in range(300):
+        n = int(rng.integers(5, 80))
+        fes = []
+        for _ in range(int(rng.integers(1, 4))):
+            c = np.unique(rng.integers(0, int(rng.integers(1, 10)), size=n), return_inverse=True)[1]
+            fes.append((c, int(c.max()) + 1))
+        if len(fes) >= 2 and rng.random() < 0.3:  # the second nested in the first
+            c = np.unique(fes[0][0] // 2, return_inverse=True)[1]
+            fes[1] = (c, int(c.max()) + 1)
+        dense = [np.ones((n, 1))] + [np.eye(k)[c] for c, k in fes]
+        assert _fe_rank(fes) == np.linalg.matrix_rank(np.hstack(dense))
+
+
+def test_fixed_effect_rank_counts_disconnected_groups_at_scale():
+    """600 firms x 5 years in two groups that never share a year: 605 levels, 2 redundant."""
+    from analysis.core import _fe_rank
+
+    firm = np.repeat(np.arange(600), 5)
+    year = np.tile(np.arange(5), 600)
+    keep = np.where(firm < 300, year < 2, year >= 2)
+    fes = [(firm[keep], 600), (year[keep], 5)]
+    assert _fe_rank(fes) == 600 + 5 - 2

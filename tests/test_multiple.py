@@ -1,6 +1,9 @@
 """Sharpened q-values (Anderson 2008) and the family indices."""
 
+from types import SimpleNamespace
+
 import numpy as np
+import pandas as pd
 import pytest
 from statsmodels.stats.multitest import fdrcorrection_twostage
 
@@ -37,20 +40,82 @@ def test_q_never_below_p_times_nothing_and_at_most_one():
     assert (np.diff(q) >= 0).all()  # ordered like the p-values
 
 
+def _raw_average(panel, codebook, family):
+    """The KLK average of signed z-scores, written out here (missing -> arm x wave mean)."""
+    base_c = panel[(panel["wave"] == 0) & (panel["arm"] == 0)]
+    members = [n for n, v in codebook.outcomes.items() if v.family == family]
+    zs = {}
+    for n in members:
+        sign = -1.0 if codebook.outcomes[n].better == "lower" else 1.0
+        zs[n] = sign * (panel[n] - base_c[n].mean()) / base_c[n].std()
+    z = pd.DataFrame(zs)
+    filled = z.copy()
+    for (_arm, _wave), idx in panel.groupby(["arm", "wave"]).groups.items():
+        filled.loc[idx] = z.loc[idx].fillna(z.loc[idx].mean())
+    return filled.mean(axis=1).where(z.notna().any(axis=1))
+
+
+def test_family_index_is_standardised_in_the_comparison_group_at_baseline(demo_panel, codebook):
+    out = add_family_indices(demo_panel, codebook)
+    base_c = (out["wave"] == 0) & (out["arm"] == 0)
+    for family in codebook.families:
+        col = index_name(family)
+        assert out.loc[base_c, col].mean() == pytest.approx(0, abs=1e-12), family
+        assert out.loc[base_c, col].std() == pytest.approx(1, rel=1e-12), family
+
+
 def test_family_index_is_signed_standardised_mean(demo_panel, codebook):
     out = add_family_indices(demo_panel, codebook)
     col = index_name("repayment")
-    base_c = out[(out["wave"] == 0) & (out["arm"] == 0)]
-    assert base_c[col].mean() == pytest.approx(0, abs=0.05)
+    raw = _raw_average(demo_panel, codebook, "repayment")
+    base_c = (demo_panel["wave"] == 0) & (demo_panel["arm"] == 0)
+    expected = (raw - raw[base_c].mean()) / raw[base_c].std()
+    assert np.allclose(out[col], expected, equal_nan=True, rtol=0, atol=1e-12)
     # both components are "lower is better": clients with more late instalments score lower
-    row = out.dropna(subset=["repay_difficulty", "late_instalments"]).iloc[0]
-    z1 = (
-        -(row["repay_difficulty"] - base_c["repay_difficulty"].mean())
-        / base_c["repay_difficulty"].std()
-    )
-    z2 = (
-        -(row["late_instalments"] - base_c["late_instalments"].mean())
-        / base_c["late_instalments"].std()
-    )
-    assert row[col] == pytest.approx((z1 + z2) / 2)
+    both = out.dropna(subset=["repay_difficulty", "late_instalments"])
+    worse = both["late_instalments"] > both["late_instalments"].median()
+    assert both.loc[worse, col].mean() < both.loc[~worse, col].mean()
     assert set(index_name(f) for f in codebook.families) <= set(out.columns)
+
+
+def _tiny():
+    """Two components: ``a`` (higher is better) and ``b`` (lower is better)."""
+    cb = SimpleNamespace(
+        families={"fam": {"label": "Family"}},
+        outcomes={
+            "a": SimpleNamespace(family="fam", sign=1, better="higher"),
+            "b": SimpleNamespace(family="fam", sign=-1, better="lower"),
+        },
+    )
+    nan = np.nan
+    rows = [  # wave, arm, a, b
+        (0, 0, 1, 2), (0, 0, 2, 6), (0, 0, 3, 4),
+        (0, 1, 2, nan), (0, 1, 4, 2), (0, 1, 3, 0), (0, 1, nan, nan),
+        (1, 0, nan, 4), (1, 0, 3, 2), (1, 0, 5, 8),
+    ]  # fmt: skip
+    panel = pd.DataFrame(rows, columns=["wave", "arm", "a", "b"])
+    panel["client_id"] = range(len(panel))
+    return panel, cb
+
+
+def test_klk_imputation_on_a_tiny_panel():
+    # comparison baseline: a = 1, 2, 3 (mean 2, SD 1); b = 2, 6, 4 (mean 4, SD 2), b signed -1
+    # z_a = a - 2, z_b = -(b - 4) / 2
+    # baseline comparison: (z_a, z_b) = (-1, 1), (0, -1), (1, 0) -> averages 0, -0.5, 0.5:
+    #   mean 0, SD 0.5 -> index 0, -1, 1
+    # baseline programme: z_a = 0, 2, 1, -; z_b = -, 1, 2, -; missing z_b imputed at the
+    #   programme x baseline mean of z_b, (1 + 2) / 2 = 1.5 -> averages 0.75, 1.5, 1.5, missing
+    #   -> index 1.5, 3, 3, NaN (the last client answered nothing)
+    # follow-up comparison: z_a = -, 1, 3 (missing -> that group's mean 2); z_b = 0, 1, -2
+    #   -> averages 1, 1, 0.5 -> index 2, 2, 1
+    panel, cb = _tiny()
+    out = add_family_indices(panel, cb)
+    expected = [0, -1, 1, 1.5, 3, 3, np.nan, 2, 2, 1]
+    assert np.allclose(out[index_name("fam")], expected, equal_nan=True, rtol=0, atol=1e-12)
+
+
+def test_klk_imputation_differs_from_averaging_what_was_answered():
+    # the old rule (mean of answered components) gives client 3 an index of 0, not 1.5
+    panel, cb = _tiny()
+    out = add_family_indices(panel, cb)
+    assert out.loc[3, index_name("fam")] == pytest.approx(1.5)

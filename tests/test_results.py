@@ -50,7 +50,7 @@ def test_one_row_per_key(demo_results):
 def test_row_count(demo_results, codebook):
     n_out = len(codebook.outcomes) + len(codebook.families)
     n_samples = 1 + 2 + 8 + 2
-    per = 3 * 2 + 1  # did/ancova/ipw x cluster/wild, tot x cluster
+    per = 3 * 2 + 1  # did/ancova/ipw x cluster/wild, late x cluster
     assert len(demo_results) == n_out * n_samples * 2 * per
 
 
@@ -95,12 +95,14 @@ def test_wild_rows_record_the_bootstrap(demo_results):
     assert (branch["boot_weights"] == "webb").all()  # 10 villages per branch: few clusters
 
 
-def test_tot_has_cluster_inference_only(demo_results):
-    assert set(demo_results.loc[demo_results["method"] == "tot", "inference"]) == {"cluster"}
+def test_iv_row_is_a_late_with_cluster_inference_only(demo_results):
+    # two-sided non-compliance: the IV estimand is the effect on compliers (Imbens & Angrist 1994)
+    assert set(demo_results["method"]) == {"did", "ancova", "ipw_did", "late"}
+    assert set(demo_results.loc[demo_results["method"] == "late", "inference"]) == {"cluster"}
 
 
 def test_planted_pattern_is_recovered(demo_results, demo_config):
-    for method in ("did", "ancova", "ipw_did", "tot"):
+    for method in ("did", "ancova", "ipw_did", "late"):
         view = _main(demo_results, method, "cluster", 2)
         for name in demo_config["expected_pattern"]["improved"]:
             assert view.loc[name, "verdict"] == "improved", (method, name)
@@ -120,11 +122,11 @@ def test_midline_effects_smaller_than_endline(demo_results, demo_config):
     assert (mid < end).mean() >= 0.7
 
 
-def test_tot_larger_than_itt_by_take_up(demo_results):
+def test_late_larger_than_itt_by_take_up(demo_results):
     itt = _main(demo_results, "did").loc["repay_difficulty", "estimate"]
-    tot = _main(demo_results, "tot").loc["repay_difficulty", "estimate"]
-    assert abs(tot) > abs(itt)
-    assert itt / tot == pytest.approx(0.8, abs=0.1)  # first stage: ~85% vs ~6% take-up
+    late = _main(demo_results, "late").loc["repay_difficulty", "estimate"]
+    assert abs(late) > abs(itt)
+    assert itt / late == pytest.approx(0.8, abs=0.1)  # first stage: ~85% vs ~6% take-up
 
 
 def test_heterogeneity_p_shared_within_dimension(demo_results):
@@ -221,3 +223,67 @@ def test_diagnostics_contents(demo_panel, codebook):
         "insurance_any"
     ].mean()
     assert row["mean"].iloc[0] == pytest.approx(direct)
+
+
+def _estimated(table):
+    return table[~table["suppressed"] & table["estimate"].notna()]
+
+
+def test_subgroup_interval_excluding_zero_is_never_no_effect(demo_results):
+    sub = _estimated(demo_results)
+    sub = sub[sub["sample_type"] != "all"]
+    excl = (sub["ci95_low"] > 0) | (sub["ci95_high"] < 0)
+    assert excl.sum() > 20
+    bad = sub[excl & (sub["verdict"] == "no detectable effect")]
+    assert bad.empty, bad[["outcome", "method", "inference", "sample", "ci95_low", "ci95_high", "p_value"]]
+
+
+def test_subgroup_verdict_follows_its_own_p_and_sign(demo_results):
+    sub = _estimated(demo_results)
+    sub = sub[sub["sample_type"] != "all"]
+    sig = sub["p_value"] <= 0.05
+    expected = np.where(
+        sig & (sub["improvement"] > 0),
+        "improved",
+        np.where(sig & (sub["improvement"] < 0), "worsened", "no detectable effect"),
+    )
+    assert (sub["verdict"].to_numpy() == expected).all()
+    assert (sub["verdict_basis"] == "p").all()
+    # the within-subgroup q does not decide: some subgroup rows have p <= 0.05 < q
+    assert ((sub["p_value"] <= 0.05) & (sub["q_value"] > 0.05)).any()
+
+
+def test_all_clients_verdict_needs_p_and_q(demo_results):
+    main = _estimated(demo_results)
+    main = main[main["sample_type"] == "all"]
+    sig = (main["p_value"] <= 0.05) & (main["q_value"] <= 0.05)
+    expected = np.where(
+        sig & (main["improvement"] > 0),
+        "improved",
+        np.where(sig & (main["improvement"] < 0), "worsened", "no detectable effect"),
+    )
+    assert (main["verdict"].to_numpy() == expected).all()
+    assert (main["verdict_basis"] == "p and q").all()
+
+
+def test_index_effect_std_equals_estimate_in_every_row(demo_results):
+    idx = _estimated(demo_results)
+    idx = idx[idx["is_index"]]
+    assert len(idx) > 100
+    assert np.allclose(idx["effect_std"], idx["estimate"], rtol=0, atol=1e-12)
+    assert (idx["comparison_sd"] == 1.0).all()
+
+
+def test_index_comparison_baseline_sd_is_one_in_the_full_sample(demo_results, demo_panel, codebook):
+    from analysis.multiple import add_family_indices
+
+    data = add_family_indices(demo_panel, codebook)
+    base_c = data[(data["wave"] == 0) & (data["arm"] == 0)]
+    for family in codebook.families:
+        col = f"index_{family}"
+        assert base_c[col].std() == pytest.approx(1.0, rel=1e-12)
+    # so the full-sample DiD estimate on an index is already in comparison baseline SDs
+    row = _main(demo_results, indices=True).loc["index_repayment"]
+    direct = fit_did(data, "index_repayment", wave=2)
+    assert row["estimate"] == pytest.approx(direct.estimate, rel=1e-12)
+    assert row["effect_std"] == pytest.approx(direct.estimate / base_c["index_repayment"].std())

@@ -1,0 +1,403 @@
+"""The dashboard as a user's browser sees it: page weight, load times, interaction latency.
+
+Headless Chromium (the OS's, through Playwright) against the app served by gunicorn on
+loopback, and -- in the same run -- against the floor app (``bench/floor_app.py``: one
+``dcc.Graph`` with the same figure JSON, compressed, the same plotly.js bundle).
+
+For each page (``/``, ``/effects``, ``/breakdowns``, ``/results-chain``):
+
+* cold cache (a fresh browser context): bytes over the wire (the encoded, i.e. compressed,
+  sizes Chromium reports) and requests, until the network is quiet after the first figure;
+* time from navigation start until the first figure has drawn its traces (on ``/`` the
+  headline findings), with no throttling and with the "slow 4G" profile Lighthouse uses
+  for mobile (1.6 Mbps down, 750 kbps up, 150 ms round trip), applied with the Chrome
+  DevTools Protocol's ``Network.emulateNetworkConditions``;
+* warm cache (the second visit in the same context), slow 4G: the same time;
+
+and interaction: a filter change (estimator, wave, outcome, branch) until plotly has
+redrawn the figure (``plotly_afterplot``), p50/p95 over >= 30 changes, no throttling; the
+floor app's figure is swapped by a radio button's callback.
+
+Every request that does not go to 127.0.0.1 is aborted (and counted as a failure).
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import numpy as np
+
+from bench.loadgen import PROJECT_ROOT, Gunicorn
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+# Lighthouse's mobile "slow 4G" (Lighthouse docs, throttling.md): 1.6 Mbps down, 750 kbps up,
+# 150 ms round trip; CDP takes bytes per second and milliseconds
+SLOW_4G = {
+    "offline": False,
+    "latency": 150,
+    "downloadThroughput": 1.6e6 / 8,
+    "uploadThroughput": 750e3 / 8,
+}
+NO_THROTTLE = {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1}
+
+# page -> CSS selector that is present once the first figure has drawn its traces
+# (on / the headline findings); and the graph the floor app stands in for
+PAGES: dict[str, tuple[str, str | None]] = {
+    "/": ("#overview-findings", None),
+    "/effects": ("#effects-forest .main-svg .trace", "effects-forest"),
+    "/breakdowns": ("#breakdowns-branch-figure .main-svg .trace", "breakdowns-branch-figure"),
+    "/results-chain": ("#chain-detail-figure .main-svg .trace", "chain-detail-figure"),
+}
+# which floor a page is compared with (/ draws no figure: the effects floor, the page it leads to)
+FLOOR_OF = {"/": "/effects"}
+
+# interactions: (page, control id, values cycled through, graph that must redraw)
+INTERACTIONS = [
+    ("/effects", "effects-method", ["ancova", "did"], "effects-forest"),
+    ("/effects", "effects-wave", ["1", "2"], "effects-forest"),
+    ("/effects", "effects-outcome", None, "effects-means"),
+    ("/breakdowns", "breakdowns-branches", None, "breakdowns-branch-figure"),
+]
+
+# Injected before any page script: records when the ready selector first matches
+# (performance.now() is measured from navigation start) and when each 'change' event fires.
+INIT_SCRIPT = """
+(() => {
+  window.__bench = {first: null, change: null};
+  const sel = %s;
+  const check = () => {
+    if (window.__bench.first === null && sel && document.querySelector(sel)) {
+      window.__bench.first = performance.now();
+    }
+  };
+  new MutationObserver(check).observe(document, {childList: true, subtree: true, attributes: false});
+  document.addEventListener('change', () => { window.__bench.change = performance.now(); }, true);
+})();
+"""
+
+
+class Browser:
+    def __init__(self, playwright):
+        self.browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        self.blocked: list[str] = []
+
+    def context(self):
+        # no ctx.route() here: Playwright switches the HTTP cache off when requests are
+        # intercepted, and the warm-cache figures need it (requests off the machine are
+        # recorded by Visit instead)
+        return self.browser.new_context(viewport={"width": 1366, "height": 900})
+
+    def close(self):
+        self.browser.close()
+
+
+class Visit:
+    """One page load in ``ctx`` with network accounting through CDP."""
+
+    def __init__(self, ctx, ready: str, network: dict, offsite: list[str] | None = None):
+        self.offsite = offsite if offsite is not None else []
+        self.page = ctx.new_page()
+        self.page.add_init_script(INIT_SCRIPT % json.dumps(ready))
+        self.cdp = ctx.new_cdp_session(self.page)
+        self.cdp.send("Network.enable")
+        self.cdp.send("Network.emulateNetworkConditions", network)
+        self.requests: dict[str, dict] = {}
+        self.cdp.on("Network.requestWillBeSent", self._sent)
+        self.cdp.on("Network.responseReceived", self._response)
+        self.cdp.on("Network.loadingFinished", self._finished)
+        self.ready = ready
+
+    def _sent(self, ev):
+        parsed = urlparse(ev["request"]["url"])
+        if parsed.scheme not in ("data", "blob") and parsed.hostname != "127.0.0.1":
+            self.offsite.append(ev["request"]["url"])
+        self.requests.setdefault(ev["requestId"], {"url": ev["request"]["url"], "bytes": 0})
+
+    def _response(self, ev):
+        r = self.requests.setdefault(ev["requestId"], {"url": ev["response"]["url"], "bytes": 0})
+        r["status"] = ev["response"]["status"]
+        r["cached"] = bool(
+            ev["response"].get("fromDiskCache") or ev["response"].get("fromMemoryCache")
+        )
+        headers = {k.lower(): v for k, v in ev["response"].get("headers", {}).items()}
+        r["encoding"] = headers.get("content-encoding", "")
+
+    def _finished(self, ev):
+        if ev["requestId"] in self.requests:
+            self.requests[ev["requestId"]]["bytes"] = ev["encodedDataLength"]
+
+    def load(self, url: str, timeout_s: float) -> float:
+        """Navigate; seconds from navigation start until the ready selector matched."""
+        self.page.goto(url, wait_until="commit", timeout=timeout_s * 1000)
+        self.page.wait_for_function(
+            "() => window.__bench && window.__bench.first !== null", timeout=timeout_s * 1000
+        )
+        return self.page.evaluate("() => window.__bench.first") / 1000
+
+    def settle(self, quiet_s: float = 1.0, limit_s: float = 60) -> None:
+        """Wait until no request has started or finished for ``quiet_s``."""
+        end = time.monotonic() + limit_s
+        last, seen = time.monotonic(), -1
+        while time.monotonic() < end:
+            state = (len(self.requests), sum(r["bytes"] for r in self.requests.values()))
+            if state != seen:
+                seen, last = state, time.monotonic()
+            elif time.monotonic() - last >= quiet_s:
+                return
+            self.page.wait_for_timeout(200)
+
+    def weight(self) -> dict:
+        reqs = list(self.requests.values())
+        return {
+            "requests": len(reqs),
+            "kb": round(sum(r["bytes"] for r in reqs) / 1024, 1),
+            "largest": sorted(
+                ({"url": _short(r["url"]), "kb": round(r["bytes"] / 1024, 1),
+                  "encoding": r.get("encoding", "")} for r in reqs),
+                key=lambda r: -r["kb"],
+            )[:8],
+        }  # fmt: skip
+
+
+def _short(url: str) -> str:
+    p = urlparse(url)
+    return p.path[-70:] + (("?" + p.query[:20]) if p.query else "")
+
+
+def measure_pages(b: Browser, base: str, pages: list[str], *, slow: bool, floor: bool) -> dict:
+    out = {}
+    for path in pages:
+        ready = PAGES[path][0] if not floor else "#floor-graph .main-svg .trace"
+        url = base + (path if not floor else "/")
+        res: dict[str, Any] = {}
+        # cold, unthrottled: weight and time
+        ctx = b.context()
+        try:
+            v = Visit(ctx, ready, NO_THROTTLE, b.blocked)
+            res["cold_s"] = round(v.load(url, 60), 3)
+            v.settle()
+            res.update(v.weight())
+        finally:
+            ctx.close()
+        if slow:
+            ctx = b.context()
+            try:
+                v = Visit(ctx, ready, SLOW_4G, b.blocked)
+                res["slow4g_cold_s"] = round(v.load(url, 180), 3)
+                v.settle(limit_s=120)
+                v.page.close()
+                w = Visit(ctx, ready, SLOW_4G, b.blocked)  # second visit, same HTTP cache
+                res["slow4g_warm_s"] = round(w.load(url, 120), 3)
+                w.settle(limit_s=60)
+                res["warm_kb"] = w.weight()["kb"]
+                res["warm_requests"] = w.weight()["requests"]
+            finally:
+                ctx.close()
+        out[path] = res
+        print(f"  {'floor ' if floor else ''}{path}: {res}", flush=True)
+    return out
+
+
+def _redraw_ms(page, control: str, value: str | None, graph: str, kind: str) -> float:
+    """Change one control; ms from its 'change' event until plotly redrew ``graph``."""
+    page.evaluate(
+        """(g) => {
+            window.__bench.change = null; window.__bench.drawn = null;
+            const gd = document.getElementById(g).querySelector('.js-plotly-plot');
+            gd.once('plotly_afterplot', () => { window.__bench.drawn = performance.now(); });
+        }""",
+        graph,
+    )
+    if kind == "select":
+        page.select_option(f"#{control}", value)
+    else:  # a checkbox or radio: click the value's input
+        page.locator(f"#{control} input").nth(int(value)).click()
+    try:
+        page.wait_for_function(
+            "() => window.__bench.drawn !== null && window.__bench.change !== null", timeout=30000
+        )
+    except Exception as exc:  # noqa: BLE001 - say which change did not redraw
+        raise RuntimeError(f"{control}={value}: {graph} was not redrawn within 30 s") from exc
+    return page.evaluate("() => window.__bench.drawn - window.__bench.change")
+
+
+def measure_interactions(b: Browser, base: str, n: int, *, floor: bool) -> dict:
+    times: list[float] = []
+    ctx = b.context()
+    try:
+        if floor:
+            v = Visit(ctx, "#floor-graph .main-svg .trace", NO_THROTTLE, b.blocked)
+            v.load(base + "/", 60)
+            v.settle(0.5)
+            for i in range(n):
+                times.append(
+                    _redraw_ms(v.page, "floor-view", str((i + 1) % 2), "floor-graph", "radio")
+                )
+        else:
+            per = max(1, n // len(INTERACTIONS))
+            for path, control, values, graph in INTERACTIONS:
+                v = Visit(ctx, PAGES[path][0], NO_THROTTLE, b.blocked)
+                v.load(base + path, 60)
+                v.settle(0.5)
+                if values is None:
+                    kind = "select" if control.endswith("outcome") else "checkbox"
+                    if kind == "select":
+                        opts = v.page.eval_on_selector_all(
+                            f"#{control} option", "els => els.map(e => e.value)"
+                        )
+                        current = v.page.input_value(f"#{control}")
+                        values = [o for o in opts if o and o != current][:3] + [current]
+                    else:
+                        count = v.page.locator(f"#{control} input").count()
+                        values = [str(i) for i in range(min(count, 4))]
+                else:
+                    kind = "select"
+                for i in range(per):
+                    times.append(_redraw_ms(v.page, control, values[i % len(values)], graph, kind))
+                v.page.close()
+    finally:
+        ctx.close()
+    p50, p95 = np.percentile(times, [50, 95])
+    return {"changes": len(times), "p50_ms": round(float(p50), 1), "p95_ms": round(float(p95), 1)}
+
+
+def floor_figures(build_dir: Path, out_dir: Path) -> dict[str, Path]:
+    """For each page's graph, the same figure JSON as the dashboard draws (two views each)."""
+    import plotly.io as pio
+    from dash.development.base_component import Component
+
+    import app as dash_module  # registers the pages (they need the app first)
+    import pages.breakdowns as breakdowns
+    import pages.effects as effects
+    import pages.results_chain as chain
+
+    def find(component, ident):
+        if isinstance(component, Component):
+            if getattr(component, "id", None) == ident:
+                return component
+            kids = getattr(component, "children", None)
+            for kid in kids if isinstance(kids, list | tuple) else [kids]:
+                hit = find(kid, ident)
+                if hit is not None:
+                    return hit
+        return None
+
+    views = {
+        "/effects": (effects.layout, [{}, {"method": "ancova"}], "effects-forest"),
+        "/breakdowns": (breakdowns.layout, [{}, {"method": "ancova"}], "breakdowns-branch-figure"),
+        "/results-chain": (chain.layout, [{}, {"method": "ancova"}], "chain-detail-figure"),
+    }
+    files = {}
+    ctx = dash_module.server.test_request_context("/")
+    ctx.push()  # the views' cache lives in the Flask app
+    for path, (layout, kwargs, ident) in views.items():
+        figs, config = [], {}
+        for kw in kwargs:
+            g = find(layout(**kw), ident)
+            if g is None:
+                raise RuntimeError(f"{path}: no graph {ident} in the layout")
+            fig = g.figure
+            figs.append(
+                json.loads(pio.to_json(fig) if not isinstance(fig, dict) else json.dumps(fig))
+            )
+            config = g.config or {}
+        f = out_dir / f"floor{path.replace('/', '-')}.json"
+        f.write_text(json.dumps({"figures": figs, "config": config}))
+        files[path] = f
+    ctx.pop()
+    return files
+
+
+def run(
+    build_dir: Path, *, smoke: bool = False, interactions: int = 32, with_floor: bool = True
+) -> dict:
+    from playwright.sync_api import sync_playwright
+
+    pages = ["/effects"] if smoke else list(PAGES)
+    slow = not smoke
+    n = 2 if smoke else interactions
+    log = PROJECT_ROOT / "build" / "bench-browser-gunicorn.log"
+    out: dict[str, Any] = {"throttle_slow4g": SLOW_4G, "pages": {}, "floor": {}}
+    with tempfile.TemporaryDirectory() as tmp, sync_playwright() as p:
+        b = Browser(p)
+        try:
+            g = Gunicorn(build_dir, log)
+            try:
+                print("browser: dashboard pages ...", flush=True)
+                out["pages"] = measure_pages(b, g.base, pages, slow=slow, floor=False)
+                print("browser: dashboard interactions ...", flush=True)
+                out["interaction"] = measure_interactions(b, g.base, n, floor=False)
+                print(f"  interactions: {out['interaction']}", flush=True)
+            finally:
+                g.stop()
+            if with_floor:
+                figs = floor_figures(build_dir, Path(tmp))
+                for path in sorted({FLOOR_OF.get(pg, pg) for pg in pages}):
+                    fg = Gunicorn(build_dir, log, app="bench.floor_app:server",
+                                  AMK_FLOOR_FIGURES=str(figs[path]))  # fmt: skip
+                    try:
+                        print(f"browser: floor app for {path} ...", flush=True)
+                        out["floor"].update(
+                            measure_pages(b, fg.base, [path], slow=slow, floor=True)
+                        )
+                        if path == "/effects":
+                            out["floor_interaction"] = measure_interactions(
+                                b, fg.base, n, floor=True
+                            )
+                            print(f"  floor interactions: {out['floor_interaction']}", flush=True)
+                    finally:
+                        fg.stop()
+        finally:
+            b.close()
+    out["blocked_requests"] = b.blocked
+    return out | summary(out, slow=slow)
+
+
+def summary(out: dict, *, slow: bool) -> dict:
+    """The headline keys of bench/last-run.json."""
+    pages, floor = out["pages"], out.get("floor", {})
+    s: dict[str, Any] = {"page_bytes_cold_kb": max(v["kb"] for v in pages.values())}
+    if slow:
+        s["slow4g_first_figure_s"] = max(v["slow4g_cold_s"] for v in pages.values())
+        s["warm_first_figure_s"] = max(v["slow4g_warm_s"] for v in pages.values())
+    if floor:
+        key = "slow4g_cold_s" if slow else "cold_s"
+        s["slow4g_first_figure_vs_floor"] = round(
+            max(v[key] / floor[FLOOR_OF.get(pg, pg)][key] for pg, v in pages.items()), 2
+        )
+    s["interaction_p95_ms"] = out["interaction"]["p95_ms"]
+    if "floor_interaction" in out:
+        s["interaction_p95_vs_floor"] = round(
+            out["interaction"]["p95_ms"] / out["floor_interaction"]["p95_ms"], 2
+        )
+    return s
+
+
+if __name__ == "__main__":
+    import argparse
+
+    from analysis.paths import build_dir
+
+    ap = argparse.ArgumentParser(prog="python -m bench.browser")
+    ap.add_argument("--smoke", action="store_true")
+    ap.add_argument("--no-floor", action="store_true")
+    ap.add_argument("--pages", nargs="*")
+    a = ap.parse_args()
+    if a.pages:
+        PAGES = {k: v for k, v in PAGES.items() if k in a.pages}  # noqa: F811
+    res = run(build_dir(), smoke=a.smoke, with_floor=not a.no_floor)
+    print(json.dumps({k: v for k, v in res.items() if k not in ("pages", "floor")}, indent=1))
+    print(json.dumps(res["pages"], indent=1))

@@ -1,0 +1,249 @@
+"""How the app's bytes reach the browser: compression, caching, a partial plotly.js bundle.
+
+``speed_up(app)`` adds, once:
+
+* compression: brotli or gzip, whichever the browser accepts (flask-compress, the library
+  Dash's own ``compress=True`` uses).  Versioned files (Dash's fingerprinted bundles,
+  ``/assets/...?m=``) and the few unversioned static files are compressed **once** per
+  process at a high level and kept in memory; HTML and callback answers are compressed per
+  response at flask-compress's fast default level;
+* caching: versioned files ``public, max-age=1 year, immutable``; everything else that can
+  be cached (the unversioned lazy chunks, the HTML, ``/_dash-layout``,
+  ``/_dash-dependencies``) carries an ``ETag`` and ``no-cache``, so a second visit costs a
+  304 instead of the bytes;
+* a partial plotly.js bundle: the figures draw only scatter and bar traces, so the
+  "basic" dist of plotly.js (scatter, bar, pie; 1.2 MB instead of 4.8 MB, same version,
+  same modebar, hover and PNG/SVG export), fetched by ``make plotly`` into
+  ``build/vendor/``, is served at the URL from which ``dcc.Graph`` loads plotly.js; without
+  the file the full bundle is served (and a warning logged);
+* ``Link: rel=preload`` headers on the HTML of pages that draw figures, so that the
+  browser fetches plotly.js and the graph chunk while it loads the other bundles instead
+  of after the page's layout has arrived;
+* bundles of component libraries nothing uses (``unused``) are not put in the page.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import logging
+import os
+import threading
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import brotli
+from flask import Flask, Response, request
+from flask_compress import Compress
+
+from analysis.paths import PROJECT_ROOT
+
+log = logging.getLogger("amk.delivery")
+
+YEAR = 31_536_000
+SUITES = "_dash-component-suites/"
+PLOTLY_PATH = SUITES + "plotly/package_data/plotly.min.js"
+GRAPH_CHUNK = SUITES + "dash/dcc/async-graph.js"
+# what a page needs when it draws a dcc.Graph, requested by the Graph itself only after the
+# page's layout has arrived: worth announcing in the HTML
+GRAPH_PRELOADS = (GRAPH_CHUNK, PLOTLY_PATH)
+# static files are compressed once, so at a high level: brotli 9 is within 5-10% of 11 at a
+# tenth of the time (0.4 s for the largest bundle); gzip 9 for browsers without brotli
+BR_QUALITY = 9
+GZIP_LEVEL = 9
+DYNAMIC_MIN_BYTES = 500
+
+
+def plotly_bundle() -> Path | None:
+    """The partial plotly.js bundle for the installed plotly.py's plotly.js version, if fetched.
+
+    ``AMK_PLOTLY_BUNDLE`` names another file; ``full`` keeps Dash's full bundle.
+    """
+    override = os.environ.get("AMK_PLOTLY_BUNDLE", "")
+    if override == "full":
+        return None
+    if override:
+        path = Path(override)
+    else:
+        from plotly.offline import get_plotlyjs_version
+
+        path = PROJECT_ROOT / "build" / "vendor" / f"plotly-basic-{get_plotlyjs_version()}.min.js"
+    if path.is_file():
+        return path
+    log.warning(
+        "partial plotly.js bundle %s not found (run `make plotly`): serving the full 4.8 MB bundle",
+        path,
+    )
+    return None
+
+
+class _Packed:
+    """Compressed bodies of static files, computed once per content and encoding.
+
+    Kept in memory and in ``build/compressed/`` (named by the content's hash), so that the
+    gunicorn workers and later restarts reuse them instead of compressing again.
+    """
+
+    def __init__(self, folder: Path | None) -> None:
+        self._data: dict[tuple[str, str], bytes] = {}
+        self._lock = threading.Lock()
+        self.folder = folder
+
+    def get(self, raw: bytes, enc: str) -> bytes:
+        key = (hashlib.sha1(raw).hexdigest(), enc)
+        hit = self._data.get(key)
+        if hit is not None:
+            return hit
+        file = (
+            self.folder / f"{key[0]}-q{BR_QUALITY if enc == 'br' else GZIP_LEVEL}.{enc}"
+            if self.folder
+            else None
+        )
+        if file is not None and file.is_file():
+            hit = file.read_bytes()
+        else:
+            hit = (
+                brotli.compress(raw, quality=BR_QUALITY)
+                if enc == "br"
+                else gzip.compress(raw, compresslevel=GZIP_LEVEL, mtime=0)
+            )
+            if file is not None:
+                try:
+                    file.parent.mkdir(parents=True, exist_ok=True)
+                    tmp = file.with_suffix(f".{os.getpid()}.tmp")
+                    tmp.write_bytes(hit)
+                    tmp.replace(file)
+                except OSError:  # a read-only install: memory only
+                    self.folder = None
+        with self._lock:
+            self._data[key] = hit
+        return hit
+
+
+def _encoding() -> str | None:
+    accepted = request.accept_encodings
+    for enc in ("br", "gzip"):
+        if accepted[enc] > 0:
+            return enc
+    return None
+
+
+def _components_in(layout: Any) -> set[str]:
+    """Component type names anywhere in a layout."""
+    from dash.development.base_component import Component
+
+    found: set[str] = set()
+    stack = [layout]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, list | tuple):
+            stack.extend(node)
+        elif isinstance(node, Component):
+            found.add(node._type)
+            for prop in node._prop_names:
+                value = getattr(node, prop, None)
+                if isinstance(value, Component | list | tuple):
+                    stack.append(value)
+    return found
+
+
+def speed_up(app, *, unused: Iterable[str] = ("dash_table",)) -> Flask:
+    """Compression, caching, the partial plotly.js bundle and preload hints (see the module)."""
+    import dash
+
+    server: Flask = app.server
+    prefix = app.config.requests_pathname_prefix
+    for lib in unused:
+        # the module's _js_dist is what Dash writes into every page's script tags
+        getattr(dash, lib)._js_dist[:] = []
+
+    # dynamic responses (HTML, layout, callbacks): flask-compress at its default, fast levels
+    server.config.setdefault("COMPRESS_ALGORITHM", ["br", "gzip"])
+    server.config.setdefault("COMPRESS_MIN_SIZE", DYNAMIC_MIN_BYTES)
+    Compress(server)
+
+    bundle = plotly_bundle()
+    bundle_bytes = bundle.read_bytes() if bundle else b""
+    bundle_etag = hashlib.sha1(bundle_bytes).hexdigest()[:20] if bundle else ""
+    packed = _Packed(PROJECT_ROOT / "build" / "compressed")
+    figure_pages: dict[str, bool] = {}
+    page_lock = threading.Lock()
+
+    def draws_figures(path: str) -> bool:
+        """Whether the page at ``path`` has a dcc.Graph in its default layout (memoised)."""
+        if path in figure_pages:
+            return figure_pages[path]
+        layout: Any = None
+        if not dash.page_registry:  # a single-page app
+            layout = app.layout
+        for page in dash.page_registry.values():
+            if page.get("relative_path") == path:
+                layout = page["layout"]
+                break
+        try:
+            found = "Graph" in _components_in(layout() if callable(layout) else layout)
+        except Exception:  # noqa: BLE001 - a hint only; the page itself reports its errors
+            found = False
+        with page_lock:
+            figure_pages[path] = found
+        return found
+
+    @server.before_request
+    def _partial_plotly():
+        if bundle and request.path == prefix + PLOTLY_PATH and request.method == "GET":
+            resp = Response(bundle_bytes, mimetype="application/javascript")
+            resp.set_etag(bundle_etag)
+            return resp
+        return None
+
+    @server.after_request
+    def _deliver(resp: Response) -> Response:
+        if request.method != "GET" or resp.status_code != 200:
+            return resp
+        path = request.path
+        rel = path[len(prefix) :] if path.startswith(prefix) else path
+        is_asset, is_icon = rel.startswith("assets/"), rel.startswith("_favicon")
+        static = rel.startswith(SUITES) or is_asset or is_icon
+        versioned = (
+            (rel.startswith(SUITES) and resp.cache_control.max_age == YEAR)
+            or (is_asset and "m" in request.args)
+            or (is_icon and "v" in request.args)
+        )
+        if versioned:
+            resp.cache_control.no_cache = None
+            resp.cache_control.max_age = YEAR
+            resp.cache_control.public = True
+            resp.cache_control.immutable = True
+        elif resp.mimetype == "text/html":
+            # never the same twice (Dash signs a per-page-load id into it): fetched each time,
+            # a few KB compressed
+            resp.cache_control.no_cache = True
+        elif static or rel in ("_dash-layout", "_dash-dependencies"):
+            resp.cache_control.no_cache = True
+            if not resp.get_etag()[0]:
+                resp.direct_passthrough = False
+                resp.add_etag()
+        if resp.mimetype == "text/html" and draws_figures(path):
+            resp.headers["Link"] = ", ".join(
+                f"<{prefix}{p}>; rel=preload; as=script" for p in GRAPH_PRELOADS
+            )
+        if not static or "Content-Encoding" in resp.headers:
+            return resp  # dynamic: flask-compress, which runs after this
+        enc = _encoding()
+        if enc is None or resp.mimetype not in server.config["COMPRESS_MIMETYPES"]:
+            return resp
+        resp.direct_passthrough = False
+        raw = resp.get_data()
+        if len(raw) < DYNAMIC_MIN_BYTES:
+            return resp
+        etag = resp.get_etag()[0] or hashlib.sha1(raw).hexdigest()[:20]
+        resp.set_data(packed.get(raw, enc))
+        resp.headers["Content-Encoding"] = enc
+        resp.vary.add("Accept-Encoding")
+        if not versioned:
+            resp.set_etag(f"{etag}:{enc}")
+            resp.make_conditional(request)
+        return resp
+
+    return server

@@ -1,0 +1,196 @@
+"""What the server sends: compressed, cacheable, the partial plotly.js bundle, small HTML.
+
+Decompression and file contents are checked against the files on disk (brotli/gzip
+decompress what the server sent; the bytes must be the package's own file).
+"""
+
+from __future__ import annotations
+
+import gzip
+import re
+import subprocess
+from pathlib import Path
+
+import brotli
+import dash
+import pytest
+from app_fixtures import *  # noqa: F403  (dash_app, artifact_dir)
+
+from analysis.paths import PROJECT_ROOT
+from components import delivery
+
+SITE = Path(dash.__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def client(dash_app):
+    return dash_app.server.test_client()
+
+
+@pytest.fixture(scope="module")
+def scripts(client) -> list[str]:
+    html = client.get("/").get_data(as_text=True)
+    return re.findall(r'<script src="([^"]+)"', html)
+
+
+def _file_of(url: str) -> Path:
+    """The package file a fingerprinted component-suite URL stands for."""
+    from dash.fingerprint import check_fingerprint
+
+    _, _, rest = url.partition("/_dash-component-suites/")
+    package, _, fingerprinted = rest.partition("/")
+    path, _ = check_fingerprint(fingerprinted)
+    return SITE / package / path if package != "dash" else SITE / "dash" / path
+
+
+def test_versioned_bundles_are_compressed_and_cached_for_a_year(client, scripts):
+    url = next(s for s in scripts if "dash_core_components.v" in s)
+    raw = _file_of(url).read_bytes()
+    br = client.get(url, headers={"Accept-Encoding": "gzip, deflate, br"})
+    assert br.status_code == 200
+    assert br.headers["Content-Encoding"] == "br"
+    assert brotli.decompress(br.data) == raw
+    assert len(br.data) < len(raw) / 3
+    cc = br.headers["Cache-Control"]
+    assert "max-age=31536000" in cc and "immutable" in cc and "public" in cc
+    assert "Accept-Encoding" in br.headers["Vary"]
+    gz = client.get(url, headers={"Accept-Encoding": "gzip"})
+    assert gz.headers["Content-Encoding"] == "gzip"
+    assert gzip.decompress(gz.data) == raw
+    plain = client.get(url)
+    assert "Content-Encoding" not in plain.headers and plain.data == raw
+
+
+def test_unversioned_files_revalidate_with_an_etag(client):
+    url = "/_dash-component-suites/dash/dcc/async-graph.js"
+    first = client.get(url, headers={"Accept-Encoding": "br"})
+    assert first.status_code == 200 and first.headers["Content-Encoding"] == "br"
+    assert first.headers["Cache-Control"] == "no-cache"
+    etag = first.headers["ETag"]
+    again = client.get(url, headers={"Accept-Encoding": "br", "If-None-Match": etag})
+    assert again.status_code == 304 and again.data == b""
+    for path in ("/_dash-layout", "/_dash-dependencies"):
+        r = client.get(path, headers={"Accept-Encoding": "br"})
+        assert r.headers.get("ETag"), path
+        assert (
+            client.get(
+                path, headers={"Accept-Encoding": "br", "If-None-Match": r.headers["ETag"]}
+            ).status_code
+            == 304
+        )
+
+
+def test_html_is_small_and_carries_no_other_page(client):
+    r = client.get("/", headers={"Accept-Encoding": "br"})
+    html = brotli.decompress(r.data).decode()
+    # before: 322 KB, every page's layout written into the config for Dash's id checks
+    assert len(html) < 40_000, len(html)
+    assert "effects-forest" not in html and "breakdowns-branch-figure" not in html
+    scripts = re.findall(r'<script src="([^"]+)"', html)
+    assert scripts and not [s for s in scripts if "dash_table" in s]  # no DataTable: no bundle
+
+
+def test_no_datatable_is_used():
+    """The dash_table bundle is dropped (components.delivery), which is only right while no
+    page uses a DataTable."""
+    for folder in ("pages", "components"):
+        for f in (PROJECT_ROOT / folder).glob("*.py"):
+            assert "DataTable" not in f.read_text() or f.name == "delivery.py", f
+
+
+def test_every_callback_id_is_in_a_layout(dash_app, client):
+    """Dash's browser-side id check is off (it needs every layout in every HTML response);
+    the same check here: each id a callback names exists in the shell or a page's layout."""
+    from dash.development.base_component import Component
+
+    ids: set[str] = set()
+
+    def walk(node):
+        if isinstance(node, list | tuple):
+            for n in node:
+                walk(n)
+        elif isinstance(node, Component):
+            if isinstance(getattr(node, "id", None), str):
+                ids.add(node.id)
+            for prop in node._prop_names:
+                v = getattr(node, prop, None)
+                if isinstance(v, Component | list | tuple):
+                    walk(v)
+
+    with dash_app.server.test_request_context("/"):
+        walk(dash_app.layout() if callable(dash_app.layout) else dash_app.layout)
+        for page in dash.page_registry.values():
+            walk(page["layout"]() if callable(page["layout"]) else page["layout"])
+    named: set[str] = set()
+    for key, cb in dash_app.callback_map.items():
+        for dep in cb.get("inputs", []) + cb.get("state", []):
+            if isinstance(dep["id"], str) and not dep["id"].startswith("{"):  # not pattern ids
+                named.add(dep["id"])
+        for spec in key.strip(".").split("..."):
+            ident = spec.rpartition(".")[0]
+            if not ident.startswith("{"):
+                named.add(ident)
+    dash_internal = {i for i in named if i.startswith("_pages")}
+    missing = named - ids - dash_internal
+    assert not missing, f"callbacks name ids that no layout has: {sorted(missing)}"
+
+
+@pytest.fixture(scope="module")
+def partial_bundle() -> Path:
+    path = delivery.plotly_bundle()
+    if path is None:  # fetched from the npm registry by the Makefile rule
+        subprocess.run(["make", "plotly"], cwd=PROJECT_ROOT, check=True)
+        path = delivery.plotly_bundle()
+    assert path is not None
+    return path
+
+
+def test_graph_loads_the_partial_plotly_bundle(dash_app, partial_bundle):
+    from plotly.offline import get_plotlyjs_version
+
+    # a fresh app: the session's app may have started before the bundle was fetched
+    client = dash_app.server.test_client()
+    r = client.get("/" + delivery.PLOTLY_PATH, headers={"Accept-Encoding": "br"})
+    if brotli.decompress(r.data) != partial_bundle.read_bytes():
+        pytest.skip("the session's app started before `make plotly` fetched the bundle")
+    body = brotli.decompress(r.data)
+    assert body.startswith(
+        b"/**\n* plotly.js (basic - minified) v" + get_plotlyjs_version().encode()
+    )
+    assert len(body) < 1_500_000  # the full bundle is 4.8 MB
+    assert len(r.data) < 400_000  # over the wire
+
+
+def test_figure_pages_announce_plotly_with_a_preload_link(client):
+    link = client.get("/effects").headers.get("Link", "")
+    assert delivery.PLOTLY_PATH in link and "rel=preload" in link and "as=script" in link
+    assert "Link" not in client.get("/").headers  # the overview draws no figure
+
+
+def test_figures_draw_only_trace_types_of_the_basic_bundle(dash_app):
+    """The basic plotly.js dist draws scatter, bar and pie; every figure must stay within it."""
+    import plotly.graph_objects as go
+
+    allowed = {"scatter", "bar", "pie"}
+    seen: set[str] = set()
+    from dash.development.base_component import Component
+
+    def walk(node):
+        if isinstance(node, list | tuple):
+            for n in node:
+                walk(n)
+        elif isinstance(node, Component):
+            fig = getattr(node, "figure", None)
+            if fig is not None:
+                for tr in go.Figure(fig).data:
+                    seen.add(tr.type)
+            for prop in node._prop_names:
+                v = getattr(node, prop, None)
+                if isinstance(v, Component | list | tuple):
+                    walk(v)
+
+    with dash_app.server.test_request_context("/"):
+        for page in dash.page_registry.values():
+            walk(page["layout"]() if callable(page["layout"]) else page["layout"])
+    assert seen, "no figure found"
+    assert seen <= allowed, seen - allowed
