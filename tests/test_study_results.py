@@ -187,6 +187,7 @@ def test_made_up_study_gets_the_estimators_its_outcomes_allow(tmp_path):
     by_outcome = table.groupby("outcome")["method"].agg(set).to_dict()
     assert by_outcome["confidence"] == {"post"}  # asked at endline only
     assert by_outcome["saves"] == {"did", "ancova", "ipw_did"}  # no take-up recorded: no LATE
+    assert table["estimate"].notna().all() and (table["note"] == "").all()
     assert set(table.loc[table["sample_type"] == "sex", "sample"]) == {"Women", "Men"}
     assert (table["sample"] == "All clients").any()  # no study.yaml beside it: the default noun
     # the weighted post-only row against statsmodels WLS written out here
@@ -205,3 +206,65 @@ def test_a_multi_arm_study_is_refused_with_the_route_that_works(tmp_path):
     cb, panel = _made_up(tmp_path, arms=3)
     with pytest.raises(EstimationError, match="3 arms.*python -m analysis estimate"):
         build_results(panel, cb, draws=99)
+
+
+def test_a_cell_without_variance_gets_a_reason_not_a_crash(tmp_path):
+    """No variance among men at endline (one breakdown level): those rows say why, the rest of
+    the build goes on (a ZeroDivisionError here once killed the whole build)."""
+    cb, panel = _made_up(tmp_path)
+    panel = panel.copy()
+    panel.loc[(panel["woman"] == 0) & (panel["wave"] == 1), "confidence"] = 5.0
+    table = build_results(panel, cb, draws=99, seed=1)
+    conf = table[table["outcome"] == "confidence"]
+    men = conf[conf["sample"] == "Men"]
+    assert len(men) and men["estimate"].isna().all()
+    assert men["note"].str.startswith("not estimable:").all()
+    assert conf.loc[conf["sample"].isin(["Women", "All clients"]), "estimate"].notna().all()
+
+
+def test_a_family_index_that_cannot_be_formed_gets_a_reason(tmp_path):
+    cb, panel = _made_up(tmp_path)
+    text = (tmp_path / "codebook.yaml").read_text()
+    text = text.replace(
+        "families:\n  saving: {label: Saving}\n",
+        "families:\n  saving: {label: Saving}\n  other: {label: Other}\n",
+    ).replace(
+        "  confidence:\n    label: Confidence (0-10)\n    family: saving",
+        "  confidence:\n    label: Confidence (0-10)\n    family: other",
+    )
+    (tmp_path / "codebook.yaml").write_text(text)
+    cb = load_codebook(tmp_path / "codebook.yaml")
+    panel = panel.copy()
+    panel.loc[panel["wave"] == 1, "confidence"] = 5.0  # constant for everyone: no index
+    table = build_results(panel, cb, draws=99, seed=1)
+    idx = table[table["outcome"] == "index_other"]
+    assert len(idx) and idx["estimate"].isna().all()
+    assert idx["note"].str.contains("family index has no variance").all()
+    assert table.loc[table["outcome"] == "saves", "estimate"].notna().any()
+
+
+def test_sampling_weights_weight_did_and_ancova(tmp_path):
+    """DiD and ANCOVA of an outcome with a baseline, weighted by the declared sampling weights,
+    against regressions written out here (statsmodels WLS)."""
+    cb, panel = _made_up(tmp_path)
+    table = build_results(panel, cb, draws=99, seed=1)
+
+    def row(method):
+        return table[(table["outcome"] == "saves") & (table["method"] == method)
+                     & (table["sample_type"] == "all") & (table["inference"] == "cluster")].iloc[0]  # fmt: skip
+
+    wide = panel.pivot(index="pid", columns="wave", values="saves").dropna()
+    units = panel.drop_duplicates("pid").set_index("pid").loc[wide.index]
+    d = pd.DataFrame({"y0": wide[0], "y1": wide[1], "dy": wide[1] - wide[0], "w": units["w"],
+                      "treat": (units["group"] == "training").astype(float),
+                      "village": units["village"]})  # fmt: skip
+    # two periods, unit fixed effects, weights constant within unit: WLS of the first difference
+    fd = smf.wls("dy ~ treat", data=d, weights=d["w"]).fit()
+    assert row("did")["estimate"] == pytest.approx(fd.params["treat"], rel=1e-9)
+    unweighted = smf.ols("dy ~ treat", data=d).fit()
+    assert abs(row("did")["estimate"] - unweighted.params["treat"]) > 1e-4  # weights matter here
+    anc = smf.wls("y1 ~ treat + y0", data=d, weights=d["w"]).fit(
+        cov_type="cluster", cov_kwds={"groups": d["village"]}
+    )
+    assert row("ancova")["estimate"] == pytest.approx(anc.params["treat"], rel=1e-9)
+    assert row("ancova")["std_error"] == pytest.approx(anc.bse["treat"], rel=1e-9)
