@@ -450,10 +450,11 @@ def _methods_note(
             f"{fmt_p(last['differential_p'].iloc[0])})."
         )
     n_out = int((~rows["is_index"]).sum())
+    dims = [_dimension_nouns(arts, study, d)[0] for d in breakdown_dims(res)]
+    groups = f" (in a {' or '.join(dims)}: when that group's own p is at most 0.05)" if dims else ""
     out.append(
         f"Reading the results: an outcome counts as improved or worsened only when the sharpened "
-        f"q-value across all {n_out} outcomes and the p-value are both at most 0.05 (in a province "
-        "or branch: when that group's own p is at most 0.05). 'No detectable "
+        f"q-value across all {n_out} outcomes and the p-value are both at most 0.05{groups}. 'No detectable "
         "effect' is not proof of no effect: effects smaller than the minimum detectable effect "
         "(80% power, 5% level) could have been missed."
     )
