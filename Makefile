@@ -33,7 +33,7 @@ sysdeps:
 	fi
 
 ## data: simulated raw exports, the processed demo panel and the results table (rebuilt when stale)
-data: $(PANEL) results
+data: $(PANEL) results studies
 
 ## results: the cached results table; the command itself skips the work when it is up to date
 results: $(PANEL)
@@ -41,6 +41,20 @@ results: $(PANEL)
 
 $(RAW)/DEMO_SIMULATED.json: data/studies/amk/demo_config.yaml data/studies/amk/codebook.yaml analysis/demo.py | $(STAMP)
 	$(PY) -m analysis demo --out $(RAW)
+
+## studies: every shipped study that carries its own data files (data/studies/<id>/ with a
+## codebook.yaml and its exports) builds into build/<id>/: panel, results table, diagnostics.
+## The AMK demo's simulated exports are generated instead, into build/ (above).
+REAL_STUDIES := $(patsubst data/studies/%/codebook.yaml,%,$(wildcard data/studies/*/codebook.yaml))
+REAL_STUDIES := $(filter-out amk,$(REAL_STUDIES))
+.PHONY: studies
+studies: $(foreach s,$(REAL_STUDIES),$(BUILD)/$(s)/panel.parquet)
+	@for s in $(REAL_STUDIES); do \
+	  $(PY) -m analysis results --panel $(BUILD)/$$s/panel.parquet --out $(BUILD)/$$s/results.parquet || exit 1; \
+	done
+
+$(BUILD)/%/panel.parquet: data/studies/%/codebook.yaml $(ANALYSIS_SRC) | $(STAMP)
+	$(PY) -m analysis build --raw data/studies/$* --codebook $< --out $@
 
 $(PANEL): $(RAW)/DEMO_SIMULATED.json data/studies/amk/codebook.yaml $(ANALYSIS_SRC) | $(STAMP)
 	$(PY) -m analysis build --raw $(RAW) --out $(PANEL)

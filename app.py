@@ -23,6 +23,7 @@ from components.layout import problems_alert, provenance_banner
 from components.present import toolbar
 from components.server import harden
 from components.store import get_artifacts, health
+from components.urlstate import BRAND, nav_link
 
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
@@ -53,9 +54,8 @@ app.index_string = app.index_string.replace("<html>", '<html lang="en">', 1)
 
 def navbar() -> html.Header:
     pages = sorted(dash.page_registry.values(), key=lambda p: p.get("order", 99))
-    links = [
-        dbc.NavItem(dbc.NavLink(p["name"], href=p["relative_path"], active="exact")) for p in pages
-    ]
+    # the links carry the view's shared filters (components.urlstate)
+    links = [nav_link(p["name"], p["relative_path"]) for p in pages]
     return html.Header(
         dbc.Navbar(
             dbc.Container(
@@ -66,6 +66,7 @@ def navbar() -> html.Header:
                             " financial-education impact",
                         ],
                         href="/",
+                        id=BRAND,
                         className="me-3",
                     ),
                     dbc.Nav(links, pills=True, className="main-nav flex-row flex-wrap gap-1"),
@@ -123,6 +124,12 @@ def shell() -> html.Div:
 
 
 app.layout = shell
+# Dash finishes its set-up (page routing, the layout it checks callbacks against, its own
+# clientside callbacks) on the first request.  Done here, before serving: a request that
+# arrives while the first is still setting up would otherwise get a CSP without the hash
+# of Dash's page-title script and a callback check without the pages (console errors).
+with server.test_request_context("/"):
+    server.preprocess_request()
 
 if __name__ == "__main__":
     app.run(

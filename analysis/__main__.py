@@ -50,7 +50,9 @@ def _cmd_build(args: argparse.Namespace) -> int:
         raise CliError(str(exc)) from None
     waves = panel.groupby("wave").size().to_dict()
     unit = manifest.get("roles", {}).get("unit", "unit")
-    print(f"wrote {out} ({len(panel)} rows, one per {unit} and wave: {waves}; {manifest['kind']} data)")
+    print(
+        f"wrote {out} ({len(panel)} rows, one per {unit} and wave: {waves}; {manifest['kind']} data)"
+    )
     print(f"wrote {manifest_path(out)}")
     return 0
 

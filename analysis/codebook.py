@@ -81,6 +81,10 @@ class Variable:
     unit: str | None = None
     better: str | None = None
     scale: tuple[float, float] | None = None  # likert outcomes: lowest and highest answer
+    # as a breakdown: the dimension's name in the results (default: the variable's name) and
+    # display labels of its levels, in order (default: the values themselves, sorted)
+    dimension: str | None = None
+    levels: dict[Any, str] | None = None
 
     @property
     def sign(self) -> int:
@@ -303,6 +307,8 @@ def load_codebook(path: str | Path | None = None) -> Codebook:
                 type=var.get("type"),
                 unit=var.get("unit"),
                 better=var.get("better"),
+                dimension=var.get("dimension"),
+                levels=_levels(where, var.get("levels")),
                 scale=(
                     (float(var.get("scale", [1, 5])[0]), float(var.get("scale", [1, 5])[1]))
                     if var.get("type") == "likert"
@@ -317,6 +323,14 @@ def load_codebook(path: str | Path | None = None) -> Codebook:
     return Codebook(
         path, text, default_missing, waves, families, variables, roles, layout, input_spec
     )
+
+
+def _levels(where: str, spec: Any) -> dict[Any, str] | None:
+    if spec is None:
+        return None
+    if not isinstance(spec, dict) or not spec:
+        raise CodebookError(f"{where}: levels must map each value to its label")
+    return {k: str(v) for k, v in spec.items()}
 
 
 def _baseline(waves: dict[int, dict[str, Any]]) -> int | None:

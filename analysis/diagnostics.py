@@ -242,15 +242,19 @@ def design_mde(
     return pd.DataFrame(rows)
 
 
-def means_by_arm(panel: pd.DataFrame, outcomes: list[str], min_cell: int) -> pd.DataFrame:
-    """Outcome means by arm and wave, for the full sample, provinces and branches.
+def means_by_arm(
+    panel: pd.DataFrame, outcomes: list[str], min_cell: int, samples=None
+) -> pd.DataFrame:
+    """Outcome means by arm and wave, for the full sample and each breakdown level.
 
-    A cell with fewer than ``min_cell`` clients answering is suppressed (mean NaN).
+    ``samples``: (sample_type, sample, row mask) triples (``analysis.results.samples``);
+    default the full sample only.  A cell with fewer than ``min_cell`` units answering is
+    suppressed (mean NaN).
     """
     rows = []
-    groups = [("all", "All clients", panel)]
-    groups += [("province", k, g) for k, g in panel.groupby("province")]
-    groups += [("branch", k, g) for k, g in panel.groupby("branch")]
+    if samples is None:
+        samples = [("all", "All clients", pd.Series(True, index=panel.index))]
+    groups = [(stype, sval, panel[mask]) for stype, sval, mask in samples]
     for stype, sval, sub in groups:
         for (wave, arm), cell in sub.groupby(["wave", "arm"]):
             for name in outcomes:

@@ -85,26 +85,42 @@ def add_family_indices(panel: pd.DataFrame, codebook: Codebook) -> pd.DataFrame:
     (1.0, 0.0)
     """
     out = panel.copy()
-    base_c = ((panel["wave"] == 0) & (panel["arm"] == 0)).to_numpy()
+    base_c = ((panel["wave"] == codebook.baseline_wave) & (panel["arm"] == 0)).to_numpy()
     groups = [panel["arm"], panel["wave"]]
     for family in codebook.families:
         members = [n for n, v in codebook.outcomes.items() if v.family == family]
-        zs = {}
-        for name in members:
-            comp = panel[name].astype(float)
-            mu, sd = comp[base_c].mean(), comp[base_c].std()
+        if any(codebook.has_baseline(n) for n in members):
+            refs = [(base_c, np.ones(len(panel), bool))]
+        else:
+            # no baseline measure: standardise within each follow-up wave by that wave's
+            # comparison group (the index is then in SDs of the comparison group at that wave)
+            refs = [
+                (
+                    ((panel["wave"] == w) & (panel["arm"] == 0)).to_numpy(),
+                    (panel["wave"] == w).to_numpy(),
+                )
+                for w in sorted(panel["wave"].unique())
+            ]
+        index = pd.Series(np.nan, index=panel.index)
+        for ref, rows in refs:
+            zs = {}
+            for name in members:
+                comp = panel[name].astype(float)
+                mu, sd = comp[ref].mean(), comp[ref].std()
+                if not np.isfinite(sd) or sd == 0:
+                    continue
+                zs[name] = codebook.outcomes[name].sign * (comp - mu) / sd
+            if not zs:
+                continue
+            z = pd.DataFrame(zs, index=panel.index)
+            answered = z.notna().any(axis=1)
+            # KLK (2007): impute a missing component at its arm x wave group mean
+            z = z.fillna(z.groupby(groups, dropna=False).transform("mean"))
+            raw = z.mean(axis=1).where(answered)
+            mu, sd = raw[ref].mean(), raw[ref].std()
             if not np.isfinite(sd) or sd == 0:
                 continue
-            zs[name] = codebook.outcomes[name].sign * (comp - mu) / sd
-        if not zs:
-            continue
-        z = pd.DataFrame(zs, index=panel.index)
-        answered = z.notna().any(axis=1)
-        # KLK (2007): impute a missing component at its arm x wave group mean
-        z = z.fillna(z.groupby(groups, dropna=False).transform("mean"))
-        raw = z.mean(axis=1).where(answered)
-        mu, sd = raw[base_c].mean(), raw[base_c].std()
-        if not np.isfinite(sd) or sd == 0:
-            continue
-        out[index_name(family)] = (raw - mu) / sd
+            index[rows] = ((raw - mu) / sd)[rows]
+        if index.notna().any():
+            out[index_name(family)] = index
     return out

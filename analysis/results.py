@@ -10,8 +10,11 @@ family, family_label   outcome family; ``is_index`` marks the family indices
 unit, better, type     codebook metadata (``better`` is ``higher`` or ``lower``)
 method                 ``did`` | ``ancova`` | ``ipw_did`` | ``late`` (IV: the effect on compliers,
                        a LATE, Imbens & Angrist 1994 -- not a TOT, the comparison villages have take-up too)
+                       for outcomes with a baseline; ``post`` (the follow-up wave alone, strata fixed
+                       effects) for outcomes without one -- a post-programme round is never a baseline
 inference              ``cluster`` (CR1, t(G-1)) | ``wild`` (wild cluster restricted bootstrap)
-sample_type, sample    ``all``/``All clients``, ``province``/<name>, ``branch``/<name>, ``sex``/``Women``|``Men``
+sample_type, sample    ``all``/``All <units>``, then one type per breakdown the codebook's roles declare
+                       (its ``dimension`` name, e.g. ``province``, ``branch``, ``sex``) with its levels
 wave, wave_label       follow-up wave (1 midline, 2 endline)
 estimate, std_error    effect in natural units; ``std_error`` is cluster-robust for both inferences
 t_stat, df, p_value    p from t(G-1), or from the bootstrap for ``wild``
@@ -74,6 +77,7 @@ from analysis.estimators import (
     DEFAULT_DRAWS,
     DEFAULT_SEED,
     EffectResult,
+    did_sample,
     fit_ancova,
     fit_did,
     fit_ipw_did,
@@ -84,6 +88,7 @@ from analysis.estimators import (
 from analysis.io import atomic_write
 from analysis.multiple import add_family_indices, index_name, sharpened_qvalues
 from analysis.panel import read_panel
+from analysis.post import fit_post
 from analysis.version import code_fingerprint
 
 DEFAULT_MIN_CELL = 10
@@ -93,7 +98,11 @@ INFERENCES = ("cluster", "wild")
 # on compliers (Imbens & Angrist 1994), not the effect of treatment on the treated.
 METHODS: tuple[str, ...] = ("did", "ancova", "ipw_did", "late")
 IV_METHOD = "late"
-SEX_LABELS = {1.0: "Women", 0.0: "Men"}
+POST_METHOD = "post"
+# Internal column names of the analysis frame.  The estimators work on these, whatever the
+# study calls the variables: the codebook's roles say which variable plays which part, and
+# ``analysis_frame`` renames them.
+INTERNAL = {"unit": "client_id", "cluster": "village", "arm": "arm", "exposure": "exposure"}
 
 
 def min_cell_default() -> int:
@@ -134,31 +143,110 @@ def outcome_catalogue(codebook: Codebook) -> pd.DataFrame:
     return pd.concat([rows, pd.DataFrame(idx)], ignore_index=True)
 
 
-def samples(panel: pd.DataFrame) -> list[tuple[str, str, pd.Series]]:
-    """(sample_type, sample, row mask) for the full sample and every subgroup."""
-    out = [("all", "All clients", pd.Series(True, index=panel.index))]
-    for prov in sorted(panel["province"].unique()):
-        out.append(("province", prov, panel["province"] == prov))
-    for br in sorted(panel["branch"].unique()):
-        out.append(("branch", br, panel["branch"] == br))
-    for val, lab in SEX_LABELS.items():
-        out.append(("sex", lab, panel["female"] == val))
+def analysis_frame(panel: pd.DataFrame, codebook: Codebook) -> pd.DataFrame:
+    """The panel with the design roles under the estimators' internal names (``INTERNAL``)
+    and the arm coded 1 (programme) / 0 (comparison)."""
+    roles = codebook.roles
+    rename = {}
+    for role, internal in INTERNAL.items():
+        name = getattr(roles, role)
+        if name is None or name == internal:
+            continue
+        if internal in panel.columns:
+            raise EstimationError(
+                f"the study's variable '{internal}' has the name the analysis uses for the "
+                f"{role} ('{name}'); rename it in the codebook"
+            )
+        rename[name] = internal
+    data = panel.rename(columns=rename)
+    arms = sorted(data["arm"].dropna().unique(), key=str)
+    if roles.comparison not in arms:
+        raise EstimationError(
+            f"no unit is in the comparison arm ({roles.arm} = {roles.comparison!r}); arms found: "
+            + ", ".join(map(str, arms))
+        )
+    if len(arms) != 2:
+        raise EstimationError(
+            f"the results table compares one programme arm with the comparison arm; this study "
+            f"has {len(arms)} arms ({', '.join(map(str, arms))}). Estimate each arm against the "
+            "comparison with 'python -m analysis estimate' (one row per arm)"
+        )
+    if set(arms) != {0, 1} or roles.comparison != 0:
+        data["arm"] = (data["arm"] != roles.comparison).astype("int64")
+    return data
+
+
+def dimensions(codebook: Codebook) -> dict[str, str]:
+    """Breakdown dimension (the results' ``sample_type``) -> the variable that defines it."""
+    return {(codebook.variables[n].dimension or n): n for n in codebook.roles.breakdowns}
+
+
+def samples(
+    panel: pd.DataFrame, codebook: Codebook | None = None, all_label: str = "All clients"
+) -> list[tuple[str, str, pd.Series]]:
+    """(sample_type, sample, row mask) for the full sample and every breakdown level."""
+    cb = codebook or load_codebook()
+    out = [("all", all_label, pd.Series(True, index=panel.index))]
+    for dim, name in dimensions(cb).items():
+        var = cb.variables[name]
+        if var.levels:
+            for value, label in var.levels.items():
+                out.append((dim, str(label), panel[name] == value))
+        else:
+            for level in sorted(panel[name].dropna().unique(), key=str):
+                out.append((dim, str(level), panel[name] == level))
     return out
 
 
-DIMENSION_COLUMN = {"province": "province", "branch": "branch", "sex": "female"}
+def _all_label(codebook: Codebook) -> str:
+    """'All clients', 'All households': the study's noun for its units."""
+    from analysis.study import StudyError, load_study
+
+    try:
+        return f"All {load_study(folder=codebook.path.parent).nouns.unit.many}"
+    except StudyError:
+        return "All clients"
+
+
+def _has_baseline(codebook: Codebook, outcome: str, catalogue: pd.DataFrame) -> bool:
+    """Whether an outcome (or, for an index, any of its family's components) was measured at
+    the baseline wave."""
+    if outcome in codebook.outcomes:
+        return codebook.has_baseline(outcome)
+    family = catalogue.loc[outcome, "family"]
+    return any(codebook.has_baseline(n) for n, v in codebook.outcomes.items() if v.family == family)
+
+
+def _outcome_waves(codebook: Codebook, outcome: str, catalogue: pd.DataFrame) -> set[int]:
+    if outcome in codebook.outcomes:
+        return set(codebook.outcome_waves(outcome))
+    family = catalogue.loc[outcome, "family"]
+    return {w for n, v in codebook.outcomes.items() if v.family == family for w in v.raw}
 
 
 def _fit_one(
-    method: str, data: pd.DataFrame, outcome: str, wave: int, weights, winfo
-) -> EffectResult:
+    method: str, data: pd.DataFrame, outcome: str, wave: int, weights, winfo, strata=None,
+    sampling: str | None = None,
+) -> EffectResult:  # fmt: skip
+    """One estimate; ``sampling`` names the study's sampling-weight column (constant within a
+    unit), which then weights DiD and ANCOVA (WLS) and multiplies the IPW-DiD weights."""
     if method == "did":
-        return fit_did(data, outcome, wave=wave)
+        if sampling is None:
+            return fit_did(data, outcome, wave=wave)
+        d = did_sample(data, outcome, wave)
+        d = d[d[sampling].notna() & (d[sampling] > 0)]
+        d = d[d.groupby("client_id")["wave"].transform("size") == 2]
+        return fit_did(data, outcome, wave=wave, sample=d, weights=d[sampling].to_numpy(float))
     if method == "ancova":
-        return fit_ancova(data, outcome, wave=wave)
+        return fit_ancova(data, outcome, wave=wave, strata=strata, weights=sampling)
     if method == "ipw_did":
+        if sampling is not None:
+            per_unit = data.drop_duplicates("client_id").set_index("client_id")[sampling]
+            weights = weights * per_unit.reindex(weights.index)
         return fit_ipw_did(data, outcome, wave=wave, weights=weights, weight_info=winfo)
     if method == IV_METHOD:
+        if sampling is not None:
+            raise EstimationError("the LATE is not estimated with sampling weights")
         return fit_late(data, outcome, wave=wave)
     raise ValueError(f"unknown method {method!r}; expected one of {', '.join(METHODS)}")
 
@@ -230,34 +318,63 @@ def build_results(
     min_cell: int | None = None,
     draws: int = DEFAULT_DRAWS,
     seed: int = DEFAULT_SEED,
-    sample_types: tuple[str, ...] = ("all", "province", "branch", "sex"),
+    sample_types: tuple[str, ...] | None = None,
     progress=None,
 ) -> pd.DataFrame:
-    """Estimate every outcome x method x inference x sample x wave; return the tidy table."""
+    """Estimate every outcome x method x inference x sample x wave; return the tidy table.
+
+    Outcomes measured at the baseline get the DiD, ANCOVA, IPW-DiD and LATE estimators
+    (LATE only where the study records take-up); outcomes without a baseline get the
+    post-only comparison at each follow-up wave in which they were asked.  A cell that
+    cannot be estimated gets a row with the reason and no numbers.
+    """
     cb = codebook or load_codebook()
     min_cell = min_cell_default() if min_cell is None else min_cell
-    data = add_family_indices(panel, cb)
+    data = add_family_indices(analysis_frame(panel, cb), cb)
+    strata = list(cb.roles.strata)
+    base_wave = cb.baseline_wave
+    if cb.roles.exposure is None:
+        methods = tuple(m for m in methods if m != IV_METHOD)
     # integer codes for the identifiers: same groupings, far cheaper than string columns
     for col in ("client_id", "village"):
         data[col] = pd.factorize(data[col])[0]
     catalogue = outcome_catalogue(cb).set_index("outcome")
     outcomes = list(catalogue.index)
-    waves = waves or tuple(sorted(int(w) for w in panel["wave"].unique() if w != 0))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        weights, winfo = ipw_weights(data) if "ipw_did" in methods else (None, {})
+    waves = waves or tuple(sorted(int(w) for w in panel["wave"].unique() if w != base_wave))
+    with_base = {o: _has_baseline(cb, o, catalogue) for o in outcomes}
+    asked = {o: _outcome_waves(cb, o, catalogue) for o in outcomes}
+    weights, winfo, ipw_problem = None, {}, "no outcome has a baseline"
+    if "ipw_did" in methods and any(with_base.values()):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                weights, winfo = ipw_weights(data, covariates=tuple(cb.roles.covariates))
+        except (EstimationError, KeyError, ValueError, np.linalg.LinAlgError) as exc:
+            ipw_problem = f"propensity model: {exc}"
     winfo_scalar = {k: v for k, v in winfo.items() if not isinstance(v, dict)}
     rows: list[dict[str, Any]] = []
-    for stype, sval, mask in samples(data):
-        if stype not in sample_types:
+    for stype, sval, mask in samples(data, cb, _all_label(cb)):
+        if sample_types is not None and stype not in sample_types:
             continue
         sub = data[mask]
         if progress:
             progress(f"{stype}: {sval}")
-        base_c = sub[(sub["wave"] == 0) & (sub["arm"] == 0)]
+        base_c = sub[(sub["wave"] == base_wave) & (sub["arm"] == 0)]
         for wave in waves:
             post = sub[sub["wave"] == wave]
             for outcome in outcomes:
+                if wave not in asked[outcome]:
+                    continue
+                if outcome not in data.columns:  # a family index that could not be formed
+                    rows.extend(
+                        {"outcome": outcome, "sample_type": stype, "sample": sval, "wave": wave,
+                         "method": m, "inference": inf, "suppressed": False,
+                         "note": "not estimable: the family index has no variance in the "
+                                 "comparison group (no component varies)"}
+                        for m in (methods if with_base[outcome] else (POST_METHOD,))
+                        for inf in (("cluster",) if m == IV_METHOD else INFERENCES)
+                    )  # fmt: skip
+                    continue
                 observed = post.dropna(subset=[outcome])
                 n_prog = int(observed.loc[observed["arm"] == 1, "client_id"].nunique())
                 n_comp = int(observed.loc[observed["arm"] == 0, "client_id"].nunique())
@@ -269,10 +386,15 @@ def build_results(
                     "n_programme": n_prog,
                     "n_comparison": n_comp,
                     "comparison_mean": float(observed.loc[observed["arm"] == 0, outcome].mean()),
-                    "comparison_sd": float(base_c[outcome].std()),
+                    # the comparison group's SD at baseline; without a baseline, at this wave
+                    "comparison_sd": float(
+                        base_c[outcome].std()
+                        if with_base[outcome]
+                        else observed.loc[observed["arm"] == 0, outcome].std()
+                    ),
                 }
                 suppressed = min(n_prog, n_comp) < min_cell
-                for method in methods:
+                for method in methods if with_base[outcome] else (POST_METHOD,):
                     infs = ("cluster",) if method == IV_METHOD else INFERENCES
                     if suppressed:
                         for inf in infs:
@@ -288,8 +410,24 @@ def build_results(
                                 }
                             )
                         continue
+                    if method == POST_METHOD:
+                        rows.extend(
+                            _post_rows(sub, outcome, wave, strata, cb.roles.weights, common,
+                                       draws=draws, seed=seed)
+                        )  # fmt: skip
+                        continue
+                    if method == "ipw_did" and weights is None:
+                        rows.extend(
+                            common | {"method": method, "inference": inf, "suppressed": False,
+                                      "note": f"not estimable: {ipw_problem}"}
+                            for inf in infs
+                        )  # fmt: skip
+                        continue
                     try:
-                        res = _fit_one(method, sub, outcome, wave, weights, winfo_scalar)
+                        res = _fit_one(
+                            method, sub, outcome, wave, weights, winfo_scalar,
+                            strata=strata[0] if strata else None, sampling=cb.roles.weights,
+                        )  # fmt: skip
                     except (EstimationError, np.linalg.LinAlgError) as exc:
                         for inf in infs:
                             rows.append(
@@ -309,6 +447,36 @@ def build_results(
     table = pd.DataFrame(rows)
     table = _finish(table, catalogue, cb, data, weights, min_cell)
     return table
+
+
+def _post_rows(
+    sub: pd.DataFrame, outcome: str, wave: int, strata: list[str], weights: str | None,
+    common: dict[str, Any], *, draws: int, seed: int,
+) -> list[dict[str, Any]]:  # fmt: skip
+    """Post-only rows (cluster-robust and wild bootstrap) of one outcome at one wave, or a
+    row with the reason when the cell cannot be estimated."""
+    rows = []
+    # strata that do not vary in this sample (e.g. a province's own breakdown) drop out
+    strata = [c for c in strata if sub.loc[sub["wave"] == wave, c].nunique() > 1]
+    for inf in INFERENCES:
+        try:
+            res = fit_post(
+                sub, y=outcome, treat="arm", cluster="village", unit="client_id", time="wave",
+                wave=wave, strata=strata, weights=weights, control_arm=0, inference=inf,
+                draws=draws, seed=seed,
+            )[0]  # fmt: skip
+        except (EstimationError, np.linalg.LinAlgError) as exc:
+            rows.append(
+                common
+                | {"method": POST_METHOD, "inference": inf, "suppressed": False,
+                   "note": f"not estimable: {exc}"}
+            )  # fmt: skip
+            continue
+        row = res.tidy().iloc[0].to_dict()
+        row.pop("term", None)
+        row.update(common, method=POST_METHOD, suppressed=False, note="")
+        rows.append(row)
+    return rows
 
 
 def _finish(
@@ -380,24 +548,26 @@ def _finish(
 
     # heterogeneity tests (cluster-robust Wald, pooled sample with full interactions)
     table["heterogeneity_p"] = np.nan
-    sub_rows = table[table["sample_type"].isin(list(DIMENSION_COLUMN)) & ~table["suppressed"]]
+    dims = dimensions(cb)
+    sub_rows = table[table["sample_type"].isin(list(dims)) & ~table["suppressed"]]
     combos = sub_rows[["outcome", "method", "wave", "sample_type"]].drop_duplicates()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for combo in combos.itertuples(index=False):
-            if combo.method == IV_METHOD:
+            if combo.method in (IV_METHOD, POST_METHOD):
                 continue
             try:
                 p = interaction_test(
                     data,
                     combo.outcome,
                     combo.method,
-                    DIMENSION_COLUMN[combo.sample_type],
+                    dims[combo.sample_type],
                     wave=combo.wave,
                     weights=weights,
+                    strata=cb.roles.strata[0] if cb.roles.strata else None,
                 )
-            except (EstimationError, np.linalg.LinAlgError):
-                p = np.nan
+            except (EstimationError, KeyError, ValueError, np.linalg.LinAlgError):
+                p = np.nan  # one cell's test failing leaves its p empty, not the build crashed
             sel = (
                 (table["outcome"] == combo.outcome)
                 & (table["method"] == combo.method)
@@ -409,8 +579,12 @@ def _finish(
     # partial pooling of branch estimates
     for col in ["eb_estimate", "eb_std_error", "eb_ci95_low", "eb_ci95_high"]:
         table[col] = np.nan
-    br = table[table["sample_type"] == "branch"]
-    for _, idx in br.groupby(["outcome", "method", "inference", "wave"]).groups.items():
+    # (every breakdown with at least 4 levels: Morris's formula needs k > 3)
+    pooled_dims = [d for d in dims if table.loc[table["sample_type"] == d, "sample"].nunique() >= 4]
+    br = table[table["sample_type"].isin(pooled_dims)]
+    for _, idx in br.groupby(
+        ["sample_type", "outcome", "method", "inference", "wave"]
+    ).groups.items():
         e, s, _, _ = empirical_bayes(
             table.loc[idx, "estimate"].to_numpy(), table.loc[idx, "std_error"].to_numpy()
         )
@@ -459,30 +633,62 @@ def build_diagnostics(
     """Balance, attrition, sample flow, design MDE, the propensity model and outcome
     means by arm and wave (small cells suppressed), as a JSON-able dict."""
     min_cell = min_cell_default() if min_cell is None else min_cell
+    panel = analysis_frame(panel, codebook)
     with_idx = add_family_indices(panel, codebook)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        balance, joint = balance_table(panel, codebook)
-        _, winfo = ipw_weights(with_idx)
     labels = {n: (v.short or v.label) for n, v in codebook.outcomes.items()}
-    waves = sorted(int(w) for w in panel["wave"].unique() if w != 0)
-    mde = pd.concat([design_mde(panel, labels, wave=w) for w in waves], ignore_index=True)
+    waves = sorted(int(w) for w in panel["wave"].unique() if w != codebook.baseline_wave)
 
     def records(df: pd.DataFrame) -> list[dict]:
         return json.loads(df.to_json(orient="records"))
 
-    return {
-        "balance": records(balance),
-        "balance_joint": joint,
-        "attrition": records(attrition_table(panel, codebook)),
-        "sample_flow": records(sample_flow(panel, codebook)),
-        "design_mde": records(mde),
-        "propensity": winfo,
-        "means_by_arm": records(
-            means_by_arm(with_idx, list(outcome_catalogue(codebook)["outcome"]), min_cell)
+    out: dict[str, Any] = {"min_cell": int(min_cell), "unavailable": {}}
+
+    def part(key: str, make) -> None:
+        """One diagnostic; one that does not apply to this study's design says why."""
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                out[key] = make()
+        except (EstimationError, KeyError, ValueError, np.linalg.LinAlgError) as exc:
+            out["unavailable"][key] = f"{type(exc).__name__}: {exc}"
+
+    def balance():
+        table, joint = balance_table(panel, codebook)
+        out["balance_joint"] = joint
+        return records(table)
+
+    has_base = any(codebook.has_baseline(n) for n in codebook.outcomes)
+    part("balance", balance)
+    part("attrition", lambda: records(attrition_table(panel, codebook)))
+    if codebook.roles.exposure is not None:
+        part("sample_flow", lambda: records(sample_flow(panel, codebook)))
+    else:
+        out["unavailable"]["sample_flow"] = "the study records no take-up (no exposure role)"
+    if has_base:
+        part(
+            "design_mde",
+            lambda: records(
+                pd.concat([design_mde(panel, labels, wave=w) for w in waves], ignore_index=True)
+            ),
+        )
+        part(
+            "propensity",
+            lambda: ipw_weights(with_idx, covariates=tuple(codebook.roles.covariates))[1],
+        )
+    else:
+        out["unavailable"]["design_mde"] = "no outcome was measured at baseline"
+    part(
+        "means_by_arm",
+        lambda: records(
+            means_by_arm(
+                with_idx,
+                list(outcome_catalogue(codebook)["outcome"]),
+                min_cell,
+                samples(with_idx, codebook, _all_label(codebook)),
+            )
         ),
-        "min_cell": int(min_cell),
-    }
+    )
+    return out
 
 
 def settings(min_cell: int, draws: int, seed: int) -> dict[str, Any]:

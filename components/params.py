@@ -1,9 +1,30 @@
 """Query-string parameters: every value is checked against the allowed values.
 
+The page URL is the one source of truth for what is on screen: the controls write
+their values to its query string, and the downloads, the navigation links and
+presentation mode read it from there (see :mod:`components.urlstate`).
+
 A page layout receives the query string as keyword arguments (strings).  ``parse``
 converts and checks each one; an unknown or invalid value falls back to the
 default and produces a note the page shows.  ``to_search`` writes the current
-view back as a query string (defaults left out, so links stay short).
+view back as a query string (defaults left out, so links stay short);
+``keep_carried`` adds the parameters every page passes on unchanged.
+
+Which parameters travel between pages
+-------------------------------------
+*Shared* filters mean the same on every page and are kept when moving between pages
+(a page that does not use one leaves it in its address untouched):
+
+* ``study`` -- which study's results (when the app serves more than one);
+* ``method``, ``wave``, ``inference`` -- the estimator, survey wave and inference;
+* ``branches`` -- the branches kept in the branch breakdown;
+* ``present`` -- presentation mode (a setting of the app shell, not of a page).
+
+*Page-only* parameters stay on their page, because elsewhere they would mean
+something else or nothing: ``scale``, ``level`` and ``mt`` (how the Effects page
+draws its forest plot and table), ``outcome`` (the outcome in detail on Effects, the
+outcome broken down on Breakdowns -- two separate choices) and ``node`` (the selected
+box of the results chain).
 """
 
 from __future__ import annotations
@@ -15,6 +36,9 @@ from urllib.parse import parse_qs, urlencode
 
 # parameters of the app shell, valid on every page (read by the shell, not by the pages)
 APP_PARAMS = frozenset({"present"})
+# the view's filters that every page passes on (see the module docstring), in link order
+SHARED_PARAMS = ("study", "method", "wave", "inference", "branches")
+CARRIED_PARAMS = (*SHARED_PARAMS, "present")
 PRESENT_ON = ("1", "true", "yes", "on")
 PRESENT_OFF = ("0", "false", "no", "off")
 
@@ -85,7 +109,7 @@ def parse(specs: Sequence[Param], query: dict[str, Any]) -> tuple[dict[str, Any]
         if note:
             notes.append(note)
     for key in query:
-        if key not in names and key not in APP_PARAMS:
+        if key not in names and key not in APP_PARAMS and key not in SHARED_PARAMS:
             notes.append(
                 f"The link parameter '{str(key)[:40]}' is not used on this page and was ignored."
             )
@@ -113,3 +137,63 @@ def to_search(specs: Sequence[Param], values: dict[str, Any]) -> str:
         elif v != p.default and v is not None:
             pairs.append((p.name, str(v)))
     return "?" + urlencode(pairs) if pairs else ""
+
+
+def carried_pairs(search: str | None, exclude: Sequence[str] = ()) -> list[tuple[str, str]]:
+    """The shared filters and app parameters of a query string, in ``CARRIED_PARAMS`` order.
+
+    >>> carried_pairs("?scale=std&present=1&method=ancova&node=x")
+    [('method', 'ancova'), ('present', '1')]
+    """
+    query = query_from_search(search)
+    return [(k, query[k]) for k in CARRIED_PARAMS if k in query and k not in exclude]
+
+
+def keep_carried(own: str, current: str | None, own_names: Sequence[str] = ()) -> str:
+    """A page's own query string ``own`` plus the carried parameters of ``current`` that
+    the page does not set itself (``own_names``): what the page writes to the address bar.
+
+    >>> keep_carried("?method=ancova", "?method=did&branches=Baray&present=1", ["method"])
+    '?method=ancova&branches=Baray&present=1'
+    >>> keep_carried("", "?scale=std")
+    ''
+    """
+    extra = urlencode(carried_pairs(current, exclude=own_names))
+    if not extra:
+        return own
+    return f"{own}&{extra}" if own else f"?{extra}"
+
+
+def nav_search(search: str | None) -> str:
+    """The query string a navigation link carries to another page: the shared filters only.
+
+    >>> nav_search("?method=ancova&scale=std&outcome=x&wave=1&present=1")
+    '?method=ancova&wave=1&present=1'
+    """
+    pairs = carried_pairs(search)
+    return "?" + urlencode(pairs) if pairs else ""
+
+
+# ---------------------------------------------------------------- control values in callbacks
+# (the JSON type of every callback input is checked by components.server before a callback
+# runs; these turn a value of the right type into the allowed choices)
+
+
+def chosen(raw: Any, allowed: Sequence[str]) -> tuple[str, ...]:
+    """A multi-choice control's value -> the allowed items in it, in the order of ``allowed``.
+
+    A list is the usual value; a single string counts as a one-item list; anything else
+    (None, a number, an object) chooses nothing.
+
+    >>> chosen(["b", "x", "a"], ["a", "b", "c"])
+    ('a', 'b')
+    >>> chosen("c", ["a", "b", "c"]), chosen(5, ["a"]), chosen(None, ["a"])
+    (('c',), (), ())
+    """
+    if isinstance(raw, str):
+        items = {raw}
+    elif isinstance(raw, list | tuple):
+        items = {i for i in raw if isinstance(i, str)}
+    else:
+        items = set()
+    return tuple(a for a in allowed if a in items)

@@ -2,12 +2,17 @@
 presentation mode.
 
 * "Download slides" / "Download brief (PDF)" build the deck or brief of the view in
-  the address bar (the page's filters are in its query string) with
-  :mod:`components.reports`; the button is disabled and says so while it renders.
+  the address bar with :mod:`components.reports`: they read the query string of the
+  app's one Location (:mod:`components.urlstate`), which every page control writes,
+  so the file is the view on screen.  The button is disabled and says so while it
+  renders.
 * Presentation mode (``?present=1`` in any link, or the toggle) enlarges type, hides
-  the controls and raises contrast for a projector.  It is remembered for the
-  browser tab (session storage) and kept in the address bar across page navigation;
-  ``?present=0`` or the toggle ends it; any other value is ignored.
+  the controls and raises contrast for a projector.  The address bar says whether it
+  is on: the toggle writes ``present=1`` to the Location (replacing the history entry,
+  so Back does not switch it), the navigation links and the pages' controls keep it.
+  It is also remembered for the browser tab (session storage), so an address typed
+  without it keeps the mode; ``?present=0`` or the toggle ends it; any other value is
+  ignored.
 
 All browser-side code is in Dash clientside callbacks (allowed by the app's
 Content-Security-Policy through Dash's script hashes); nothing is injected inline.
@@ -22,10 +27,10 @@ from dash import Input, Output, State, dcc, html
 
 from components.reports import ReportError, make_report
 from components.store import get_artifacts
+from components.urlstate import LOCATION, location
 
 log = logging.getLogger("amk.present")
 
-LOCATION = "app-location"
 PRESENT_STORE = "present-mode"
 PRESENT_TOGGLE = "present-toggle"
 PPTX_BUTTON = "report-pptx-button"
@@ -47,7 +52,7 @@ def toolbar() -> html.Div:
     """The shell's actions for presenters (hidden when printing)."""
     return html.Div(
         [
-            dcc.Location(id=LOCATION, refresh=False),
+            location(),
             dcc.Store(id=PRESENT_STORE, storage_type="session"),
             dcc.Store(id=PRINT_SETUP),
             dcc.Download(id=PPTX_DOWNLOAD),
@@ -129,47 +134,48 @@ def download_brief(n_clicks, search):
     return report_download("pdf", search)
 
 
-# the mode: from the link (?present=1 / 0) or the toggle; anything else leaves it as it was
+# the mode: from the address (?present=1 / 0) or the toggle; anything else leaves it as it
+# was.  Then the address is made to say it (replaceState, and the same search given to
+# the Location, so that its value is the address and no history entry is added), and a
+# class on <html> applies it (the stylesheets do the rest).
 dash.clientside_callback(
     """
     function(search, clicks, current) {
         const ctx = window.dash_clientside.callback_context;
         const trig = (ctx.triggered[0] || {}).prop_id || '';
-        if (trig.startsWith('present-toggle')) { return !current; }
-        const raw = new URLSearchParams(search || '').get('present');
-        if (raw === null) { return current ? true : false; }
-        const v = raw.trim().toLowerCase();
-        if (['1', 'true', 'yes', 'on'].includes(v)) { return true; }
-        if (['0', 'false', 'no', 'off'].includes(v)) { return false; }
-        return current ? true : false;
+        const params = new URLSearchParams(search || '');
+        const raw = params.get('present');
+        let on;
+        if (trig.startsWith('present-toggle')) {
+            on = !current;
+        } else {
+            const v = raw === null ? '' : raw.trim().toLowerCase();
+            if (['1', 'true', 'yes', 'on'].includes(v)) { on = true; }
+            else if (['0', 'false', 'no', 'off'].includes(v)) { on = false; }
+            else { on = !!current; }
+        }
+        if (on && raw !== '1') { params.set('present', '1'); }
+        if (!on && raw !== null) { params.delete('present'); }
+        let out = window.dash_clientside.no_update;
+        if ((on && raw !== '1') || (!on && raw !== null)) {
+            const next = params.toString() ? '?' + params.toString() : '';
+            const url = new URL(window.location.href);
+            url.search = next;
+            window.history.replaceState(window.history.state, '', url.href);
+            out = next;
+        }
+        document.documentElement.classList.toggle('presenting', on);
+        return [on, out, on ? 'Exit presentation mode' : 'Presentation mode', on ? 'true' : 'false'];
     }
     """,
     Output(PRESENT_STORE, "data"),
+    Output(LOCATION, "search", allow_duplicate=True),
+    Output(PRESENT_TOGGLE, "children"),
+    Output(PRESENT_TOGGLE, "aria-pressed"),
     Input(LOCATION, "search"),
     Input(PRESENT_TOGGLE, "n_clicks"),
     State(PRESENT_STORE, "data"),
-)
-
-# apply it: a class on <html> (the stylesheets do the rest) and the flag in the address bar
-dash.clientside_callback(
-    """
-    function(on, search) {
-        on = !!on;
-        document.documentElement.classList.toggle('presenting', on);
-        const url = new URL(window.location.href);
-        const flag = url.searchParams.get('present');
-        if (on && flag !== '1') { url.searchParams.set('present', '1'); }
-        if (!on && flag !== null) { url.searchParams.delete('present'); }
-        if (url.href !== window.location.href) {
-            window.history.replaceState(window.history.state, '', url.href);
-        }
-        return [on ? 'Exit presentation mode' : 'Presentation mode', on ? 'true' : 'false'];
-    }
-    """,
-    Output(PRESENT_TOGGLE, "children"),
-    Output(PRESENT_TOGGLE, "aria-pressed"),
-    Input(PRESENT_STORE, "data"),
-    Input(LOCATION, "search"),
+    prevent_initial_call="initial_duplicate",
 )
 
 # printing: figures and grids keep their on-screen pixel width, which is wider than the

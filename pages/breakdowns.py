@@ -9,7 +9,7 @@ from __future__ import annotations
 import dash
 import dash_bootstrap_components as dbc
 import pandas as pd
-from dash import Input, Output, State, dcc, html
+from dash import Input, Output, State, html
 
 from components import params as qp
 from components.cache import memoize
@@ -29,6 +29,7 @@ from components.layout import (
 from components.spec import inference_menu, spec_controls, spec_params
 from components.store import METHOD_LABELS, get_artifacts
 from components.theme import TOO_FEW, fmt_num, fmt_p, graph_config, is_missing, slug
+from components.urlstate import LOCATION
 from components.views import (
     N_ESTIMATION,
     Spec,
@@ -49,7 +50,6 @@ dash.register_page(
 )
 
 PAGE = "breakdowns"
-URL = f"{PAGE}-url"
 NOTES = f"{PAGE}-notes"
 OUTCOME = f"{PAGE}-outcome"
 METHOD = f"{PAGE}-method"
@@ -312,7 +312,6 @@ def layout(outcome=None, method=None, wave=None, inference=None, branches=None, 
     outcome_opts = res.drop_duplicates("outcome")[["outcome", "short"]]
     return html.Div(
         [
-            dcc.Location(id=URL, refresh=False),
             html.H1("Where did the programme work?", className="h3 mt-3"),
             html.P(
                 [
@@ -461,21 +460,22 @@ def layout(outcome=None, method=None, wave=None, inference=None, branches=None, 
     Output(PROVINCE_TABLE, "children"),
     Output(SEX_TABLE, "children"),
     Output(HETEROGENEITY, "children"),
-    Output(URL, "search"),
+    Output(LOCATION, "search", allow_duplicate=True),
     Input(OUTCOME, "value"),
     Input(METHOD, "value"),
     Input(WAVE, "value"),
     Input(INFERENCE, "value"),
     Input(BRANCHES, "value"),
+    State(LOCATION, "search"),
     prevent_initial_call=True,
 )
-def update(outcome, method, wave, inference, branches):
+def update(outcome, method, wave, inference, branches, current=None):
     specs = param_specs()
     values, _ = qp.parse(
         specs[:4], dict(outcome=outcome, method=method, wave=wave, inference=inference)
     )
     allowed = options(get_artifacts().results)["branch"]
-    chosen = tuple(b for b in allowed if b in (branches or []))
+    chosen = qp.chosen(branches, allowed)
     values["branches"] = chosen
     v = breakdown_view(
         values["outcome"], values["method"], values["wave"], values["inference"], chosen
@@ -487,6 +487,8 @@ def update(outcome, method, wave, inference, branches):
         + ("&" if qp.to_search(specs[:4], values) else "?")
         + "branches="
     )
+    # the shared filters this page does not set, and presentation mode, stay in the address
+    search = qp.keep_carried(search, current, [p.name for p in specs])
     return (*[v[k] for k in ORDER], search)
 
 

@@ -28,6 +28,7 @@ from components.layout import (
 from components.spec import inference_menu, spec_controls, spec_params
 from components.store import METHOD_LABELS, METHOD_SHORT, get_artifacts
 from components.theme import TOO_FEW, VERDICT_LABELS, fmt_num, fmt_p, graph_config, slug
+from components.urlstate import LOCATION
 from components.views import (
     INFERENCE_LABELS,
     LEVELS,
@@ -58,7 +59,6 @@ dash.register_page(
 )
 
 PAGE = "effects"
-URL = f"{PAGE}-url"
 NOTES = f"{PAGE}-notes"
 METHOD = f"{PAGE}-method"
 WAVE = f"{PAGE}-wave"
@@ -382,7 +382,6 @@ def layout(
     )
     return html.Div(
         [
-            dcc.Location(id=URL, refresh=False),
             html.H1("Effects of financial education on clients", className="h3 mt-3"),
             html.P(
                 [
@@ -544,7 +543,7 @@ def pick_outcome(click):
 
 
 @dash.callback(
-    Output(URL, "search"),
+    Output(LOCATION, "search", allow_duplicate=True),
     Input(METHOD, "value"),
     Input(WAVE, "value"),
     Input(INFERENCE, "value"),
@@ -552,10 +551,12 @@ def pick_outcome(click):
     Input(LEVEL, "value"),
     Input(MT, "value"),
     Input(OUTCOME, "value"),
+    State(LOCATION, "search"),
     prevent_initial_call=True,
 )
-def write_url(method, wave, inference, scale, level, mt, outcome):
-    """The view in the address bar, so that it can be shared and reloaded."""
+def write_url(method, wave, inference, scale, level, mt, outcome, current=None):
+    """The view in the address bar, so that it can be shared and reloaded (the shared
+    filters this page does not set, and presentation mode, are kept)."""
     specs = param_specs()
     values, _ = qp.parse(
         specs,
@@ -569,7 +570,7 @@ def write_url(method, wave, inference, scale, level, mt, outcome):
             outcome=outcome,
         ),
     )
-    return qp.to_search(specs, values)
+    return qp.keep_carried(qp.to_search(specs, values), current, [p.name for p in specs])
 
 
 @dash.callback(

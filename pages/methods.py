@@ -133,11 +133,12 @@ def mde_wide(
         ]
     last = mde[mde["wave"] == waves[-1]].set_index("outcome")
     out["icc"] = last["icc"]
+    cols += [("icc", "Intra-cluster correlation (baseline)", fmt_num)]
+    if "design_effect" in last:
+        out["design_effect"] = last["design_effect"]
+        cols += [("design_effect", "Design effect (unequal village sizes)", fmt_num)]
     out["n_clusters"] = last["n_clusters"]
-    cols += [
-        ("icc", "Intra-cluster correlation", fmt_num),
-        ("n_clusters", "Villages", lambda v: f"{int(v)}"),
-    ]
+    cols += [("n_clusters", "Villages", lambda v: f"{int(v)}")]
     return out.reset_index(), cols
 
 
@@ -383,7 +384,8 @@ def layout(**kwargs):
                                 term("sharpened q-values", "q", f"{PAGE}-mt"),
                                 " (Anderson 2008) across all outcomes and within each family, and a standardised ",
                                 term("index per family", "index", f"{PAGE}-mt"),
-                                ". An outcome is called improved or worsened only when both its q across all outcomes and its p are at most 0.05.",
+                                ". For all clients, an outcome is called improved or worsened only when both its q across all outcomes and its p are at most 0.05; "
+                                "in a province, branch or group of women or men, when that group's own p is at most 0.05 (shown next to the verdict).",
                             ]
                         ),
                         html.Li(

@@ -3,6 +3,8 @@ glance, the MFI profile and the recommendations with the evidence that bears on 
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 import dash
 import dash_bootstrap_components as dbc
 import pandas as pd
@@ -12,12 +14,14 @@ from analysis.findings import finding_sentence
 from components import params as qp
 from components.errors import safe_layout
 from components.layout import caption, notes_alert, problem_page, profile_card, term, verdict_badge
+from components.spec import spec_params
 from components.store import METHOD_LABELS, get_artifacts
 from components.theme import fmt_p, is_missing
 from components.views import (
     INFERENCE_LABELS,
     Spec,
     effect_words,
+    effective_inference,
     headline_findings,
     headline_lead,
     options,
@@ -45,28 +49,9 @@ WAVE_SWITCH = f"{PAGE}-wave-switch"
 
 
 def param_specs() -> list[qp.Param]:
-    res = get_artifacts().results
-    opts = options(res)
-    wl = wave_labels(res)
-    return [
-        qp.Param(
-            "wave",
-            [str(w) for w in opts["wave"]],
-            str(max(opts["wave"])),
-            "wave",
-            describe=lambda v: wl.get(int(v), v),
-        )
-    ]
-
-
-def primary_spec(wave: int) -> Spec:
-    res = get_artifacts().results
-    opts = options(res)
-    method = "did" if "did" in opts["method"] else opts["method"][0]
-    inference = (
-        "wild" if "wild" in set(res.loc[res["method"] == method, "inference"]) else "cluster"
-    )
-    return Spec(method=method, inference=inference, wave=wave)
+    """``method``, ``wave`` and ``inference``: the headline follows the view in the address
+    (the primary specification by default), like the deck and brief downloaded from here."""
+    return spec_params(get_artifacts().results)
 
 
 def _finding_item(row: dict, spec: Spec) -> html.Li:
@@ -88,14 +73,16 @@ def _finding_item(row: dict, spec: Spec) -> html.Li:
     )
 
 
-def wave_switch(current: int) -> html.Nav:
-    """Links to the headline at each follow-up wave (the choice lives in the URL)."""
+def wave_switch(current: int, search: str = "") -> html.Nav:
+    """Links to the headline at each follow-up wave (the choice lives in the URL; the
+    other shared filters of ``search`` are kept)."""
     res = get_artifacts().results
     waves = options(res)["wave"]
     wl = wave_labels(res)
     links = []
     for w in waves:
-        href = "/" if w == max(waves) else f"/?wave={w}"
+        own = "" if w == max(waves) else f"?wave={w}"
+        href = "/" + qp.keep_carried(own, search, ["wave"])
         label = f"{wl.get(w, w)} vs baseline"
         if w == current:
             links.append(
@@ -115,7 +102,7 @@ def wave_switch(current: int) -> html.Nav:
     )
 
 
-def findings_section(spec: Spec) -> html.Div:
+def findings_section(spec: Spec, search: str = "") -> html.Div:
     """Headline findings, written from the results table (never typed in by hand)."""
     arts = get_artifacts()
     res = arts.results
@@ -170,9 +157,7 @@ def findings_section(spec: Spec) -> html.Div:
                 " across all outcomes and the p-value are both at most 0.05. ",
                 dcc.Link(
                     "See every estimate on the Effects page.",
-                    href=f"/effects?wave={spec.wave}"
-                    if spec.wave != max(options(res)["wave"])
-                    else "/effects",
+                    href="/effects" + qp.nav_search(search),
                 ),
             ]
         )
@@ -180,7 +165,7 @@ def findings_section(spec: Spec) -> html.Div:
     return html.Div(blocks, id=FINDINGS)
 
 
-def glance_section() -> html.Div:
+def glance_section(search: str = "") -> html.Div:
     """Design and sample at a glance, from the diagnostics and the manifests."""
     arts = get_artifacts()
     res = arts.results
@@ -264,7 +249,7 @@ def glance_section() -> html.Div:
                     "). ",
                     dcc.Link(
                         "Sample flow, balance and attrition are on the Methods page.",
-                        href="/methods",
+                        href="/methods" + qp.nav_search(search),
                     ),
                 ]
             ),
@@ -330,7 +315,11 @@ def layout(wave=None, **kwargs):
         return problem_page(arts, "Overview")
     query = {"wave": wave} if wave is not None else {}
     values, notes = qp.parse(param_specs(), {**query, **kwargs})
-    spec = primary_spec(int(values["wave"]))
+    inference, note = effective_inference(values["method"], values["inference"], arts.results)
+    notes += [note] if note else []
+    spec = Spec(method=values["method"], inference=inference, wave=int(values["wave"]))
+    # the address as it came in: the page's links carry its shared filters on
+    search = "?" + urlencode({k: v for k, v in {**kwargs, **query}.items() if isinstance(v, str)})
     profile = arts.profile
     inn = profile.get("innovation") or {}
     return html.Div(
@@ -352,11 +341,11 @@ def layout(wave=None, **kwargs):
                                 html.Div(
                                     [
                                         html.H2("Headline findings", className="h5 mb-0"),
-                                        wave_switch(spec.wave),
+                                        wave_switch(spec.wave, search),
                                     ],
                                     className="d-flex flex-wrap justify-content-between align-items-baseline gap-2 mb-2",
                                 ),
-                                findings_section(spec),
+                                findings_section(spec, search),
                             ],
                             className="card card-body h-100",
                             **{"aria-label": "Headline findings"},
@@ -373,7 +362,10 @@ def layout(wave=None, **kwargs):
                 className="g-3",
             ),
             html.Section(
-                [html.H2("Design and sample at a glance", className="h5 mt-4"), glance_section()],
+                [
+                    html.H2("Design and sample at a glance", className="h5 mt-4"),
+                    glance_section(search),
+                ],
                 **{"aria-label": "Design and sample"},
             ),
             html.Section(

@@ -37,6 +37,7 @@ from components.layout import (
 from components.spec import inference_menu, spec_controls, spec_params
 from components.store import METHOD_LABELS, get_artifacts
 from components.theme import TOO_FEW, fmt_num, fmt_p, slug
+from components.urlstate import LOCATION
 from components.views import (
     Spec,
     effect_words,
@@ -57,7 +58,6 @@ dash.register_page(
 )
 
 PAGE = "chain"
-URL = f"{PAGE}-url"
 NOTES = f"{PAGE}-notes"
 METHOD = f"{PAGE}-method"
 WAVE = f"{PAGE}-wave"
@@ -242,7 +242,6 @@ def layout(node=None, method=None, wave=None, inference=None, **kwargs):
     edges = edges_table_rows(arts.chain)
     return html.Div(
         [
-            dcc.Location(id=URL, refresh=False),
             dcc.Store(id=SELECTED, data=values["node"]),
             dcc.Store(id=SCROLL),
             html.H1(arts.chain.get("title", "Results chain"), className="h3 mt-3"),
@@ -320,15 +319,19 @@ def choose_node(_clicks):
 @dash.callback(
     Output(DIAGRAM, "children"),
     Output(DETAIL, "children"),
-    Output(URL, "search"),
+    Output(LOCATION, "search", allow_duplicate=True),
     Input(SELECTED, "data"),
     Input(METHOD, "value"),
     Input(WAVE, "value"),
     Input(INFERENCE, "value"),
+    State(LOCATION, "search"),
     prevent_initial_call=True,
 )
-def update(node, method, wave, inference):
-    return chain_view(node, method, wave, inference)
+def update(node, method, wave, inference, current=None):
+    diagram, detail, search = chain_view(node, method, wave, inference)
+    # the shared filters this page does not set, and presentation mode, stay in the address
+    own = [p.name for p in param_specs()]
+    return diagram, detail, qp.keep_carried(search, current, own)
 
 
 @memoize

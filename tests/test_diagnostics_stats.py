@@ -4,10 +4,13 @@ and the joint balance test's counts."""
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pandas as pd
 import pytest
+from app_fixtures import *  # noqa: F403  (session fixtures: artefacts, app)
+from app_fixtures import text_of
 from scipy import stats
 
 from analysis.diagnostics import balance_table, design_effect, design_mde
@@ -33,7 +36,9 @@ def _panel():
     for v, m in sizes.items():
         for j in range(m):
             dev = 1.0 if j % 2 == 0 else -1.0
-            rows.append({"client_id": cid, "village": v, "arm": arm[v], "wave": 0, "y": vmean[v] + dev})
+            rows.append(
+                {"client_id": cid, "village": v, "arm": arm[v], "wave": 0, "y": vmean[v] + dev}
+            )
             # follow-up: the programme's effect (+10 in programme villages) would inflate a
             # follow-up ICC; the same cluster sizes, except one client lost in v2
             if not (v == "v2" and j == 3):
@@ -85,7 +90,8 @@ def test_design_mde_on_demo_uses_baseline_icc(demo_panel, codebook):
     out = design_mde(demo_panel, {"late_instalments": "Late"}, wave=2).iloc[0]
     base = demo_panel[demo_panel["wave"] == 0].dropna(subset=["late_instalments"])
     assert out["icc"] == pytest.approx(
-        _icc_by_hand(base["late_instalments"].to_numpy(float), base["village"].to_numpy()), rel=1e-10
+        _icc_by_hand(base["late_instalments"].to_numpy(float), base["village"].to_numpy()),
+        rel=1e-10,
     )
     post = demo_panel[demo_panel["wave"] == 2].dropna(subset=["late_instalments"])
     assert out["icc"] != pytest.approx(icc_anova(post["late_instalments"], post["village"]))
@@ -100,3 +106,17 @@ def test_joint_balance_counts_come_from_the_data(demo_panel, codebook):
     levels = {n: len(v.values) for n, v in codebook.covariates.items() if v.is_categorical}
     assert joint["n_terms"] == len(chars) - len(levels)
     assert len(joint["characteristics"]) == joint["n_characteristics"]
+
+
+def test_methods_page_joint_test_label_counts_what_is_listed(dash_app, arts):
+    import pages.methods as methods
+
+    txt = text_of(methods.layout())
+    m = re.search(r"Joint test of all (\d+) baseline characteristics \(the first (\d+) rows", txt)
+    assert m, txt[:2000]
+    balance = pd.DataFrame(arts.diagnostics["balance"])
+    chars = balance[balance["kind"] == "characteristic"]
+    assert int(m.group(1)) == chars["source"].nunique()
+    assert int(m.group(2)) == len(chars)
+    assert "Intra-cluster correlation (baseline)" in txt
+    assert "Design effect (unequal village sizes)" in txt

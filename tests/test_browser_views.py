@@ -1,0 +1,284 @@
+"""In the OS's Chromium: the page URL is the one source of truth for the view.
+
+Every control is changed through the UI (select, click, keyboard -- never by typing
+an address); then the deck and the brief downloaded from the toolbar must be of the
+view on screen (file name, and numbers against the results table rows of that view,
+selected here by plain pandas filtering), and the navigation links must keep the
+shared filters (``method``, ``wave``, ``inference``, ``branches``) and presentation
+mode while dropping the page-only ones (``scale``, ``level``, ``mt``, ``outcome``,
+``node``).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+import test_browser as _tb
+from app_fixtures import *  # noqa: F403  (session fixtures: artefacts)
+from test_browser import PAGES, SHOTS
+
+from analysis.findings import finding_sentence
+from components import params as qp
+from components.reports import untypeset
+
+pytestmark = pytest.mark.browser
+
+browser, server, watched, table = _tb.browser, _tb.server, _tb.watched, _tb.table
+
+MIDLINE = 1
+BRANCHES_OFF = ("Baray", "Stoung")
+
+
+def _query(page) -> dict[str, str]:
+    return {k: v[-1] for k, v in parse_qs(urlparse(page.url).query).items()}
+
+
+def _wait_query(page, **want):
+    """Wait until the address bar has exactly these values (None: the key is absent)."""
+    page.wait_for_function(
+        """(want) => {
+            const q = new URLSearchParams(location.search);
+            return Object.entries(want).every(([k, v]) => q.get(k) === v);
+        }""",
+        arg=want,
+        timeout=20000,
+    )
+
+
+def _settle(page):
+    """Wait until no callback output is pending (as a user would before the next control)."""
+    page.wait_for_timeout(150)
+    page.wait_for_function("() => !document.querySelector('[data-dash-is-loading]')", timeout=20000)
+
+
+def _view_rows(table, method, inference, wave, sample_type="all"):
+    """The results-table rows of one view, selected here (not by the app's code)."""
+    t = table
+    return t[
+        (t["method"] == method)
+        & (t["inference"] == inference)
+        & (t["wave"] == wave)
+        & (t["sample_type"] == sample_type)
+    ]
+
+
+def _deck(path: Path) -> tuple[list[str], list[str]]:
+    """(text of each slide, speaker notes of each slide) of a PPTX file."""
+    from pptx import Presentation
+
+    prs = Presentation(str(path))
+    texts, notes = [], []
+    for slide in prs.slides:
+        texts.append(
+            untypeset("\n".join(sh.text_frame.text for sh in slide.shapes if sh.has_text_frame))
+        )
+        notes.append(
+            untypeset(slide.notes_slide.notes_text_frame.text) if slide.has_notes_slide else ""
+        )
+    return texts, notes
+
+
+def _pdf_text(path: Path) -> str:
+    from pypdf import PdfReader
+
+    return re.sub(r"\s+", "", untypeset(" ".join(p.extract_text() for p in PdfReader(path).pages)))
+
+
+def _flat(text: str) -> str:
+    return re.sub(r"\s+", "", untypeset(text))
+
+
+def _download(page, button: str) -> tuple[str, Path]:
+    with page.expect_download(timeout=120000) as info:
+        page.click(button)
+    d = info.value
+    page.wait_for_function(
+        "(id) => !document.querySelector(id).disabled", arg=button, timeout=30000
+    )
+    return d.suggested_filename, Path(d.path())
+
+
+def _check_headline(texts: list[str], rows) -> None:
+    """The 'What changed' slide says exactly this view's verdicts, with its numbers."""
+    main = rows[~rows["is_index"]]
+    moved = main[main["verdict"].isin(["improved", "worsened"])]
+    assert len(moved), "the view chosen for this test should have a detected effect"
+    for r in moved.to_dict("records"):
+        assert finding_sentence(r) in texts[1], r["outcome"]
+    nulls = texts[1].split("No detectable effect:")[1].split(".")[0]
+    named = {s.strip() for s in nulls.split(",")}
+    assert named == set(main.loc[main["verdict"] == "no detectable effect", "short"])
+
+
+def test_every_control_reaches_the_downloads_and_the_nav_keeps_the_view(watched, server, table):
+    page = watched.page
+    watched.goto(server + "/effects", PAGES["/effects"])
+    default_rows = _view_rows(table, "did", "wild", 2)
+
+    # ---- every Effects control, through the UI
+    page.select_option("#effects-method", "ancova")
+    _wait_query(page, method="ancova")
+    _settle(page)
+    page.focus("#effects-wave")  # keyboard: one step up the list, endline -> midline
+    page.keyboard.press("ArrowUp")
+    _wait_query(page, method="ancova", wave=str(MIDLINE))
+    page.select_option("#effects-inference", "cluster")
+    page.select_option("#effects-scale", "std")
+    page.select_option("#effects-level", "90")
+    page.select_option("#effects-mt", "qf")
+    page.select_option("#effects-outcome", "insurance_any")
+    effects_view = dict(
+        method="ancova",
+        wave=str(MIDLINE),
+        inference="cluster",
+        scale="std",
+        level="90",
+        mt="qf",
+        outcome="insurance_any",
+    )
+    _wait_query(page, **effects_view)
+    assert page.input_value("#effects-wave") == str(MIDLINE)
+
+    # ---- the deck and the brief are of that view
+    rows = _view_rows(table, "ancova", "cluster", MIDLINE)
+    assert set(rows["verdict"]) and not rows.reset_index(drop=True).equals(
+        default_rows.reset_index(drop=True)
+    )
+    name, path = _download(page, "#report-pptx-button")
+    assert name == "amk-slides-midline-ancova.pptx"
+    texts, notes = _deck(path)
+    assert "ANCOVA" in texts[0] and "cluster-robust" in texts[0] and "wild" not in texts[0]
+    _check_headline(texts, rows)
+    # the chosen outcome's breakdown slide: its heterogeneity p-values from the table
+    branch = _view_rows(table, "ancova", "cluster", MIDLINE, "branch")
+    p_branch = branch.loc[branch["outcome"] == "insurance_any", "heterogeneity_p"].iloc[0]
+    assert f"Same effect in every branch? p = {p_branch:.3f}" in texts[4]
+    assert "Insurance take-up" in texts[4]
+    assert "standardised (SDs" in texts[3]  # the forest slide on the chosen scale
+    ins = rows.set_index("outcome").loc["insurance_any"]
+    assert finding_sentence({**ins.to_dict(), "outcome": "insurance_any"}) in texts[4]
+
+    name, path = _download(page, "#report-pdf-button")
+    assert name == "amk-brief-midline-ancova.pdf"
+    pdf = _pdf_text(path)
+    for r in rows[~rows["is_index"]].to_dict("records"):
+        if r["verdict"] in ("improved", "worsened"):
+            assert _flat(finding_sentence(r)) in pdf, r["outcome"]
+    assert _flat("significant under q within each family") in pdf  # the chosen mt
+    assert _flat("cluster-robust") in pdf
+
+    # ---- a nav link keeps the shared filters, not the page-only ones
+    page.get_by_role("link", name="Breakdowns", exact=True).click()
+    page.wait_for_selector(PAGES["/breakdowns"])
+    page.wait_for_function("() => location.pathname === '/breakdowns'")
+    q = _query(page)
+    assert {k: q.get(k) for k in ("method", "wave", "inference")} == {
+        "method": "ancova",
+        "wave": str(MIDLINE),
+        "inference": "cluster",
+    }
+    assert not {"scale", "level", "mt", "outcome"} & set(q), q
+    assert page.input_value("#breakdowns-method") == "ancova"
+    assert page.input_value("#breakdowns-wave") == str(MIDLINE)
+    assert page.input_value("#breakdowns-inference") == "cluster"
+    assert page.is_hidden("#breakdowns-notes") or not page.inner_text("#breakdowns-notes").strip()
+
+    # ---- the Breakdowns controls: the branch filter by clicks, the outcome by select
+    for b in BRANCHES_OFF:
+        page.get_by_label(b, exact=True).uncheck()
+    page.select_option("#breakdowns-outcome", "late_instalments")
+    page.wait_for_function(
+        "() => { const q = new URLSearchParams(location.search); return (q.get('branches') || '').split(',').length === 6 && q.get('outcome') === 'late_instalments'; }",
+        timeout=20000,
+    )
+    q = _query(page)
+    kept = [b for b in sorted(set(branch["sample"])) if b not in BRANCHES_OFF]
+    assert sorted(q["branches"].split(",")) == kept
+    assert q["method"] == "ancova" and q["wave"] == str(MIDLINE) and q["inference"] == "cluster"
+    name, path = _download(page, "#report-pptx-button")
+    assert name == "amk-slides-midline-ancova.pptx"
+    texts, notes = _deck(path)
+    _check_headline(texts, rows)
+    assert "Late instalments" in texts[4]
+    shown = f"Branches shown: {', '.join(kept)} ({len(kept)} of {branch['sample'].nunique()})"
+    assert shown in notes[4]
+    assert all(b not in notes[4] for b in BRANCHES_OFF)
+    name, path = _download(page, "#report-pdf-button")
+    assert name == "amk-brief-midline-ancova.pdf"
+    assert _flat(shown) in _pdf_text(path)
+
+    # ---- presentation mode by the toggle; it and the filters survive the nav links
+    page.click("#present-toggle")
+    _wait_query(page, present="1", method="ancova")
+    page.get_by_role("link", name="Results chain", exact=True).click()
+    page.wait_for_selector(PAGES["/results-chain"])
+    page.wait_for_function("() => location.pathname === '/results-chain'")
+    q = _query(page)
+    assert q["present"] == "1" and q["method"] == "ancova" and q["inference"] == "cluster"
+    assert sorted(q["branches"].split(",")) == kept and "outcome" not in q
+    assert page.evaluate("document.documentElement.classList.contains('presenting')")
+    # the results chain's own choice (a box, by keyboard) keeps everything else
+    page.get_by_role("button", name=re.compile(r"^Clients reached")).focus()
+    page.keyboard.press("Enter")
+    _wait_query(page, node="clients-reached", present="1", method="ancova", wave=str(MIDLINE))
+    assert sorted(_query(page)["branches"].split(",")) == kept
+    # leaving presentation mode, then the Results chain's estimator menu
+    page.click("#present-toggle")
+    page.wait_for_function("() => !location.search.includes('present')")
+    page.select_option("#chain-method", "did")
+    page.wait_for_function("() => new URLSearchParams(location.search).get('method') === null")
+    name, _ = _download(page, "#report-pptx-button")
+    assert name == "amk-slides-midline-did.pptx"
+
+    # ---- the Overview follows the view too, and its own wave links keep the rest
+    page.get_by_role("link", name="Overview", exact=True).click()
+    page.wait_for_selector(PAGES["/"])
+    page.wait_for_function("() => location.pathname === '/'")
+    assert "By the midline survey" in page.inner_text("#overview-findings")
+    page.get_by_role("link", name="Endline vs baseline").click()
+    page.wait_for_function(
+        "() => document.querySelector('#overview-findings').innerText.includes('By the endline survey')"
+    )
+    q = _query(page)
+    assert "wave" not in q and q["inference"] == "cluster"
+    assert sorted(q["branches"].split(",")) == kept
+    assert page.is_hidden("#overview-notes") or not page.inner_text("#overview-notes").strip()
+    watched.check()
+
+
+def test_nav_links_follow_the_address_and_mark_the_page(watched, server):
+    page = watched.page
+    watched.goto(server + "/effects", PAGES["/effects"])
+    page.select_option("#effects-method", "ipw_did")
+    _wait_query(page, method="ipw_did")
+    _settle(page)
+    page.select_option("#effects-scale", "pct")
+    _wait_query(page, method="ipw_did", scale="pct")
+    want = qp.nav_search(page.evaluate("location.search"))
+    assert want == "?method=ipw_did"
+    page.wait_for_function(
+        "(w) => [...document.querySelectorAll('.main-nav a')].every(a => a.getAttribute('href').endsWith(w))",
+        arg=want,
+        timeout=10000,
+    )
+    active = page.locator(".main-nav a.active")
+    assert active.count() == 1 and active.inner_text() == "Effects"
+    assert page.get_attribute("a.navbar-brand", "href") == "/" + want
+    # Back goes to the previous view, and the page shows it (controls and figure)
+    _settle(page)
+    page.go_back()
+    _wait_query(page, method="ipw_did", scale=None)
+    page.wait_for_selector(PAGES["/effects"])
+    page.wait_for_function(
+        "() => document.querySelector('#effects-scale').value === 'natural' && document.querySelector('#effects-method').value === 'ipw_did'"
+    )
+    _settle(page)
+    _tb._wait_scale(page, "effects-forest", "natural")
+    page.wait_for_timeout(500)  # the figure drawn
+    assert page.is_hidden("#effects-view-note") or not page.inner_text("#effects-view-note").strip()
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "effects-view-state.png"), full_page=False)
+    watched.check()

@@ -1,0 +1,270 @@
+"""The results table for studies of other shapes: roles, post-only outcomes, weights.
+
+The acceptance test is the PROIRRI paper: the results table of the shipped study (its
+design has province strata, so the with-province-fixed-effects column of Table 2 and of
+Table A13) must reproduce the published numbers to the printed digits.
+"""
+
+from __future__ import annotations
+
+import textwrap
+
+import numpy as np
+import pandas as pd
+import pytest
+import statsmodels.formula.api as smf
+
+from analysis.codebook import load_codebook
+from analysis.core import EstimationError
+from analysis.panel import build_panel
+from analysis.paths import PROJECT_ROOT
+from analysis.results import build_diagnostics, build_results
+
+STUDY = PROJECT_ROOT / "data" / "studies" / "proirri"
+# Table 2 with province fixed effects: (estimate, SE); Table A13 wild bootstrap p (Q4)
+TABLE2_FE = {
+    ("saved_cumul", 1): (0.033, 0.048),
+    ("saved_cumul", 2): (0.053, 0.069),
+    ("saved_cumul", 3): (0.073, 0.076),
+    ("saved_cumul", 4): (0.205, 0.117),
+    ("savings_cumul", 4): (654, 873),
+}
+A13_FE_Q4 = 0.099
+
+
+@pytest.fixture(scope="module")
+def proirri():
+    cb = load_codebook(STUDY / "codebook.yaml")
+    panel, _ = build_panel(STUDY, cb)
+    table = build_results(panel, cb, draws=999, seed=20100201)
+    return cb, panel, table
+
+
+@pytest.mark.parametrize("key", sorted(TABLE2_FE))
+def test_results_table_reproduces_table2_with_province_fe(proirri, key):
+    _, _, table = proirri
+    outcome, wave = key
+    row = table[
+        (table["outcome"] == outcome) & (table["wave"] == wave) & (table["sample_type"] == "all")
+        & (table["inference"] == "cluster")
+    ]  # fmt: skip
+    assert len(row) == 1
+    row = row.iloc[0]
+    digits = 3 if outcome == "saved_cumul" else 0
+    est, se = TABLE2_FE[key]
+    assert round(row["estimate"], digits) == pytest.approx(est, abs=1e-9)
+    assert round(row["std_error"], digits) == pytest.approx(se, abs=1e-9)
+    assert row["method"] == "post" and row["n_obs"] == 3081 and row["n_clusters"] == 42
+    assert row["sample"] == "All households"
+
+
+def test_wild_bootstrap_p_within_monte_carlo_error_of_table_a13(proirri):
+    _, _, table = proirri
+    row = table[
+        (table["outcome"] == "saved_cumul") & (table["wave"] == 4)
+        & (table["sample_type"] == "all") & (table["inference"] == "wild")
+    ].iloc[0]  # fmt: skip
+    draws = int(row["boot_draws"])
+    assert draws >= 999
+    assert abs(row["p_value"] - A13_FE_Q4) <= 3 * np.sqrt(A13_FE_Q4 * (1 - A13_FE_Q4) / draws)
+
+
+def test_no_post_programme_round_is_used_as_a_baseline(proirri):
+    cb, _, table = proirri
+    assert set(table["method"]) == {"post"}
+    # every outcome only at the waves it was asked, never at the census
+    for outcome, waves in table.groupby("outcome")["wave"]:
+        if outcome in cb.outcomes:
+            assert set(waves) == set(cb.outcome_waves(outcome)) - {0}
+
+
+def test_breakdowns_and_indices_follow_the_codebook(proirri):
+    _, panel, table = proirri
+    assert set(table["sample_type"]) == {"all", "prov"}
+    assert set(table.loc[table["sample_type"] == "prov", "sample"]) == {
+        "Manica",
+        "Sofala",
+        "Zambezia",
+    }
+    idx = table[table["is_index"] & table["estimate"].notna()]
+    assert len(idx) and np.allclose(idx["effect_std"], idx["estimate"])
+    # without a baseline the comparison SD is the follow-up wave's (independent computation)
+    row = table[(table["outcome"] == "saved_cumul") & (table["wave"] == 4)
+                & (table["sample_type"] == "all")].iloc[0]  # fmt: skip
+    comp = panel[(panel["wave"] == 4) & (panel["treatment"] == 0)]["saved_cumul"]
+    assert row["comparison_sd"] == pytest.approx(comp.std())
+
+
+def test_a_province_row_matches_its_own_regression(proirri):
+    """Within one province the stratum drops out: plain OLS clustered by association."""
+    _, panel, table = proirri
+    rows = panel[(panel["wave"] == 3) & (panel["prov"] == "Sofala")]
+    fit = smf.ols("saved_cumul ~ treatment", data=rows).fit(
+        cov_type="cluster", cov_kwds={"groups": rows["associd"]}
+    )
+    row = table[(table["outcome"] == "saved_cumul") & (table["wave"] == 3)
+                & (table["sample"] == "Sofala") & (table["inference"] == "cluster")].iloc[0]  # fmt: skip
+    assert row["estimate"] == pytest.approx(fit.params["treatment"], rel=1e-9)
+    assert row["std_error"] == pytest.approx(fit.bse["treatment"], rel=1e-9)
+
+
+def test_diagnostics_say_what_does_not_apply(proirri):
+    cb, panel, _ = proirri
+    diag = build_diagnostics(panel, cb, min_cell=10)
+    assert "no take-up" in diag["unavailable"]["sample_flow"]
+    assert "baseline" in diag["unavailable"]["design_mde"]
+    assert diag["balance"] and diag["means_by_arm"]
+    assert "means_by_arm" not in diag["unavailable"]
+
+
+# A made-up study: one long file, named arms, sampling weights, an outcome asked at
+# endline only on a 0-10 scale, a breakdown with labelled levels.
+CODEBOOK = """
+input: {layout: long, file_pattern: "survey*", wave_column: round}
+waves:
+  0: {label: Baseline, value: BL, baseline: true}
+  1: {label: Endline, value: EL}
+roles:
+  unit: pid
+  cluster: village
+  arm: group
+  comparison: control
+  breakdowns: [woman]
+  weights: w
+  covariates: [age]
+design:
+  pid: {label: Person, raw: pid, kind: id}
+  village: {label: Village, raw: vill, kind: code, missing_codes: []}
+  group: {label: Arm, raw: grp, values: {0: control, 1: training, 2: visits}, missing_codes: []}
+covariates:
+  woman: {label: Woman, raw: {0: sex}, values: {1: 0, 2: 1}, baseline_only: true, dimension: sex, levels: {1: Women, 0: Men}}
+  age: {label: Age, raw: {0: age}, baseline_only: true}
+  w: {label: Sampling weight, raw: {0: w}, baseline_only: true}
+families:
+  saving: {label: Saving}
+outcomes:
+  saves: {label: Saves regularly, family: saving, type: binary, unit: share, better: higher, raw: saves}
+  confidence:
+    label: Confidence (0-10)
+    family: saving
+    type: likert
+    scale: [0, 10]
+    unit: points
+    better: higher
+    raw: {1: conf}
+"""
+
+
+def _made_up(tmp_path, arms=2):
+    rng = np.random.default_rng(7)
+    rows = []
+    for v in range(30):
+        grp = v % arms
+        for i in range(12):
+            pid = v * 100 + i
+            sex, age, w = rng.integers(1, 3), rng.integers(20, 60), rng.uniform(0.5, 2)
+            base = rng.random() < 0.4
+            rows.append({"round": "BL", "pid": pid, "vill": v, "grp": grp, "sex": sex, "age": age,
+                         "w": w, "saves": int(base), "conf": None})  # fmt: skip
+            if rng.random() < 0.9:
+                conf = int(np.clip(np.round(5 + 1.5 * (grp > 0) + rng.normal(0, 2)), 0, 10))
+                rows.append({"round": "EL", "pid": pid, "vill": v, "grp": grp, "sex": None,
+                             "age": None, "w": None, "saves": int(rng.random() < 0.4 + 0.2 * (grp > 0)),
+                             "conf": conf})  # fmt: skip
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    pd.DataFrame(rows).to_csv(raw / "survey.csv", index=False)
+    cbpath = tmp_path / "codebook.yaml"
+    cbpath.write_text(textwrap.dedent(CODEBOOK))
+    cb = load_codebook(cbpath)
+    panel, _ = build_panel(raw, cb)
+    return cb, panel
+
+
+def test_made_up_study_gets_the_estimators_its_outcomes_allow(tmp_path):
+    cb, panel = _made_up(tmp_path)
+    table = build_results(panel, cb, draws=99, seed=1)
+    by_outcome = table.groupby("outcome")["method"].agg(set).to_dict()
+    assert by_outcome["confidence"] == {"post"}  # asked at endline only
+    assert by_outcome["saves"] == {"did", "ancova", "ipw_did"}  # no take-up recorded: no LATE
+    assert table["estimate"].notna().all() and (table["note"] == "").all()
+    assert set(table.loc[table["sample_type"] == "sex", "sample"]) == {"Women", "Men"}
+    assert (table["sample"] == "All clients").any()  # no study.yaml beside it: the default noun
+    # the weighted post-only row against statsmodels WLS written out here
+    end = panel[(panel["wave"] == 1)].dropna(subset=["confidence"])
+    end = end.assign(treat=(end["group"] == "training").astype(float))
+    fit = smf.wls("confidence ~ treat", data=end, weights=end["w"]).fit(
+        cov_type="cluster", cov_kwds={"groups": end["village"]}
+    )
+    row = table[(table["outcome"] == "confidence") & (table["sample_type"] == "all")
+                & (table["inference"] == "cluster")].iloc[0]  # fmt: skip
+    assert row["estimate"] == pytest.approx(fit.params["treat"], rel=1e-9)
+    assert row["std_error"] == pytest.approx(fit.bse["treat"], rel=1e-9)
+
+
+def test_a_multi_arm_study_is_refused_with_the_route_that_works(tmp_path):
+    cb, panel = _made_up(tmp_path, arms=3)
+    with pytest.raises(EstimationError, match="3 arms.*python -m analysis estimate"):
+        build_results(panel, cb, draws=99)
+
+
+def test_a_cell_without_variance_gets_a_reason_not_a_crash(tmp_path):
+    """No variance among men at endline (one breakdown level): those rows say why, the rest of
+    the build goes on (a ZeroDivisionError here once killed the whole build)."""
+    cb, panel = _made_up(tmp_path)
+    panel = panel.copy()
+    panel.loc[(panel["woman"] == 0) & (panel["wave"] == 1), "confidence"] = 5.0
+    table = build_results(panel, cb, draws=99, seed=1)
+    conf = table[table["outcome"] == "confidence"]
+    men = conf[conf["sample"] == "Men"]
+    assert len(men) and men["estimate"].isna().all()
+    assert men["note"].str.startswith("not estimable:").all()
+    assert conf.loc[conf["sample"].isin(["Women", "All clients"]), "estimate"].notna().all()
+
+
+def test_a_family_index_that_cannot_be_formed_gets_a_reason(tmp_path):
+    cb, panel = _made_up(tmp_path)
+    text = (tmp_path / "codebook.yaml").read_text()
+    text = text.replace(
+        "families:\n  saving: {label: Saving}\n",
+        "families:\n  saving: {label: Saving}\n  other: {label: Other}\n",
+    ).replace(
+        "  confidence:\n    label: Confidence (0-10)\n    family: saving",
+        "  confidence:\n    label: Confidence (0-10)\n    family: other",
+    )
+    (tmp_path / "codebook.yaml").write_text(text)
+    cb = load_codebook(tmp_path / "codebook.yaml")
+    panel = panel.copy()
+    panel.loc[panel["wave"] == 1, "confidence"] = 5.0  # constant for everyone: no index
+    table = build_results(panel, cb, draws=99, seed=1)
+    idx = table[table["outcome"] == "index_other"]
+    assert len(idx) and idx["estimate"].isna().all()
+    assert idx["note"].str.contains("family index has no variance").all()
+    assert table.loc[table["outcome"] == "saves", "estimate"].notna().any()
+
+
+def test_sampling_weights_weight_did_and_ancova(tmp_path):
+    """DiD and ANCOVA of an outcome with a baseline, weighted by the declared sampling weights,
+    against regressions written out here (statsmodels WLS)."""
+    cb, panel = _made_up(tmp_path)
+    table = build_results(panel, cb, draws=99, seed=1)
+
+    def row(method):
+        return table[(table["outcome"] == "saves") & (table["method"] == method)
+                     & (table["sample_type"] == "all") & (table["inference"] == "cluster")].iloc[0]  # fmt: skip
+
+    wide = panel.pivot(index="pid", columns="wave", values="saves").dropna()
+    units = panel.drop_duplicates("pid").set_index("pid").loc[wide.index]
+    d = pd.DataFrame({"y0": wide[0], "y1": wide[1], "dy": wide[1] - wide[0], "w": units["w"],
+                      "treat": (units["group"] == "training").astype(float),
+                      "village": units["village"]})  # fmt: skip
+    # two periods, unit fixed effects, weights constant within unit: WLS of the first difference
+    fd = smf.wls("dy ~ treat", data=d, weights=d["w"]).fit()
+    assert row("did")["estimate"] == pytest.approx(fd.params["treat"], rel=1e-9)
+    unweighted = smf.ols("dy ~ treat", data=d).fit()
+    assert abs(row("did")["estimate"] - unweighted.params["treat"]) > 1e-4  # weights matter here
+    anc = smf.wls("y1 ~ treat + y0", data=d, weights=d["w"]).fit(
+        cov_type="cluster", cov_kwds={"groups": d["village"]}
+    )
+    assert row("ancova")["estimate"] == pytest.approx(anc.params["treat"], rel=1e-9)
+    assert row("ancova")["std_error"] == pytest.approx(anc.bse["treat"], rel=1e-9)
