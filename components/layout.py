@@ -78,16 +78,19 @@ def term(text: str, key: str, id_prefix: str) -> html.Span:
 
 
 def provenance_banner(arts: Artifacts) -> html.Div:
-    """Always visible: what data the numbers come from."""
+    """Always visible: what data the numbers come from (for data under a licence, with
+    its attribution line: citation and licence)."""
     kind = arts.data_kind
-    colour = "warning" if kind != "real" else "info"
+    colour = "warning" if kind == "demo" else "info"
     built = str(arts.results_manifest.get("built_at", ""))[:10]
     detail = f" · results built {built}" if built else ""
+    credit = arts.data_credit
     return html.Div(
         dbc.Container(
             html.P(
                 [
                     html.Strong(arts.data_label, id="provenance-label"),
+                    html.Span(f" · {credit}", id="provenance-credit") if credit else None,
                     html.Span(detail, className="ms-1"),
                 ],
                 className="mb-0 small",

@@ -63,7 +63,7 @@ ESTIMATOR_WORDS["tot"] = ESTIMATOR_WORDS["late"]  # results tables built before 
 
 # Estimators in display order.  ``late`` was called ``tot`` in older results tables;
 # old links (``method=tot``) are read as ``late`` (see ``method_aliases``).
-METHOD_ORDER = ("did", "ancova", "ipw_did", "late", "tot")
+METHOD_ORDER = ("did", "ancova", "ipw_did", "post", "late", "tot")
 
 
 def method_aliases(methods) -> dict[str, str]:

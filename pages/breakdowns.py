@@ -14,6 +14,7 @@ from dash import Input, Output, State, html
 from components import params as qp
 from components.cache import memoize
 from components.errors import safe_layout
+from components.studies import page_title
 from components.figures import make_subgroup_plot
 from components.layout import (
     caption,
@@ -27,7 +28,7 @@ from components.layout import (
     verdict_badge,
 )
 from components.spec import inference_menu, spec_controls, spec_params
-from components.store import METHOD_LABELS, get_artifacts
+from components.store import METHOD_LABELS, get_artifacts, per_study
 from components.theme import TOO_FEW, fmt_num, fmt_p, graph_config, is_missing, slug
 from components.urlstate import LOCATION
 from components.views import (
@@ -45,8 +46,8 @@ dash.register_page(
     path="/breakdowns",
     name="Breakdowns",
     order=3,
-    title="Breakdowns — AMK financial-education impact",
-    description="Effects by province, branch and sex, with partially pooled branch estimates",
+    title=page_title("Breakdowns"),
+    description="Effects by the groups the study declares, with partially pooled estimates",
 )
 
 PAGE = "breakdowns"
@@ -291,6 +292,7 @@ ORDER = [
 
 
 @safe_layout
+@per_study
 def layout(outcome=None, method=None, wave=None, inference=None, branches=None, **kwargs):
     arts = get_artifacts()
     if not arts.ok:

@@ -12,6 +12,7 @@ from analysis.findings import finding_sentence
 from components import params as qp
 from components.cache import memoize
 from components.errors import safe_layout
+from components.studies import page_title
 from components.figures import make_forest_plot, make_means_plot
 from components.layout import (
     caption,
@@ -26,7 +27,7 @@ from components.layout import (
     verdict_badge,
 )
 from components.spec import inference_menu, spec_controls, spec_params
-from components.store import METHOD_LABELS, METHOD_SHORT, get_artifacts
+from components.store import METHOD_LABELS, METHOD_SHORT, get_artifacts, per_study
 from components.theme import TOO_FEW, VERDICT_LABELS, fmt_num, fmt_p, graph_config, slug
 from components.urlstate import LOCATION
 from components.views import (
@@ -54,7 +55,7 @@ dash.register_page(
     path="/effects",
     name="Effects",
     order=2,
-    title="Effects — AMK financial-education impact",
+    title=page_title("Effects"),
     description="Forest plot and table of every outcome's effect, with intervals and q-values",
 )
 
@@ -342,6 +343,7 @@ def detail_view(outcome: str, method: str, wave: str, inference: str):
 
 
 @safe_layout
+@per_study
 def layout(
     method=None, wave=None, inference=None, scale=None, level=None, mt=None, outcome=None, **kwargs
 ):

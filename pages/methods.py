@@ -12,6 +12,7 @@ from dash import ALL, Input, Output, ctx, dcc, html
 
 from components import params as qp
 from components.errors import safe_layout
+from components.studies import page_title
 from components.figures import make_balance_plot, make_sample_flow_plot
 from components.layout import (
     caption,
@@ -23,7 +24,7 @@ from components.layout import (
     simple_table,
     term,
 )
-from components.store import METHOD_LABELS, get_artifacts
+from components.store import METHOD_LABELS, get_artifacts, per_study
 from components.theme import fmt_num, fmt_p, fmt_pct, is_missing
 from components.views import (
     ESTIMATOR_WORDS,
@@ -40,7 +41,7 @@ dash.register_page(
     path="/methods",
     name="Methods & data",
     order=4,
-    title="Methods & data — AMK financial-education impact",
+    title=page_title("Methods & data"),
     description="Design, sample, balance, attrition, estimators, provenance, codebook and downloads",
 )
 
@@ -168,6 +169,7 @@ def _manifest_summary(m: dict, keys: list[tuple[str, str]]) -> html.Dl:
 
 
 @safe_layout
+@per_study
 def layout(**kwargs):
     arts = get_artifacts()
     if not arts.ok:

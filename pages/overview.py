@@ -13,9 +13,10 @@ from dash import dcc, html
 from analysis.findings import finding_sentence
 from components import params as qp
 from components.errors import safe_layout
+from components.studies import page_title
 from components.layout import caption, notes_alert, problem_page, profile_card, term, verdict_badge
 from components.spec import spec_params
-from components.store import METHOD_LABELS, get_artifacts
+from components.store import METHOD_LABELS, get_artifacts, per_study
 from components.theme import fmt_p, is_missing
 from components.views import (
     INFERENCE_LABELS,
@@ -36,8 +37,8 @@ dash.register_page(
     path="/",
     name="Overview",
     order=0,
-    title="Overview — AMK financial-education impact",
-    description="What the financial-education programme changed for clients, at a glance",
+    title=page_title("Overview"),
+    description="What the programme changed, at a glance: headline findings, the profile and the design",
 )
 
 PAGE = "overview"
@@ -309,6 +310,7 @@ def recommendations_section(spec: Spec) -> html.Div:
 
 
 @safe_layout
+@per_study
 def layout(wave=None, **kwargs):
     arts = get_artifacts()
     if not arts.ok:

@@ -24,6 +24,7 @@ from components.chain import (
     node_by_id,
 )
 from components.errors import safe_layout
+from components.studies import page_title
 from components.figures import make_exposure_plot, make_forest_plot
 from components.layout import (
     caption,
@@ -35,7 +36,7 @@ from components.layout import (
     verdict_badge,
 )
 from components.spec import inference_menu, spec_controls, spec_params
-from components.store import METHOD_LABELS, get_artifacts
+from components.store import METHOD_LABELS, get_artifacts, per_study
 from components.theme import TOO_FEW, fmt_num, fmt_p, slug
 from components.urlstate import LOCATION
 from components.views import (
@@ -53,8 +54,8 @@ dash.register_page(
     path="/results-chain",
     name="Results chain",
     order=1,
-    title="Results chain — AMK financial-education impact",
-    description="From staff training to client outcomes: the results chain with measured effects",
+    title=page_title("Results chain"),
+    description="From inputs to outcomes: the results chain with the measured effects",
 )
 
 PAGE = "chain"
@@ -216,6 +217,7 @@ def node_detail(node_id: str, spec: Spec) -> list:
 
 
 @safe_layout
+@per_study
 def layout(node=None, method=None, wave=None, inference=None, **kwargs):
     arts = get_artifacts()
     if not arts.ok:
