@@ -121,7 +121,8 @@ def per_study(layout):
 
     @functools.wraps(layout)
     def wrapper(*args, **kwargs):
-        study = kwargs.pop("study", None)
+        # ``study`` stays in kwargs: the page's links carry it on (components.params)
+        study = kwargs.get("study")
         if study is None:
             return layout(*args, **kwargs)
         with using_study(study):

@@ -126,3 +126,34 @@ dash.clientside_callback(
     Input(LOCATION, "search"),
     State({"type": PICKER_ITEM, "index": ALL}, "id"),
 )
+
+
+def words() -> dict[str, str]:
+    """The current study's nouns and names for page text (``{units}``, ``{clusters}``, ...)."""
+    info = get_study()
+    if info is None:
+        return {
+            "unit": "unit", "units": "units", "cluster": "cluster", "clusters": "clusters",
+            "stratum": "stratum", "strata": "strata", "staff": "staff", "staff_many": "staff",
+            "programme_arm": "programme clusters", "comparison_arm": "comparison clusters",
+            "slug": current_study()[0], "title": current_study()[0], "institution": "",
+            "innovation": "", "design": "",
+        }  # fmt: skip
+    n = info.nouns
+    return {
+        "unit": n.unit.one,
+        "units": n.unit.many,
+        "cluster": n.cluster.one,
+        "clusters": n.cluster.many,
+        "stratum": n.stratum.one,
+        "strata": n.stratum.many,
+        "staff": n.staff.one,
+        "staff_many": n.staff.many,
+        "programme_arm": n.programme_arm,
+        "comparison_arm": n.comparison_arm,
+        "slug": info.slug,
+        "title": info.short_title,
+        "institution": info.institution,
+        "innovation": info.innovation,
+        "design": info.design,
+    }

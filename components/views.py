@@ -59,6 +59,11 @@ ESTIMATOR_WORDS = {
     "instrument for receipt (Imbens & Angrist 1994). Because some comparison clients received the topics too, it is not the effect "
     "on every client who received them. Larger than the intention-to-treat effects when take-up is incomplete.",
 }
+ESTIMATOR_WORDS["post"] = (
+    "Compares the two arms at one follow-up wave only, for outcomes with no measure before the "
+    "programme: the outcome on the assignment indicator, with the randomisation strata as fixed "
+    "effects where the study declares them; valid because assignment was random."
+)
 ESTIMATOR_WORDS["tot"] = ESTIMATOR_WORDS["late"]  # results tables built before the rename
 
 # Estimators in display order.  ``late`` was called ``tot`` in older results tables;
@@ -142,7 +147,8 @@ def select(results: pd.DataFrame, spec: Spec) -> pd.DataFrame:
         & (results["inference"] == spec.inference)
         & (results["wave"] == spec.wave)
         & (results["sample_type"] == spec.sample_type)
-        & (results["sample"] == spec.sample)
+        # the whole sample has one row per outcome whatever the study calls it
+        & ((results["sample"] == spec.sample) | (spec.sample_type == "all"))
     )
     return results.loc[m].copy()
 
