@@ -239,9 +239,7 @@ def load_artifacts(build: Path | str | None = None, data: Path | str | None = No
     chain_doc = _read_yaml(ddir / "results_chain.yaml", "results chain", problems, {})
     # recommendations are optional: a study without the file simply has none
     recs_path = ddir / "recommendations.yaml"
-    recs_doc = (
-        _read_yaml(recs_path, "recommendations", problems, {}) if recs_path.is_file() else {}
-    )
+    recs_doc = _read_yaml(recs_path, "recommendations", problems, {}) if recs_path.is_file() else {}
     recs = recs_doc.get("recommendations", []) if isinstance(recs_doc, dict) else recs_doc
 
     if results is not None and isinstance(chain_doc, dict) and chain_doc:

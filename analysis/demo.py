@@ -1,6 +1,6 @@
-"""Seeded generator of DEMO raw survey exports that follow the AMK study design.
+"""Seeded generator of DEMO raw survey exports that follow the demo study's design.
 
-AMK's client-level survey data is not public.  This module simulates the three
+The institution's client-level survey data is not public.  This module simulates the three
 survey waves the way survey software exports them -- one file per wave, in
 different formats, with questionnaire variable names that change between waves,
 98/99 codes for "don't know"/"refused", value labels and interview dates -- so
@@ -36,7 +36,22 @@ from analysis.io import atomic_write, write_table
 from analysis.paths import data_dir
 
 DEMO_MARKER = "DEMO_SIMULATED.json"
-DEMO_LABEL = "Demonstration data — simulated to match the study design; not AMK survey results"
+
+
+def _demo_label() -> str:
+    """The demo study's own data line (its study.yaml), or a generic one."""
+    from analysis.study import StudyError, load_study
+
+    try:
+        study = load_study(folder=data_dir())
+    except StudyError:
+        study = None
+    if study is not None and study.data.status == "demo":
+        return study.data.label
+    return "Demonstration data — simulated to match the study design; not real survey results"
+
+
+DEMO_LABEL = _demo_label()
 DEFAULT_FORMATS = ("sav", "dta", "csv")
 
 # Value labels for a few questionnaire answers whose codes do not map to an

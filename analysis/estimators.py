@@ -1,4 +1,4 @@
-"""Impact estimators for the AMK panel, and generic two-way fixed-effects / ANCOVA.
+"""Impact estimators for the study panel, and generic two-way fixed-effects / ANCOVA.
 
 Each ``fit_*`` takes the long panel (one row per client x wave, columns
 ``client_id, wave, village, branch, arm, exposure`` plus outcomes) and returns an
@@ -384,7 +384,7 @@ def _ancova_fit(
     )
 
 
-# --------------------------------------------------------------------------- AMK panel
+# --------------------------------------------------------------------------- study panel
 
 
 def did_sample(panel: pd.DataFrame, outcome: str, wave: int) -> pd.DataFrame:

@@ -28,20 +28,74 @@ report difficulty repaying an instalment; robust to multiple testing (q = 0.004)
 
 from __future__ import annotations
 
+import functools
 import math
+import re
 from collections.abc import Mapping
 from typing import Any
 
+from analysis.study import (
+    DEFAULT_NOUNS,
+    Noun,
+    Nouns,
+    Study,
+    StudyError,
+    current_study_or_none,
+    load_study,
+)
+
 ALPHA = 0.05
 
-# the IV estimand is a LATE: the effect on compliers, clients who received the topics
-# because their village was in the programme (Imbens & Angrist 1994)
-_COMPLIERS = "Compliers (clients who received the financial-education topics because their village was in the programme)"
-SUBJECTS = {
-    "late": _COMPLIERS,
-    "tot": _COMPLIERS,  # the method's old key, in results tables built before the rename
-    "default": "Clients in programme villages",
-}
+
+@functools.lru_cache(maxsize=8)
+def _default_study() -> Study | None:
+    try:
+        return load_study()
+    except StudyError:
+        return None
+
+
+def study_or_default(study: Study | None = None) -> Study | None:
+    """The study whose words a sentence uses: ``study``, else the default study (``AMK_STUDY``)."""
+    if study is not None:
+        return study
+    # the app's current study (analysis.study.set_current_study_resolver), else the default
+    return current_study_or_none() or _default_study()
+
+
+def nouns_of(study: Study | None = None) -> Nouns:
+    """The study's nouns (units, clusters, strata, staff, arms); generic ones when there is none."""
+    s = study_or_default(study)
+    if s is not None:
+        return s.nouns
+    n = {k: Noun(*v) for k, v in DEFAULT_NOUNS.items()}
+    return Nouns(
+        **n,
+        programme_arm=f"programme {n['cluster'].many}",
+        comparison_arm=f"comparison {n['cluster'].many}",
+    )
+
+
+def take_up_phrase(study: Study | None = None) -> str:
+    """What a unit who took the programme up did: study.yaml ``take_up`` ('received the ... topics')."""
+    s = study_or_default(study)
+    phrase = (s.extra.get("take_up") if s is not None else None) or "took part in the programme"
+    return " ".join(str(phrase).split())
+
+
+def sentence_subject(method: str | None, study: Study | None = None) -> str:
+    """Who a sentence speaks of: 'Clients in programme villages', or the LATE's compliers.
+
+    The IV estimand is a LATE: the effect on compliers, units who took the programme up
+    because their cluster was assigned to it (Imbens & Angrist 1994).
+    """
+    n = nouns_of(study)
+    if str(method) in ("late", "tot"):  # ``tot``: the method's old key, in older results tables
+        return (
+            f"Compliers ({n.unit.many} who {take_up_phrase(study)} because their "
+            f"{n.cluster.one} was in the programme)"
+        )
+    return f"{n.unit.many[:1].upper()}{n.unit.many[1:]} in {n.programme_arm}"
 
 
 def _f(row: Mapping[str, Any], key: str) -> float:
@@ -117,8 +171,17 @@ def _unit_words(row: Mapping[str, Any]) -> str:
     if kind == "index":
         return "standard deviations"
     if row.get("type") == "likert":
-        return "points on the 1-5 scale"
+        return f"points on the {_likert_range(row)} scale"
     return str(row.get("unit", ""))
+
+
+_LIKERT_RANGE = re.compile(r"(-?\d+)\s*[-–]\s*(-?\d+) scale")
+
+
+def _likert_range(row: Mapping[str, Any]) -> str:
+    """'1-5' (the default), or the range the row's unit names ('points on a 0-10 scale')."""
+    m = _LIKERT_RANGE.search(str(row.get("unit") or ""))
+    return f"{m.group(1)}-{m.group(2)}" if m else "1-5"
 
 
 def _magnitude(row: Mapping[str, Any], est: float, lo: float, hi: float) -> tuple[str, str]:
@@ -146,23 +209,26 @@ def _effect_clause(row: Mapping[str, Any], est: float, lo: float, hi: float) -> 
     if row.get("type") == "count":
         return f"reported {fmt(row, abs(est))} {'more' if up else 'fewer'} {str(row.get('short', '')).lower()} {ci}"
     if row.get("type") == "likert":
-        return f"scored {fmt(row, abs(est))} points {'higher' if up else 'lower'} {ci} on '{short}' (1-5 scale)"
+        return f"scored {fmt(row, abs(est))} points {'higher' if up else 'lower'} {ci} on '{short}' ({_likert_range(row)} scale)"
     if kind == "log":
         return f"had about {amount} {'higher' if up else 'lower'} {short.lower().replace(' (log)', '')} {ci}"
     return f"had a {short.lower()} {amount} {'higher' if up else 'lower'} {ci}"
 
 
-def finding_sentence(row: Mapping[str, Any], *, min_cell: int | None = None) -> str:
-    """One plain-language sentence for one results-table row."""
+def finding_sentence(
+    row: Mapping[str, Any], *, min_cell: int | None = None, study: Study | None = None
+) -> str:
+    """One plain-language sentence for one results-table row, in ``study``'s nouns
+    (the default study's when None)."""
     short = str(row.get("short") or row.get("outcome"))
-    subject = SUBJECTS.get(str(row.get("method")), SUBJECTS["default"])
+    who = sentence_subject(row.get("method"), study)
     if bool(row.get("suppressed")):
         n = (
             f" (fewer than {min_cell or row.get('min_cell')} in an arm)"
             if (min_cell or row.get("min_cell"))
             else ""
         )
-        return f"Too few clients in this group to estimate the effect on {short.lower()}{n}."
+        return f"Too few {nouns_of(study).unit.many} in this group to estimate the effect on {short.lower()}{n}."
     est, lo, hi = _f(row, "estimate"), _f(row, "ci95_low"), _f(row, "ci95_high")
     p, q, mde = _f(row, "p_value"), _f(row, "q_value"), _f(row, "mde")
     if not math.isfinite(est):
@@ -173,19 +239,19 @@ def finding_sentence(row: Mapping[str, Any], *, min_cell: int | None = None) -> 
     if row.get("sample_type") not in (None, "all") and math.isfinite(p) and p <= ALPHA:
         # a subgroup's verdict follows its own p (results.py); say so, name the p
         if improves:
-            return f"{subject} {clause}; significant in this group on its own ({p_text(p)})."
+            return f"{who} {clause}; significant in this group on its own ({p_text(p)})."
         return (
-            f"Unexpectedly, {subject[0].lower()}{subject[1:]} {clause}, a change in the unwanted "
+            f"Unexpectedly, {who[0].lower()}{who[1:]} {clause}, a change in the unwanted "
             f"direction that is significant in this group on its own ({p_text(p)})."
         )
     # sharpened q-values can fall below p; an effect is called robust only when both are small
     if row.get("sample_type") in (None, "all") and math.isfinite(q) and q <= ALPHA and p <= ALPHA:
         if improves:
-            return f"{subject} {clause}; robust to multiple testing (q = {fmt_p(q)})."
-        return f"Unexpectedly, {subject[0].lower()}{subject[1:]} {clause}, a change in the unwanted direction that is robust to multiple testing (q = {fmt_p(q)})."
+            return f"{who} {clause}; robust to multiple testing (q = {fmt_p(q)})."
+        return f"Unexpectedly, {who[0].lower()}{who[1:]} {clause}, a change in the unwanted direction that is robust to multiple testing (q = {fmt_p(q)})."
     if math.isfinite(p) and p <= ALPHA:
         return (
-            f"{subject} {clause}; significant on its own ({p_text(p)}) but not after adjusting "
+            f"{who} {clause}; significant on its own ({p_text(p)}) but not after adjusting "
             f"for the number of outcomes tested (q = {fmt_p(q)}), so treat it with caution."
         )
     units = _unit_words(row)

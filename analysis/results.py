@@ -351,6 +351,16 @@ def build_results(
             for outcome in outcomes:
                 if wave not in asked[outcome]:
                     continue
+                if outcome not in data.columns:  # a family index that could not be formed
+                    rows.extend(
+                        {"outcome": outcome, "sample_type": stype, "sample": sval, "wave": wave,
+                         "method": m, "inference": inf, "suppressed": False,
+                         "note": "not estimable: the family index has no variance in the "
+                                 "comparison group (no component varies)"}
+                        for m in (methods if with_base[outcome] else (POST_METHOD,))
+                        for inf in (("cluster",) if m == IV_METHOD else INFERENCES)
+                    )  # fmt: skip
+                    continue
                 observed = post.dropna(subset=[outcome])
                 n_prog = int(observed.loc[observed["arm"] == 1, "client_id"].nunique())
                 n_comp = int(observed.loc[observed["arm"] == 0, "client_id"].nunique())

@@ -1,6 +1,11 @@
 """Loopback load generation and a gunicorn runner, shared by the load tests and the benchmarks.
 
 Only 127.0.0.1 is ever targeted; every loop stops by itself after a bounded time.
+
+A callback that raised is an error, although Dash answers it with 200: the app's
+``on_error`` handler (``components.errors.on_callback_error``) logs it and sends a
+side update that opens the page's error alert.  ``callback_failure`` reads that
+from a response body; ``Gunicorn.failures`` reads the server's error log.
 """
 
 from __future__ import annotations
@@ -17,7 +22,47 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from components.errors import APP_ERROR_ID, CALLBACK_FAILED, LAYOUT_FAILED, LAYOUT_FAILED_TITLE
+from components.server import UNEXPECTED_ERROR
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+# error-log lines that mean a request raised: a callback or a page layout (components.errors), the Flask app
+# around Dash (components.server), or gunicorn's worker itself
+LOG_FAILURE_MARKS = (
+    CALLBACK_FAILED,
+    LAYOUT_FAILED,
+    UNEXPECTED_ERROR,
+    "Error handling request",
+    "Exception in worker process",
+)
+
+
+def callback_failure(status: int, body: bytes) -> str | None:
+    """Why a callback answer shows that the callback raised or the server failed, else None.
+
+    400 and 413 (the request was rejected before any callback ran) are not failures here;
+    a 5xx is; so is a 200 whose body carries the error handler's side update (the page's
+    error alert opened), a page whose layout raised (its error panel), or a body that is
+    not the JSON Dash sends.
+    """
+    if status >= 500:
+        return f"server error {status}: {body[:200]!r}"
+    if status != 200:
+        return None
+    try:
+        doc = json.loads(body)
+    except ValueError:
+        return f"200 with a body that is not JSON: {body[:200]!r}"
+    if not isinstance(doc, dict) or not isinstance(doc.get("response", {}), dict):
+        return f"200 with a body that is not a callback answer: {body[:200]!r}"
+    side = doc.get("sideUpdate") or {}
+    alert = side.get(APP_ERROR_ID) if isinstance(side, dict) else None
+    if isinstance(alert, dict) and alert.get("is_open"):
+        return f"the callback raised: {str(alert.get('children'))[:200]}"
+    if LAYOUT_FAILED_TITLE.encode() in body:
+        return "a page layout raised (its error panel was served)"
+    return None
 
 
 def free_port() -> int:
@@ -58,7 +103,10 @@ def _wait_healthy(base: str, proc: subprocess.Popen, seconds: float = 90) -> Non
 
 
 class Gunicorn:
-    """gunicorn ``app`` (default ``app:server``) with our config, on a free loopback port."""
+    """gunicorn ``app`` (default ``app:server``) with our config, on a free loopback port.
+
+    Its stdout and stderr (gunicorn's error log and the app's logging) go to ``log``.
+    """
 
     def __init__(self, build_dir: Path, log: Path, app: str = "app:server", **env):
         self.port = free_port()
@@ -80,6 +128,19 @@ class Gunicorn:
             cwd=PROJECT_ROOT, env=full_env, stdout=self._fh, stderr=subprocess.STDOUT,
         )  # fmt: skip
         _wait_healthy(self.base, self.proc)
+
+    def log_size(self) -> int:
+        """The error log's length now: pass it to ``failures`` to see only later lines."""
+        self._fh.flush()
+        return self.log.stat().st_size
+
+    def failures(self, since: int = 0) -> list[str]:
+        """Error-log lines (from byte ``since``) that say a request raised."""
+        self._fh.flush()
+        with open(self.log, "rb") as fh:
+            fh.seek(since)
+            text = fh.read().decode("utf-8", "replace")
+        return [line for line in text.splitlines() if any(m in line for m in LOG_FAILURE_MARKS)]
 
     def workers(self) -> list[int]:
         out = subprocess.run(["pgrep", "-P", str(self.proc.pid)], capture_output=True, text=True)
@@ -108,13 +169,14 @@ def _user_loop(
     pages = ["/", "/effects", "/breakdowns", "/results-chain", "/methods"]
     while not stop.is_set():
         t = time.perf_counter()
+        raised = False
         try:
             if rnd.random() < 0.3:
                 status, _, _ = http_get(base + rnd.choice(pages), timeout=30)
             else:
                 body = json.loads(json.dumps(rnd.choice(bodies)))
                 for item in body["inputs"]:
-                    if item["property"] == "value":
+                    if isinstance(item, dict) and item["property"] == "value":
                         item["value"] = rnd.choice(
                             [
                                 None,
@@ -129,24 +191,31 @@ def _user_loop(
                                 "95",
                             ]
                         )
-                status, _ = http_post(
+                status, answer = http_post(
                     base + "/_dash-update-component", json.dumps(body).encode(), timeout=30
                 )
-            ok = status < 500
+                if callback_failure(status, answer):
+                    raised = True
+            ok = status in (200, 204) and not raised
         except OSError:
             ok = False
         with lock:
             stats["n"] += 1
             stats["errors"] += 0 if ok else 1
+            stats["raised"] += 1 if raised else 0
             stats["lat"].append(time.perf_counter() - t)
 
 
 def run_load(base: str, bodies: list[dict], users: int, seconds: float, during=None) -> dict:
-    """``users`` threads walk pages and fire callbacks for ``seconds``; ``during`` runs a third in."""
+    """``users`` threads walk pages and fire callbacks for ``seconds``; ``during`` runs a third in.
+
+    ``errors`` counts answers other than 200/204, connection failures and callbacks that
+    raised (``callback_failure``); ``raised`` counts the last alone.
+    """
     if not base.startswith("http://127.0.0.1:"):
         raise ValueError("load is only ever sent to loopback")
     stop, lock = threading.Event(), threading.Lock()
-    stats = {"n": 0, "errors": 0, "lat": []}
+    stats = {"n": 0, "errors": 0, "raised": 0, "lat": []}
     threads = [
         threading.Thread(target=_user_loop, args=(base, bodies, stop, stats, lock, i), daemon=True)
         for i in range(users)
@@ -164,37 +233,104 @@ def run_load(base: str, bodies: list[dict], users: int, seconds: float, during=N
         th.join(timeout=40)
     lat = sorted(stats["lat"])
     return {
-        "users": users, "seconds": seconds, "requests": stats["n"], "errors": stats["errors"],
+        "users": users, "seconds": seconds, "requests": stats["n"], "errors": stats["errors"], "raised": stats["raised"],
         "rps": stats["n"] / seconds, "p95_ms": 1000 * lat[int(0.95 * (len(lat) - 1))] if lat else None,
     }  # fmt: skip
 
 
+def _dict_ids(component, found: list[dict]) -> None:
+    if isinstance(component, list | tuple):
+        for c in component:
+            _dict_ids(c, found)
+        return
+    ident = getattr(component, "id", None)
+    if isinstance(ident, dict):
+        found.append(ident)
+    children = getattr(component, "children", None)
+    if children is not None and not isinstance(children, str | int | float):
+        _dict_ids(children, found)
+
+
+def _page_dict_ids() -> list[dict]:
+    """The dict (pattern-matching) ids in every page's default layout."""
+    import dash
+
+    found: list[dict] = []
+    for page in dash.page_registry.values():
+        layout = page.get("layout")
+        _dict_ids(layout() if callable(layout) else layout, found)
+    return found
+
+
+def _fits(ident: dict, pattern: dict) -> bool:
+    return set(ident) == set(pattern) and all(
+        isinstance(v, list) or ident[k] == v for k, v in pattern.items()
+    )
+
+
+def _prop_id(ident) -> str:
+    # Dash's renderer writes a dict id as JSON with sorted keys and no spaces
+    return (
+        json.dumps(ident, sort_keys=True, separators=(",", ":"))
+        if isinstance(ident, dict)
+        else ident
+    )
+
+
 def callback_bodies(dash_app) -> list[dict]:
-    """One realistic request body per server-side callback, from Dash's own callback map
-    (input values None: each callback falls back to its defaults)."""
+    """One realistic request body per server-side callback, from Dash's own callback map.
+
+    Input values are None (each callback falls back to its defaults), except that a
+    pattern-matching (ALL) input lists the matching components of the pages' layouts
+    with the first one clicked once, as the browser sends it after that click, and the
+    pages' router is called once more for each page's path."""
+    import dash
+
     client = dash_app.server.test_client()
     client.get("/")  # Dash merges the pages' callbacks into its map on the first request
+    dict_ids = _page_dict_ids()
+    paths = sorted(p["relative_path"] for p in dash.page_registry.values())
+
+    def item(spec: dict) -> dict | list:
+        ident = spec["id"]
+        if ident.startswith("{"):
+            pattern = json.loads(ident)
+            matches = [d for d in dict_ids if _fits(d, pattern)]
+            return [
+                {"id": d, "property": spec["property"], "value": 1 if i == 0 else None}
+                for i, d in enumerate(matches)
+            ]
+        return {"id": ident, "property": spec["property"], "value": None}
+
     bodies = []
     for key, cb in dash_app.callback_map.items():
-        if "callback" not in cb or key.startswith("{"):  # clientside, or pattern-matching ids
+        if "callback" not in cb or key.startswith("{"):  # clientside, or pattern-matching outputs
             continue
         parsed = []
         for spec in key.strip(".").split("..."):
             ident, _, prop = spec.rpartition(".")
             parsed.append({"id": ident, "property": prop})
-        first = cb["inputs"][0] if cb["inputs"] else None
-        bodies.append(
-            {
-                "output": key,
-                "outputs": parsed if len(parsed) > 1 else parsed[0],
-                "inputs": [
-                    {"id": i["id"], "property": i["property"], "value": None} for i in cb["inputs"]
-                ],
-                "state": [
-                    {"id": s["id"], "property": s["property"], "value": None}
-                    for s in cb.get("state", [])
-                ],
-                "changedPropIds": [f"{first['id']}.{first['property']}"] if first else [],
-            }
-        )
+        inputs = [item(i) for i in cb["inputs"]]
+        changed = []
+        if inputs:
+            first = inputs[0]
+            if isinstance(first, list):
+                changed = [f"{_prop_id(first[0]['id'])}.{first[0]['property']}"] if first else []
+            else:
+                changed = [f"{first['id']}.{first['property']}"]
+        body = {
+            "output": key,
+            "outputs": parsed if len(parsed) > 1 else parsed[0],
+            "inputs": inputs,
+            "state": [item(s) for s in cb.get("state", [])],
+            "changedPropIds": changed,
+        }
+        bodies.append(body)
+        # the pages' router (a Location's pathname): once more for each page, with its path
+        for n, i in enumerate(inputs):
+            if isinstance(i, dict) and i["property"] == "pathname":
+                for path in paths:
+                    again = json.loads(json.dumps(body))
+                    again["inputs"][n]["value"] = path
+                    bodies.append(again)
     return bodies

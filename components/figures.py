@@ -8,13 +8,14 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from analysis.findings import nouns_of, take_up_phrase
+from analysis.study import Study
 from components.theme import (
     ARM_COLOURS,
     FONT,
     GREY,
     POOLED_COLOUR,
     RAW_COLOUR,
-    TOO_FEW,
     VERDICT_COLOURS,
     VERDICT_LABELS,
     fmt_num,
@@ -54,6 +55,14 @@ def empty_figure(message: str, height: int = 240) -> go.Figure:
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False)
     return _base_layout(fig, height=height)
+
+
+def arm_name(arm: str, study: Study | None = None) -> str:
+    """'Programme' / 'Comparison' (the results' arm labels) in the study's words:
+    'Programme villages', 'Associations with consultant visits'."""
+    n = nouns_of(study)
+    words = {"Programme": n.programme_arm, "Comparison": n.comparison_arm}.get(arm, arm)
+    return words[:1].upper() + words[1:]
 
 
 def _wrap(text: str, width: int = 26) -> str:
@@ -100,7 +109,13 @@ def forest_positions(rows: pd.DataFrame) -> tuple[list[dict], list[tuple[float, 
 
 
 def make_forest_plot(
-    rows: pd.DataFrame, *, scale: str, view: str, level: str = "95", title_unit: str | None = None
+    rows: pd.DataFrame,
+    *,
+    scale: str,
+    view: str,
+    level: str = "95",
+    title_unit: str | None = None,
+    study: Study | None = None,
 ) -> go.Figure:
     """Forest plot of one specification: 90/95/99% intervals drawn at once, grouped by family.
 
@@ -175,7 +190,7 @@ def make_forest_plot(
                     "line": {"width": 2, "color": VERDICT_COLOURS[verdict]},
                 },
                 customdata=[r["outcome"] for r in grp],
-                hovertext=[hover_text(r, scale, view, level) for r in grp],
+                hovertext=[hover_text(r, scale, view, level, study=study) for r in grp],
                 hoverinfo="text",
                 showlegend=False,
                 meta={"role": "point", "verdict": verdict},
@@ -202,7 +217,7 @@ def make_forest_plot(
     # suppressed or undefined rows say so in words
     for r in hidden:
         reason = (
-            TOO_FEW
+            f"too few {nouns_of(study).unit.many}"
             if r["suppressed"]
             else ("not meaningful on this scale" if scale == "pct" else "not estimable")
         )
@@ -261,11 +276,17 @@ def make_forest_plot(
 
 
 def make_means_plot(
-    means: pd.DataFrame, *, outcome_label: str, unit: str, wave_labels: dict[int, str]
+    means: pd.DataFrame,
+    *,
+    outcome_label: str,
+    unit: str,
+    wave_labels: dict[int, str],
+    study: Study | None = None,
 ) -> go.Figure:
     """Outcome means by arm over the waves, with 95% intervals of the means."""
     if means.empty:
         return empty_figure("No means by arm for this outcome.")
+    units = nouns_of(study).unit.many
     fig = go.Figure()
     for arm in ("Comparison", "Programme"):
         d = means[means["arm"] == arm].sort_values("wave")
@@ -276,15 +297,15 @@ def make_means_plot(
         labels = [wave_labels.get(int(w), str(w)) for w in d["wave"]]
         text = [
             (
-                f"<b>{arm} villages, {lab}</b><br>Average: {fmt_num(m)} {unit}<br>{int(n)} clients answered"
+                f"<b>{arm_name(arm, study)}, {lab}</b><br>Average: {fmt_num(m)} {unit}<br>{int(n)} {units} answered"
                 if not s
-                else f"<b>{arm}, {lab}</b><br>{TOO_FEW}"
+                else f"<b>{arm_name(arm, study)}, {lab}</b><br>too few {units}"
             )
             for lab, m, n, s in zip(labels, y, d["n"], d["suppressed"], strict=True)
         ]
         fig.add_trace(
             go.Scatter(
-                x=labels, y=y, mode="lines+markers", name=f"{arm} villages",
+                x=labels, y=y, mode="lines+markers", name=arm_name(arm, study),
                 line={"color": ARM_COLOURS[arm], "width": 3, "dash": "solid" if arm == "Programme" else "dash"},
                 marker={"size": 10, "symbol": "circle" if arm == "Programme" else "square"},
                 error_y={"type": "data", "array": err, "visible": True, "thickness": 1.5, "width": 6},
@@ -302,16 +323,25 @@ def make_means_plot(
 
 
 def make_subgroup_plot(
-    rows: pd.DataFrame, *, unit: str, pooled: bool = False, reference: dict | None = None
+    rows: pd.DataFrame,
+    *,
+    unit: str,
+    pooled: bool = False,
+    reference: dict | None = None,
+    study: Study | None = None,
+    groups: str | None = None,
 ) -> go.Figure:
-    """Effects by subgroup (province, branch or sex), 95% intervals.
+    """Effects by subgroup (any breakdown the study declares), 95% intervals.
 
-    With ``pooled``, each branch also shows its partially pooled (empirical Bayes)
-    estimate just below the raw one.  Suppressed groups read "too few clients".
-    ``reference`` (the all-clients row) is drawn as a dashed vertical line.
+    With ``pooled``, each group also shows its partially pooled (empirical Bayes)
+    estimate just below the raw one; ``groups`` names the groups in the plural for
+    its legend (default: the study's strata, e.g. 'branches').  Suppressed groups read
+    "too few".  ``reference`` (the whole-sample row) is drawn as a dashed vertical line.
     """
     if rows.empty:
         return empty_figure("No groups selected.")
+    nouns = nouns_of(study)
+    groups = groups or nouns.stratum.many
     recs = rows.to_dict("records")
     names = [r["sample"] for r in recs]
     ys = {name: -i for i, name in enumerate(names)}
@@ -347,7 +377,7 @@ def make_subgroup_plot(
                 customdata=[r["sample"] for r in raw],
                 hovertext=[
                     f"<b>{r['sample']}</b><br>Effect: {fmt_num(r['estimate'])} {unit}<br>95% interval: {fmt_num(r['ci95_low'])} to {fmt_num(r['ci95_high'])}"
-                    f"<br>{int(r['n_programme'])} programme and {int(r['n_comparison'])} comparison clients"
+                    f"<br>{int(r['n_programme'])} programme and {int(r['n_comparison'])} comparison {nouns.unit.many}"
                     for r in raw
                 ],
                 hoverinfo="text", meta={"role": "raw"},
@@ -371,12 +401,12 @@ def make_subgroup_plot(
             fig.add_trace(
                 go.Scatter(
                     x=[r["eb_estimate"] for r in eb], y=[ys[r["sample"]] - off for r in eb], mode="markers",
-                    name="Partially pooled estimate (borrows strength from the other branches)",
+                    name=f"Partially pooled estimate (borrows strength from the other {groups})",
                     marker={"color": POOLED_COLOUR, "size": 11, "symbol": "diamond"},
                     hovertext=[
                         f"<b>{r['sample']}</b> (partially pooled)<br>Effect: {fmt_num(r['eb_estimate'])} {unit}"
                         f"<br>95% interval: {fmt_num(r['eb_ci95_low'])} to {fmt_num(r['eb_ci95_high'])}"
-                        "<br>Pulled towards the average of all branches, more so for noisy branches"
+                        f"<br>Pulled towards the average of all {groups}, more so for noisy {groups}"
                         for r in eb
                     ],
                     hoverinfo="text", meta={"role": "pooled"},
@@ -387,7 +417,7 @@ def make_subgroup_plot(
             fig.add_annotation(
                 x=0,
                 y=ys[r["sample"]],
-                text=TOO_FEW if r["suppressed"] else "not estimable",
+                text=f"too few {nouns.unit.many}" if r["suppressed"] else "not estimable",
                 showarrow=False,
                 xanchor="left",
                 xshift=6,
@@ -400,7 +430,7 @@ def make_subgroup_plot(
                 x=[None],
                 y=[None],
                 mode="lines",
-                name=f"All clients: {fmt_num(reference['estimate'])}",
+                name=f"{reference.get('sample') or 'All ' + nouns.unit.many}: {fmt_num(reference['estimate'])}",
                 line={"color": GREY, "dash": "dash"},
             )
         )
@@ -431,46 +461,49 @@ def make_subgroup_plot(
     return fig
 
 
-def make_exposure_plot(flow: pd.DataFrame) -> go.Figure:
-    """Share of clients who had received FE topics, by arm and wave (from the sample flow)."""
+def make_exposure_plot(flow: pd.DataFrame, *, study: Study | None = None) -> go.Figure:
+    """Share of units who took the programme up, by arm and wave (from the sample flow)."""
     if flow.empty:
         return empty_figure("No sample-flow data.")
+    units, took = nouns_of(study).unit.many, take_up_phrase(study)
     fig = go.Figure()
     for arm in ("Programme", "Comparison"):
         d = flow[flow["arm"] == arm].sort_values("wave")
         fig.add_trace(
             go.Bar(
-                x=d["wave_label"], y=100 * d["share_received_fe"], name=f"{arm} villages", marker_color=ARM_COLOURS[arm],
+                x=d["wave_label"], y=100 * d["share_received_fe"], name=arm_name(arm, study), marker_color=ARM_COLOURS[arm],
                 text=[f"{100 * v:.0f}%" for v in d["share_received_fe"]], textposition="outside",
-                hovertext=[f"{arm} villages, {w}: {100 * v:.0f}% of {n} clients interviewed had received FE topics" for w, v, n in zip(d["wave_label"], d["share_received_fe"], d["n_clients"], strict=True)],
+                hovertext=[f"{arm_name(arm, study)}, {w}: {100 * v:.0f}% of {n} {units} interviewed {took}" for w, v, n in zip(d["wave_label"], d["share_received_fe"], d["n_clients"], strict=True)],
                 hoverinfo="text",
             )
         )  # fmt: skip
     fig.update_yaxes(
-        title={"text": "% who had received FE topics", "font": {"size": 12}}, range=[0, 110]
+        title={"text": _wrap(f"% who {took}", 40), "font": {"size": 12}}, range=[0, 110]
     )
     _base_layout(fig, height=300)
     fig.update_layout(barmode="group", legend={"y": -0.15})
     return fig
 
 
-def make_sample_flow_plot(flow: pd.DataFrame) -> go.Figure:
-    """Clients interviewed by arm and wave."""
+def make_sample_flow_plot(flow: pd.DataFrame, *, study: Study | None = None) -> go.Figure:
+    """Units interviewed by arm and wave."""
     if flow.empty:
         return empty_figure("No sample-flow data.")
+    units = nouns_of(study).unit.many
     fig = go.Figure()
     for arm in ("Programme", "Comparison"):
         d = flow[flow["arm"] == arm].sort_values("wave")
         fig.add_trace(
             go.Bar(
-                x=d["wave_label"], y=d["n_clients"], name=f"{arm} villages", marker_color=ARM_COLOURS[arm],
+                x=d["wave_label"], y=d["n_clients"], name=arm_name(arm, study), marker_color=ARM_COLOURS[arm],
                 text=d["n_clients"], textposition="outside",
-                hovertext=[f"{arm} villages, {w}: {n} clients interviewed" for w, n in zip(d["wave_label"], d["n_clients"], strict=True)],
+                hovertext=[f"{arm_name(arm, study)}, {w}: {n} {units} interviewed" for w, n in zip(d["wave_label"], d["n_clients"], strict=True)],
                 hoverinfo="text",
             )
         )  # fmt: skip
     fig.update_yaxes(
-        title={"text": "Clients interviewed", "font": {"size": 12}}, rangemode="tozero"
+        title={"text": f"{units[:1].upper()}{units[1:]} interviewed", "font": {"size": 12}},
+        rangemode="tozero",
     )
     _base_layout(fig, height=300)
     fig.update_layout(barmode="group", legend={"y": -0.15})

@@ -172,3 +172,28 @@ def nav_search(search: str | None) -> str:
     """
     pairs = carried_pairs(search)
     return "?" + urlencode(pairs) if pairs else ""
+
+
+# ---------------------------------------------------------------- control values in callbacks
+# (the JSON type of every callback input is checked by components.server before a callback
+# runs; these turn a value of the right type into the allowed choices)
+
+
+def chosen(raw: Any, allowed: Sequence[str]) -> tuple[str, ...]:
+    """A multi-choice control's value -> the allowed items in it, in the order of ``allowed``.
+
+    A list is the usual value; a single string counts as a one-item list; anything else
+    (None, a number, an object) chooses nothing.
+
+    >>> chosen(["b", "x", "a"], ["a", "b", "c"])
+    ('a', 'b')
+    >>> chosen("c", ["a", "b", "c"]), chosen(5, ["a"]), chosen(None, ["a"])
+    (('c',), (), ())
+    """
+    if isinstance(raw, str):
+        items = {raw}
+    elif isinstance(raw, list | tuple):
+        items = {i for i in raw if isinstance(i, str)}
+    else:
+        items = set()
+    return tuple(a for a in allowed if a in items)

@@ -137,7 +137,10 @@ def parse_view(
     Parameters of other pages (``node``) and of the app (``present``) are ignored;
     invalid values fall back to the default, as on the pages.
     """
-    raw = qp.query_from_search(query) if isinstance(query, str) or query is None else dict(query)
+    if isinstance(query, Mapping):
+        raw = dict(query)
+    else:  # a query string; anything else (a list, a number) is no view: the default
+        raw = qp.query_from_search(query if isinstance(query, str) else None)
     specs = view_params(results)
     names = {p.name for p in specs}
     values, notes = qp.parse(specs, {k: v for k, v in raw.items() if k in names})

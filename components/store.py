@@ -30,7 +30,7 @@ from urllib.parse import parse_qs, urlparse
 from analysis.artifacts import Artifacts, Problem, load_artifacts
 from analysis.estimators import METHOD_LABELS as _METHOD_LABELS
 from analysis.paths import default_study, study_build_dir, study_dir, study_ids
-from analysis.study import Study, StudyError, load_study
+from analysis.study import Study, StudyError, load_study, set_current_study_resolver
 
 # The instrumental-variable row is a local average treatment effect: comparison villages have
 # take-up too (two-sided non-compliance), so assignment-instrumented receipt identifies the
@@ -46,6 +46,9 @@ METHOD_LABELS = {
     "late": LATE_LABEL,
     "tot": LATE_LABEL,
 }
+METHOD_LABELS.setdefault(
+    "post", "Post-only comparison (ITT at one follow-up wave, strata fixed effects where declared)"
+)
 METHOD_SHORT = {
     "post": "Post-only comparison (ITT)",
     "did": "Diff-in-diff (ITT)",
@@ -143,6 +146,10 @@ def study_info(study: str) -> Study | None:
 def get_study() -> Study | None:
     """The current study's description."""
     return study_info(current_study()[0])
+
+
+# sentences built without an explicit study (analysis.findings) follow the study on screen
+set_current_study_resolver(get_study)
 
 
 @lru_cache(maxsize=16)

@@ -103,7 +103,9 @@ def study_note() -> html.Div:
     _, note = current_study()
     if not note:
         return html.Div(id=STUDY_NOTE)
-    return dbc.Alert(note, id=STUDY_NOTE, color="info", className="py-2 small mt-2 mb-0", role="status")
+    return dbc.Alert(
+        note, id=STUDY_NOTE, color="info", className="py-2 small mt-2 mb-0", role="status"
+    )
 
 
 # the picker's links open the page on screen for their study (clientside, so that the
@@ -157,3 +159,9 @@ def words() -> dict[str, str]:
         "innovation": info.innovation,
         "design": info.design,
     }
+
+
+def post_only() -> bool:
+    """True when the current study's results have no estimator that needs a baseline."""
+    res = get_artifacts().results
+    return res is not None and set(res["method"]) <= {"post"}

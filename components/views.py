@@ -13,8 +13,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis.findings import finding_sentence
-from components.theme import TOO_FEW, fmt_num, fmt_p, fmt_signed, is_missing, is_share
+from analysis.findings import finding_sentence, nouns_of, take_up_phrase
+from analysis.study import Study
+from components.theme import fmt_num, fmt_p, fmt_signed, is_missing, is_share
 
 LEVELS = ("90", "95", "99")
 SCALES = {
@@ -33,42 +34,71 @@ INFERENCE_LABELS = {
 }
 SIGNIFICANCE = 0.05
 
-# Two different client counts are shown; each says which it is, so the difference explains itself.
-N_INTERVIEWED = "Clients interviewed"
-N_ESTIMATION = "in the estimation sample: with baseline and follow-up answers for this outcome"
-SAMPLE_NOTE = (
-    "Client counts next to effects are the estimation sample: clients with baseline and follow-up "
-    "answers for that outcome, so they are a little below the number interviewed at the follow-up "
-    "(Methods & data page)."
-)
+
+# Two different unit counts are shown; each says which it is, so the difference explains itself.
+def n_interviewed(study: Study | None = None) -> str:
+    """'Clients interviewed' in the study's noun for its units."""
+    return f"{_cap(nouns_of(study).unit.many)} interviewed"
+
+
+def n_estimation(post: bool = False) -> str:
+    """Which units an effect's counts are: the estimation sample (``post``: no baseline needed)."""
+    if post:
+        return "in the estimation sample: with an answer for this outcome at this wave"
+    return "in the estimation sample: with baseline and follow-up answers for this outcome"
+
+
+def sample_note(study: Study | None = None) -> str:
+    many = nouns_of(study).unit.many
+    return (
+        f"{_cap(many)} counts next to effects are the estimation sample: {many} with baseline and "
+        "follow-up answers for that outcome, so they are a little below the number interviewed "
+        "at the follow-up (Methods & data page)."
+    )
+
+
+def _cap(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
 # Two different minimum detectable effects: the design's (before the data) and the estimate's.
 MDE_DESIGN = "Design MDE (before the data)"
 MDE_ESTIMATE = "MDE from this estimate's standard error"
 
-# The estimators in words (what each compares, and what it assumes)
-ESTIMATOR_WORDS = {
-    "did": "Compares how much each outcome changed between the baseline and the follow-up survey for clients of programme villages "
-    "with the change for clients of comparison villages. Each client is compared with him- or herself (client fixed effects), "
-    "so stable differences between clients do not bias the result; it assumes both groups would have moved alike without the programme.",
-    "ancova": "Compares programme and comparison clients at the follow-up survey, holding their own baseline value of the outcome "
-    "and their branch fixed. More precise than difference-in-differences when outcomes are noisy over time.",
-    "ipw_did": "Difference-in-differences in which comparison clients are re-weighted by their estimated chance of living in a programme "
-    "village (a propensity score from baseline characteristics), so that both groups look alike at baseline.",
-    "late": "The local average treatment effect (LATE): the effect on compliers, the clients who received the financial-education "
-    "topics because their village was assigned to the programme and would not have received them otherwise. Assignment is the "
-    "instrument for receipt (Imbens & Angrist 1994). Because some comparison clients received the topics too, it is not the effect "
-    "on every client who received them. Larger than the intention-to-treat effects when take-up is incomplete.",
-}
-ESTIMATOR_WORDS["post"] = (
-    "Compares the two arms at one follow-up wave only, for outcomes with no measure before the "
-    "programme: the outcome on the assignment indicator, with the randomisation strata as fixed "
-    "effects where the study declares them; valid because assignment was random."
-)
-ESTIMATOR_WORDS["tot"] = ESTIMATOR_WORDS["late"]  # results tables built before the rename
+
+def estimator_words(study: Study | None = None) -> dict[str, str]:
+    """The estimators in words (what each compares, and what it assumes), in the study's nouns."""
+    n = nouns_of(study)
+    unit, units, cl = n.unit.one, n.unit.many, n.cluster
+    words = {
+        "did": f"Compares how much each outcome changed between the baseline and the follow-up survey for {units} of {n.programme_arm} "
+        f"with the change for {units} of {n.comparison_arm}. Each {unit} is compared with itself ({unit} fixed effects), "
+        f"so stable differences between {units} do not bias the result; it assumes both groups would have moved alike without the programme.",
+        "ancova": f"Compares programme and comparison {units} at the follow-up survey, holding their own baseline value of the outcome "
+        f"and their {n.stratum.one} fixed. More precise than difference-in-differences when outcomes are noisy over time.",
+        "ipw_did": f"Difference-in-differences in which comparison {units} are re-weighted by their estimated chance of being in a programme "
+        f"{cl.one} (a propensity score from baseline characteristics), so that both groups look alike at baseline.",
+        "late": f"The local average treatment effect (LATE): the effect on compliers, the {units} who {take_up_phrase(study)} "
+        f"because their {cl.one} was assigned to the programme and would not have otherwise. Assignment is the "
+        f"instrument for take-up (Imbens & Angrist 1994). Because some comparison {units} took it up too, it is not the effect "
+        f"on every {unit} who did. Larger than the intention-to-treat effects when take-up is incomplete.",
+        "post": f"Compares {units} of {n.programme_arm} with {units} of {n.comparison_arm} at one follow-up wave "
+        f"(intention to treat), with {n.stratum.one} fixed effects, as randomisation was within {n.stratum.many}. "
+        "Used where the outcome was not measured before the programme, so no change over time can be compared.",
+    }
+    words["tot"] = words["late"]  # results tables built before the rename
+    return words
+
+
+# The default study's wording, for callers that do not pass a study.
+N_INTERVIEWED = n_interviewed()
+N_ESTIMATION = n_estimation()
+SAMPLE_NOTE = sample_note()
+ESTIMATOR_WORDS = estimator_words()
 
 # Estimators in display order.  ``late`` was called ``tot`` in older results tables;
 # old links (``method=tot``) are read as ``late`` (see ``method_aliases``).
-METHOD_ORDER = ("did", "ancova", "ipw_did", "post", "late", "tot")
+METHOD_ORDER = ("did", "ancova", "ipw_did", "late", "tot", "post")
 
 
 def method_aliases(methods) -> dict[str, str]:
@@ -112,10 +142,23 @@ def options(results: pd.DataFrame) -> dict[str, list]:
         "outcome": list(dict.fromkeys(results["outcome"])),
         "branch": sorted(results.loc[results["sample_type"] == "branch", "sample"].unique()),
         "province": sorted(results.loc[results["sample_type"] == "province", "sample"].unique()),
+        # every breakdown dimension the table has (sample types other than "all"), in table order
+        "breakdowns": {
+            t: sorted(results.loc[results["sample_type"] == t, "sample"].unique())
+            for t in dict.fromkeys(results["sample_type"])
+            if t != "all"
+        },
+        "all_sample": all_sample(results),
     }
     _OPTIONS.clear()  # one table per process; tests that swap tables must not grow this
     _OPTIONS[id(results)] = (results, value)
     return value
+
+
+def all_sample(results: pd.DataFrame) -> str:
+    """The whole-sample row's label in this table: 'All clients', 'All households'."""
+    labels = results.loc[results["sample_type"] == "all", "sample"]
+    return str(labels.iloc[0]) if len(labels) else Spec.sample
 
 
 def wave_labels(results: pd.DataFrame, panel_manifest: dict | None = None) -> dict[int, str]:
@@ -250,10 +293,12 @@ def scale_unit(row: pd.Series | dict, scale: str) -> str:
     return str(row.get("unit") or "")
 
 
-def effect_words(row: pd.Series | dict, scale: str = "natural") -> str:
+def effect_words(
+    row: pd.Series | dict, scale: str = "natural", *, study: Study | None = None
+) -> str:
     """The effect in words, e.g. '−0.138 share of clients (−13.8 percentage points)'."""
     if row.get("suppressed"):
-        return TOO_FEW
+        return f"too few {nouns_of(study).unit.many}"
     factor = scale_factor(row, scale)
     est = row.get("estimate")
     if is_missing(est) or is_missing(factor):
@@ -266,16 +311,18 @@ def effect_words(row: pd.Series | dict, scale: str = "natural") -> str:
     return f"{fmt_signed(x)} {scale_unit(row, scale)}"
 
 
-def hover_text(row: dict, scale: str, view: str, level: str = "95") -> str:
+def hover_text(
+    row: dict, scale: str, view: str, level: str = "95", *, study: Study | None = None
+) -> str:
     """Plain-language hover text for one effect: short lines (HTML breaks) that fit a phone."""
     name = row.get("short") or row.get("outcome")
     fam = row.get("family_label") or ""
     if row.get("suppressed"):
-        return f"<b>{name}</b><br>Too few clients in this group<br>to report an effect."
+        return f"<b>{name}</b><br>Too few {nouns_of(study).unit.many} in this group<br>to report an effect."
     verdict = row.get("view_verdict") or view_verdict(row, view)
     better = "higher is better" if row.get("better") == "higher" else "lower is better"
     lo, hi = row.get(f"lo{level}"), row.get(f"hi{level}")
-    words = effect_words(row, scale)
+    words = effect_words(row, scale, study=study)
     if " percentage points)" in words:  # a share: the amount, then the same in points
         amount, points = words[:-1].split(" (", 1)
         effect_lines = [f"Effect: {amount}", f"  = {points}"]
@@ -311,7 +358,7 @@ def hover_text(row: dict, scale: str, view: str, level: str = "95") -> str:
             lines.append("(MDE from this estimate's standard error)")
     if view == "q" and verdict in ("improved", "worsened", "no detectable effect"):
         # the plain-language sentence (its verdict wording is the across-outcomes q view's)
-        lines += ["<i>In words:</i>", *textwrap.wrap(finding_sentence(row), 46)]
+        lines += ["<i>In words:</i>", *textwrap.wrap(finding_sentence(row, study=study), 46)]
     return "<br>".join(lines)
 
 
@@ -322,10 +369,12 @@ def specification_text(
     method_labels: dict[str, str],
     manifest: dict[str, Any],
     wave_label: str | None = None,
+    study: Study | None = None,
 ) -> str:
     """One sentence with the specification of a figure: estimator, errors, clusters, draws, data."""
+    cl = nouns_of(study).cluster
     clusters = rows["n_clusters"].dropna()
-    n_cl = f"{int(clusters.max())} villages" if len(clusters) else "villages"
+    n_cl = cl.count(int(clusters.max())) if len(clusters) else cl.many
     if spec.inference == "wild":
         draws = rows["boot_draws"].dropna() if "boot_draws" in rows else pd.Series(dtype=float)
         weights = (
@@ -333,19 +382,28 @@ def specification_text(
         )
         d = int(draws.iloc[0]) if len(draws) else manifest.get("settings", {}).get("boot_draws")
         w = f" {weights.iloc[0]}" if len(weights) else ""
-        se = f"wild cluster bootstrap ({d}{w} draws), clustered by village ({n_cl})"
+        se = f"wild cluster bootstrap ({d}{w} draws), clustered by {cl.one} ({n_cl})"
     else:
-        se = f"cluster-robust (CR1) standard errors, clustered by village ({n_cl})"
+        se = f"cluster-robust (CR1) standard errors, clustered by {cl.one} ({n_cl})"
     kind = manifest.get("data_kind", "unknown")
     version = (
         f"{kind} data, panel {str(manifest.get('panel_sha256', ''))[:12]}, "
         f"results built {str(manifest.get('built_at', ''))[:10]}"
     )
     wl = wave_label or f"wave {spec.wave}"
+    # the whole sample under the name the study's results give it
+    sample = all_sample(rows) if spec.sample_type == "all" and len(rows) else spec.sample
     return (
-        f"Estimator: {method_labels.get(spec.method, spec.method)}. {wl} vs baseline; "
-        f"sample: {spec.sample}. Inference: {se}. Data: {version}."
+        f"Estimator: {method_labels.get(spec.method, spec.method)}. {compared(wl, spec.method)}; "
+        f"sample: {sample}. Inference: {se}. Data: {version}."
     )
+
+
+def compared(wave_label: str, method: str) -> str:
+    """'Endline vs baseline', or for a post-only comparison 'Quarter 4: arms compared at that wave'."""
+    if method == "post":
+        return f"{wave_label}: arms compared at that wave (no baseline)"
+    return f"{wave_label} vs baseline"
 
 
 def headline_findings(rows: pd.DataFrame) -> dict[str, list[dict]]:
@@ -380,7 +438,7 @@ def robustness(results: pd.DataFrame, outcome: str, spec: Spec) -> tuple[int, in
     return int(sum(per_method)), len(per_method)
 
 
-def headline_lead(rows: pd.DataFrame, wave_label: str) -> str:
+def headline_lead(rows: pd.DataFrame, wave_label: str, *, study: Study | None = None) -> str:
     """The opening paragraph of the headline findings of one specification, from the table.
 
     Shared by the Overview page, the slide deck and the printed brief.
@@ -389,16 +447,17 @@ def headline_lead(rows: pd.DataFrame, wave_label: str) -> str:
     improved, worsened = groups["improved"], groups["worsened"]
     n_out = int((~rows["is_index"]).sum())
     wl = str(wave_label).lower()
+    unit = nouns_of(study).unit
     if improved:
         top = improved[0]
         parts = [
-            f"By the {wl} survey, the programme measurably improved {len(improved)} of {n_out} client outcomes. "
-            f"The largest improvement, relative to how much clients differ, is in {top['short'].lower()} "
+            f"By the {wl} survey, the programme measurably improved {len(improved)} of {n_out} {unit.one} outcomes. "
+            f"The largest improvement, relative to how much {unit.many} differ, is in {top['short'].lower()} "
             f"({fmt_num(abs(top['improvement'] / top['comparison_sd']))} standard deviations)."
         ]
     else:
         parts = [
-            f"By the {wl} survey, no client outcome improved measurably after adjusting for multiple testing."
+            f"By the {wl} survey, no {unit.one} outcome improved measurably after adjusting for multiple testing."
         ]
     if worsened:
         names = ", ".join(r["short"].lower() for r in worsened)

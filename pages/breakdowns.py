@@ -15,7 +15,6 @@ from dash import Input, Output, State, html
 from components import params as qp
 from components.cache import memoize
 from components.errors import safe_layout
-from components.studies import page_title, words
 from components.figures import make_subgroup_plot
 from components.layout import (
     caption,
@@ -30,13 +29,15 @@ from components.layout import (
 )
 from components.spec import inference_menu, spec_controls, spec_params
 from components.store import METHOD_LABELS, get_artifacts, per_study
+from components.studies import page_title, words
+from components.studies import post_only as _post_only
 from components.theme import TOO_FEW, fmt_num, fmt_p, graph_config, is_missing, slug
 from components.urlstate import LOCATION
 from components.views import (
-    N_ESTIMATION,
     Spec,
     effective_inference,
     het_sentence,
+    n_estimation,
     options,
     specification_text,
     wave_labels,
@@ -70,6 +71,7 @@ SEX_TABLE = f"{PAGE}-sex-table"
 HETEROGENEITY = f"{PAGE}-heterogeneity"
 HEADER = f"{PAGE}-header"
 
+
 def n_column() -> str:
     return f"{words()['units'].capitalize()} in the estimation sample (prog. / comp.)"
 
@@ -78,7 +80,7 @@ def verdict_rule() -> str:
     """A group's verdict follows its own p, shown next to it, so the verdict explains itself."""
     return (
         "Verdict: improved or worsened when the group's own p is at most 0.05. "
-        f"{words()['units'].capitalize()}: {N_ESTIMATION}, so fewer than were interviewed."
+        f"{words()['units'].capitalize()}: {n_estimation(_post_only())}, so fewer than were interviewed."
     )
 
 
@@ -522,7 +524,7 @@ def update(outcome, method, wave, inference, branches, current=None):
         specs[:4], dict(outcome=outcome, method=method, wave=wave, inference=inference)
     )
     allowed = options(get_artifacts().results)["branch"]
-    chosen = tuple(b for b in allowed if b in (branches or []))
+    chosen = qp.chosen(branches, allowed)
     values["branches"] = chosen
     v = breakdown_view(
         values["outcome"], values["method"], values["wave"], values["inference"], chosen

@@ -12,7 +12,6 @@ from analysis.findings import finding_sentence
 from components import params as qp
 from components.cache import memoize
 from components.errors import safe_layout
-from components.studies import page_title, words
 from components.figures import make_forest_plot, make_means_plot
 from components.layout import (
     caption,
@@ -28,6 +27,8 @@ from components.layout import (
 )
 from components.spec import inference_menu, spec_controls, spec_params
 from components.store import METHOD_LABELS, METHOD_SHORT, get_artifacts, per_study
+from components.studies import page_title, words
+from components.studies import post_only as _post_only
 from components.theme import TOO_FEW, VERDICT_LABELS, fmt_num, fmt_p, graph_config, slug
 from components.urlstate import LOCATION
 from components.views import (
@@ -36,14 +37,14 @@ from components.views import (
     MDE_ESTIMATE,
     METHOD_ORDER,
     MULTIPLE_TESTING,
-    N_ESTIMATION,
-    SAMPLE_NOTE,
     SCALES,
     Spec,
     effect_words,
     effective_inference,
+    n_estimation,
     options,
     ordered,
+    sample_note,
     scaled_rows,
     select,
     specification_text,
@@ -226,14 +227,14 @@ def grid_columns(scale: str, level: str) -> list[dict]:
         {
             "field": "n_programme",
             "headerName": f"Programme {w['units']} (estimation sample)",
-            "headerTooltip": f"Programme {w['units']} {N_ESTIMATION}.",
+            "headerTooltip": f"Programme {w['units']} {n_estimation(_post_only())}.",
             "type": "rightAligned",
             "valueFormatter": cnt,
         },
         {
             "field": "n_comparison",
             "headerName": f"Comparison {w['units']} (estimation sample)",
-            "headerTooltip": f"Comparison {w['units']} {N_ESTIMATION}.",
+            "headerTooltip": f"Comparison {w['units']} {n_estimation(_post_only())}.",
             "type": "rightAligned",
             "valueFormatter": cnt,
         },
@@ -462,7 +463,7 @@ def layout(
                     ),
                     html.P(
                         "The same numbers as the plot (its text alternative). Click a column header to sort. "
-                        + SAMPLE_NOTE,
+                        + sample_note(),
                         className="small text-body-secondary mb-1",
                     ),
                     data_grid(GRID, grid_rows, grid_cols),
@@ -614,11 +615,12 @@ def csv_download(method: str, wave: str, inference: str, scale: str, level: str,
             rows, spec, method_labels=METHOD_LABELS, manifest=arts.results_manifest, wave_label=wl
         )
         + f" Scale: {SCALES[scale]}. Significance: {MULTIPLE_TESTING[mt]}."
-        + f" n_programme, n_comparison: {words()['units']} {N_ESTIMATION}. mde: {MDE_ESTIMATE}.",
+        + f" n_programme, n_comparison: {words()['units']} {n_estimation(_post_only())}. mde: {MDE_ESTIMATE}.",
     )
     return {
         "content": text,
-        "filename": slug(f"{words()['slug']}-effects", spec.method, spec.inference, wl, scale) + ".csv",
+        "filename": slug(f"{words()['slug']}-effects", spec.method, spec.inference, wl, scale)
+        + ".csv",
         "type": "text/csv",
     }
 

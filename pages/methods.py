@@ -12,7 +12,6 @@ from dash import ALL, Input, Output, ctx, dcc, html
 
 from components import params as qp
 from components.errors import safe_layout
-from components.studies import page_title, words
 from components.figures import make_balance_plot, make_sample_flow_plot
 from components.layout import (
     caption,
@@ -25,14 +24,16 @@ from components.layout import (
     term,
 )
 from components.store import METHOD_LABELS, get_artifacts, per_study
+from components.studies import page_title, words
+from components.studies import post_only as _post_only
 from components.theme import fmt_num, fmt_p, fmt_pct, is_missing
 from components.views import (
-    ESTIMATOR_WORDS,
     INFERENCE_LABELS,
     MDE_DESIGN,
     METHOD_ORDER,
-    N_ESTIMATION,
-    N_INTERVIEWED,
+    estimator_words,
+    n_estimation,
+    n_interviewed,
     wave_labels,
 )
 
@@ -52,12 +53,14 @@ DOWNLOAD_TYPE = f"{PAGE}-download-button"
 FLOW_FIG = f"{PAGE}-flow-figure"
 BALANCE_FIG = f"{PAGE}-balance-figure"
 
+
 def sample_flow_note() -> str:
     return (
         f"Each effect is estimated on fewer {words()['units']}: those "
-        + N_ESTIMATION.removeprefix("in the estimation sample: ")
+        + n_estimation(_post_only()).removeprefix("in the estimation sample: ")
         + " (the estimation sample, shown next to each effect)."
     )
+
 
 DOWNLOADS = {
     "results": "Full results table (every outcome, estimator, sample and wave)",
@@ -112,7 +115,11 @@ def download_payload(name: str) -> dict:
         label=arts.data_label,
         spec=f"{DOWNLOADS[name]}. Results built {arts.results_manifest.get('built_at', '?')}.",
     )
-    return {"content": text, "filename": f"{words()['slug']}-{name.replace('_', '-')}.csv", "type": "text/csv"}
+    return {
+        "content": text,
+        "filename": f"{words()['slug']}-{name.replace('_', '-')}.csv",
+        "type": "text/csv",
+    }
 
 
 def mde_wide(
@@ -235,7 +242,7 @@ def layout(**kwargs):
                                     label="the sample-flow chart",
                                 ),
                                 caption(
-                                    f"{N_INTERVIEWED} at each wave by arm. {sample_flow_note()} Data: {arts.data_label}."
+                                    f"{n_interviewed()} at each wave by arm. {sample_flow_note()} Data: {arts.data_label}."
                                 ),
                             ],
                             xs=12,
@@ -247,7 +254,7 @@ def layout(**kwargs):
                                 [
                                     ("wave_label", "Wave", None),
                                     ("arm", w["clusters"].capitalize(), None),
-                                    ("n_clients", N_INTERVIEWED, lambda v: f"{int(v):,}"),
+                                    ("n_clients", n_interviewed(), lambda v: f"{int(v):,}"),
                                     (
                                         "share_received_fe",
                                         "Had taken part",
@@ -373,7 +380,7 @@ def layout(**kwargs):
                         if m in set(res["method"])
                         for x in (
                             html.Dt(METHOD_LABELS.get(m, m)),
-                            html.Dd(ESTIMATOR_WORDS[m], className="mb-2"),
+                            html.Dd(estimator_words()[m], className="mb-2"),
                         )
                     ],
                 ),
@@ -434,7 +441,10 @@ def layout(**kwargs):
                                         ("kind", "Kind"),
                                         ("built_at", "Built"),
                                         ("n_rows", f"{w['unit'].capitalize()}-waves"),
-                                        ("n_clients_baseline", f"{w['units'].capitalize()} at baseline"),
+                                        (
+                                            "n_clients_baseline",
+                                            f"{w['units'].capitalize()} at baseline",
+                                        ),
                                         ("waves", "Waves"),
                                         ("panel_sha256", "Content hash"),
                                         ("code_version", "Code version"),

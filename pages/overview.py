@@ -13,10 +13,10 @@ from dash import dcc, html
 from analysis.findings import finding_sentence
 from components import params as qp
 from components.errors import safe_layout
-from components.studies import page_title, words
 from components.layout import caption, notes_alert, problem_page, profile_card, term, verdict_badge
 from components.spec import spec_params
 from components.store import METHOD_LABELS, get_artifacts, per_study
+from components.studies import page_title, words
 from components.theme import fmt_p, is_missing
 from components.views import (
     INFERENCE_LABELS,
@@ -323,7 +323,9 @@ def recommendations_section(spec: Spec) -> html.Div:
             )
         )
     if not cards:
-        return html.P("No recommendations file was found (the study's recommendations.yaml).", id=RECS)
+        return html.P(
+            "No recommendations file was found (the study's recommendations.yaml).", id=RECS
+        )
     return html.Div(dbc.Row(cards, className="g-3"), id=RECS)
 
 
@@ -392,7 +394,10 @@ def layout(wave=None, **kwargs):
                 [
                     html.H2("Recommendations and the evidence behind them", className="h5 mt-4"),
                     html.P(
-                        str((arts.study.extra if arts.study else {}).get("recommendations_intro") or "")
+                        str(
+                            (arts.study.extra if arts.study else {}).get("recommendations_intro")
+                            or ""
+                        )
                         or "Recommendations to the institution, each with the measured effects that bear on it.",
                         className="small text-body-secondary",
                     ),

@@ -24,7 +24,6 @@ from components.chain import (
     node_by_id,
 )
 from components.errors import safe_layout
-from components.studies import page_title, words
 from components.figures import make_exposure_plot, make_forest_plot
 from components.layout import (
     caption,
@@ -37,6 +36,7 @@ from components.layout import (
 )
 from components.spec import inference_menu, spec_controls, spec_params
 from components.store import METHOD_LABELS, get_artifacts, per_study
+from components.studies import page_title, words
 from components.theme import TOO_FEW, fmt_num, fmt_p, slug
 from components.urlstate import LOCATION
 from components.views import (
@@ -214,7 +214,11 @@ def node_detail(node_id: str, spec: Spec) -> list:
                 [
                     ("wave_label", "Wave", None),
                     ("arm", w["clusters"].capitalize(), None),
-                    ("n_clients", f"{w['units'].capitalize()} interviewed", lambda v: f"{int(v):,}"),
+                    (
+                        "n_clients",
+                        f"{w['units'].capitalize()} interviewed",
+                        lambda v: f"{int(v):,}",
+                    ),
                     ("share_received_fe", "Took part", lambda v: f"{100 * float(v):.0f}%"),
                 ],
                 caption_text="Exposure to the programme by arm and wave.",
@@ -241,7 +245,8 @@ def layout(node=None, method=None, wave=None, inference=None, **kwargs):
             [
                 html.H1("Results chain", className="h3 mt-3"),
                 dbc.Alert(
-                    "No results-chain file was found (the study's results_chain.yaml).", color="warning"
+                    "No results-chain file was found (the study's results_chain.yaml).",
+                    color="warning",
                 ),
             ]
         )

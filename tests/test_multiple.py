@@ -81,6 +81,8 @@ def test_family_index_is_signed_standardised_mean(demo_panel, codebook):
 def _tiny():
     """Two components: ``a`` (higher is better) and ``b`` (lower is better)."""
     cb = SimpleNamespace(
+        baseline_wave=0,
+        has_baseline=lambda name: True,
         families={"fam": {"label": "Family"}},
         outcomes={
             "a": SimpleNamespace(family="fam", sign=1, better="higher"),

@@ -1,7 +1,11 @@
 """Production serving: gunicorn, headers, Redis cache, crafted payloads, corrupt artefacts.
 
-The fuzz and load tests are marked slow (CI runs them).  Servers listen on loopback
-only; every request loop is bounded in count and time.
+Every callback test runs against a real gunicorn (our config, two workers) and counts a
+callback that raised as a failure twice over: from the answer's body (Dash answers a
+raised callback with 200 and the error handler's side update; ``callback_failure``)
+and from gunicorn's error log (``Gunicorn.failures``).  ``test_a_raising_callback_is_seen``
+proves both see one.  The fuzz and load tests are marked slow (CI runs them).  Servers
+listen on loopback only; every request loop is bounded in count and time.
 """
 
 from __future__ import annotations
@@ -19,7 +23,18 @@ from app_fixtures import *  # noqa: F403  (artefact_dir, dash_app)
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bench.loadgen import Gunicorn, callback_bodies, free_port, http_get, http_post, run_load
+from bench.loadgen import (
+    Gunicorn,
+    callback_bodies,
+    callback_failure,
+    free_port,
+    http_get,
+    http_post,
+    run_load,
+)
+
+TESTS_DIR = Path(__file__).resolve().parent
+CALLBACK = "/_dash-update-component"
 
 LEAKS = ("Traceback", 'File "', "/work/", "site-packages", '.py"', "Werkzeug", "gunicorn/")
 
@@ -79,12 +94,56 @@ def test_odd_urls_never_crash(gunicorn):
         )  # query values are never reflected raw
 
 
+def post_callback(base: str, body) -> tuple[int, bytes]:
+    data = body if isinstance(body, bytes) else json.dumps(body, default=str).encode()
+    return http_post(base + CALLBACK, data)
+
+
 def test_realistic_callbacks_answer(gunicorn, callback_payloads):
+    since = gunicorn.log_size()
     for body in callback_payloads:
-        status, resp = http_post(
-            gunicorn.base + "/_dash-update-component", json.dumps(body).encode()
-        )
+        status, resp = post_callback(gunicorn.base, body)
         assert status in (200, 204), (body["output"], status, resp[:300])
+        assert callback_failure(status, resp) is None, (
+            body["output"],
+            callback_failure(status, resp),
+        )
+        if status == 200:
+            assert isinstance(json.loads(resp)["response"], dict), body["output"]
+    assert gunicorn.failures(since) == []
+
+
+def test_a_raising_callback_is_seen(artifact_dir, tmp_path, callback_payloads):
+    """The checks above can fail: served with one callback that raises (tests/raising_app.py),
+    its answer is flagged from the body and the error log has the failure, the load
+    generator counts it as an error, and the other callbacks still answer cleanly."""
+    raising_output = "..effects-forest.figure"  # raising_app.RAISING_OUTPUT (not imported here:
+    # importing it would make the callback raise in this process too)
+    g = Gunicorn(
+        artifact_dir, tmp_path / "log.txt", app="raising_app:server", PYTHONPATH=str(TESTS_DIR)
+    )
+    try:
+        flagged = []
+        for body in callback_payloads:
+            since = g.log_size()
+            status, resp = post_callback(g.base, body)
+            from_body, from_log = callback_failure(status, resp), g.failures(since)
+            if body["output"].startswith(raising_output):
+                assert (
+                    status == 200
+                )  # what Dash answers, which is why the status alone is not enough
+                assert from_body and "raised" in from_body
+                assert len(from_log) == 1 and "callback failed" in from_log[0]
+                flagged.append(body["output"])
+            else:
+                assert from_body is None and from_log == [], (body["output"], from_body, from_log)
+        assert len(flagged) == 1
+        # the load generator counts it as an error too
+        raising = [b for b in callback_payloads if b["output"].startswith(raising_output)]
+        load = run_load(g.base, raising, users=2, seconds=3)
+        assert load["raised"] > 0 and load["errors"] >= load["raised"], load
+    finally:
+        g.stop()
 
 
 def test_redis_cache_shared_by_workers(artifact_dir, tmp_path, callback_payloads):
@@ -153,37 +212,98 @@ JUNK = st.recursive(
 )  # fmt: skip
 
 
+def _set_values(items: list, values: list) -> None:
+    """Junk into every value, including those of pattern-matching (ALL) inputs."""
+    n = 0
+    for item in items:
+        for one in item if isinstance(item, list) else [item]:
+            one["value"] = values[n % len(values)]
+            n += 1
+
+
+SCALAR = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=40) | st.sampled_from(
+    ["' OR 1=1 --", "<script>alert(1)</script>", "../../etc/passwd", "{{7*7}}", "%s%n", "\x00", "x" * 20000,
+     "did", "ancova", "iv", "ipw_did", "1", "2", "99", "natural", "std", "95", "q", "p"]
+)  # fmt: skip
+QUERY = st.lists(
+    st.tuples(st.sampled_from(["method", "wave", "inference", "scale", "level", "mt", "outcome", "branches", "node", "present", "x"]), SCALAR),
+    max_size=5,
+).map(lambda kv: "?" + "&".join(f"{k}={v}" for k, v in kv))  # fmt: skip
+PLAUSIBLE = {
+    "value": SCALAR | st.lists(SCALAR, max_size=6),
+    "n_clicks": st.none() | st.integers(0, 40),
+    "search": st.none() | st.text(max_size=60) | QUERY,
+    "pathname": st.sampled_from(["/", "/effects", "/breakdowns", "/results-chain", "/methods"])
+    | st.text(max_size=30).map(lambda t: "/" + t),
+    "clickData": st.none()
+    | st.dictionaries(st.text(max_size=8), JUNK, max_size=3)
+    | st.fixed_dictionaries(
+        {"points": st.lists(st.fixed_dictionaries({"customdata": JUNK}), max_size=2)}
+    ),
+}
+
+
+def _set_plausible(items: list, data) -> None:
+    """Each value of the JSON type its property carries (as the server's check wants) but
+    not necessarily an allowed one: what reaches the callbacks themselves."""
+    for item in items:
+        for one in item if isinstance(item, list) else [item]:
+            one["value"] = data.draw(PLAUSIBLE.get(one["property"], JUNK))
+
+
 @pytest.mark.slow
-def test_fuzz_callbacks(dash_app, callback_payloads):
-    """2,000+ generated payloads: wrong types, unknown ids, huge strings, nested junk,
-    injection strings.  No 5xx, no traceback or file path, and still healthy after."""
-    client = dash_app.server.test_client()
-    sent = {"n": 0}
+def test_fuzz_callbacks_against_gunicorn(gunicorn, callback_payloads):
+    """2,000+ generated payloads sent to gunicorn: wrong types, unknown ids, huge strings,
+    nested junk, injection strings; and values of the right type that are not allowed
+    (unknown methods, numbers for names, lists for single choices, junk links), which reach
+    the callbacks.  Every answer is a clear 400 (413 for size) or a
+    sane 200/204; no callback raises (body and error log), no traceback or file path
+    is shown, and the server is still healthy after."""
+    sent = {"n": 0, "rejected": 0, "plausible": 0}
+    since = gunicorn.log_size()
 
     def check(body: bytes) -> None:
-        resp = client.post("/_dash-update-component", data=body, content_type="application/json")
+        before = gunicorn.log_size()
+        status, resp = post_callback(gunicorn.base, body)
         sent["n"] += 1
-        assert resp.status_code < 500, (resp.status_code, body[:300])
-        text = resp.get_data(as_text=True)
+        sent["rejected"] += status in (400, 413)
+        assert status in (200, 204, 400, 413), (status, body[:300], resp[:300])
+        assert callback_failure(status, resp) is None, (callback_failure(status, resp), body[:300])
+        assert gunicorn.failures(before) == [], body[:300]
+        text = resp.decode("utf-8", "replace")
         assert not any(leak in text for leak in LEAKS), text[:500]
+        if status in (400, 413):
+            assert json.loads(resp)["error"]  # a sentence saying what was wrong
 
     @settings(
         max_examples=1500, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True
     )
     @given(idx=st.integers(0, len(callback_payloads) - 1), values=st.lists(JUNK, min_size=1, max_size=8),
-           mangle=st.sampled_from(["values", "ids", "props", "output", "changed"]))  # fmt: skip
-    def valid_shape(idx, values, mangle):
+           mangle=st.sampled_from(["plausible"] * 5 + ["values", "values", "ids", "props", "output", "outputs", "changed", "count"]),
+           data=st.data())  # fmt: skip
+    def valid_shape(idx, values, mangle, data):
         body = json.loads(json.dumps(callback_payloads[idx]))
-        for i, item in enumerate(body["inputs"] + body["state"]):
-            item["value"] = values[i % len(values)]
-        if mangle == "ids" and body["inputs"]:
-            body["inputs"][0]["id"] = str(values[0])[:50]
-        elif mangle == "props" and body["inputs"]:
-            body["inputs"][0]["property"] = "children"
+        if (
+            mangle == "plausible"
+        ):  # values of the type each property carries, not the values allowed
+            _set_plausible(body["inputs"] + body["state"], data)
+        else:
+            _set_values(body["inputs"] + body["state"], values)
+        first = body["inputs"][0] if body["inputs"] else None
+        first = first[0] if isinstance(first, list) and first else first
+        if mangle == "ids" and isinstance(first, dict):
+            first["id"] = values[0] if isinstance(values[0], dict) else str(values[0])[:50]
+        elif mangle == "props" and isinstance(first, dict):
+            first["property"] = "children"
         elif mangle == "output":
             body["output"] = str(values[0])[:80]
+        elif mangle == "outputs":
+            body["outputs"] = values[0]
         elif mangle == "changed":
             body["changedPropIds"] = [str(v)[:30] for v in values]
+        elif mangle == "count":
+            body["inputs"] = body["inputs"][1:] + body["inputs"][:1] * 2
+        sent["plausible"] += mangle == "plausible"
         check(json.dumps(body, default=str).encode())
 
     @settings(
@@ -201,14 +321,15 @@ def test_fuzz_callbacks(dash_app, callback_payloads):
     valid_shape()
     junk_body()
     assert sent["n"] >= 2000
-    assert client.get("/healthz").status_code == 200
-    ok = client.post(
-        "/_dash-update-component",
-        data=json.dumps(callback_payloads[0]),
-        content_type="application/json",
+    assert gunicorn.failures(since) == []
+    assert http_get(gunicorn.base + "/healthz")[0] == 200
+    status, resp = post_callback(gunicorn.base, callback_payloads[0])
+    assert status in (200, 204) and callback_failure(status, resp) is None
+    print(
+        f"fuzz: {sent['n']} payloads ({sent['plausible']} of plausible types), "
+        f"{sent['rejected']} rejected with 400/413"
     )
-    assert ok.status_code in (200, 204)
-    print(f"fuzz: {sent['n']} payloads")
+    assert sent["plausible"] >= 400
 
 
 def test_no_endpoint_returns_client_rows(dash_app, callback_payloads, artifact_dir):
@@ -226,9 +347,9 @@ def test_no_endpoint_returns_client_rows(dash_app, callback_payloads, artifact_d
     ].astype(str)
     sample_ids = set(ids.sample(50, random_state=1))
     for body in callback_payloads:
-        text = client.post(
-            "/_dash-update-component", data=json.dumps(body), content_type="application/json"
-        ).get_data(as_text=True)
+        resp = client.post(CALLBACK, data=json.dumps(body), content_type="application/json")
+        assert callback_failure(resp.status_code, resp.get_data()) is None, body["output"]
+        text = resp.get_data(as_text=True)
         assert not any(f'"{cid}"' in text for cid in sample_ids)
 
 
@@ -238,19 +359,24 @@ def test_no_endpoint_returns_client_rows(dash_app, callback_payloads, artifact_d
 @pytest.mark.slow
 def test_load_50_users_then_worker_kill(gunicorn, callback_payloads):
     bodies = [b for b in callback_payloads if b["inputs"] and "download" not in b["output"].lower()]
+    since = gunicorn.log_size()
     steady = run_load(gunicorn.base, bodies, users=50, seconds=20)
     print("load:", steady)
-    assert steady["errors"] == 0
+    assert steady["errors"] == 0 and steady["raised"] == 0
     assert steady["requests"] > 100
+    assert gunicorn.failures(since) == []
 
     def kill_one():
         victim = gunicorn.workers()[0]
         os.kill(victim, signal.SIGKILL)
 
     before = set(gunicorn.workers())
+    since = gunicorn.log_size()
     killed = run_load(gunicorn.base, bodies, users=50, seconds=20, during=kill_one)
     print("worker kill:", killed)
     assert killed["errors"] / killed["requests"] < 0.01
+    assert killed["raised"] == 0  # requests cut off by the kill are errors; none may have raised
+    assert gunicorn.failures(since) == []
     time.sleep(2)
     after = set(gunicorn.workers())
     assert len(after) == 2 and after != before  # the master replaced the killed worker

@@ -205,3 +205,38 @@ def test_a_multi_arm_study_is_refused_with_the_route_that_works(tmp_path):
     cb, panel = _made_up(tmp_path, arms=3)
     with pytest.raises(EstimationError, match="3 arms.*python -m analysis estimate"):
         build_results(panel, cb, draws=99)
+
+
+def test_a_cell_without_variance_gets_a_reason_not_a_crash(tmp_path):
+    """No variance among men at endline (one breakdown level): those rows say why, the rest of
+    the build goes on (a ZeroDivisionError here once killed the whole build)."""
+    cb, panel = _made_up(tmp_path)
+    panel = panel.copy()
+    panel.loc[(panel["woman"] == 0) & (panel["wave"] == 1), "confidence"] = 5.0
+    table = build_results(panel, cb, draws=99, seed=1)
+    conf = table[table["outcome"] == "confidence"]
+    men = conf[conf["sample"] == "Men"]
+    assert len(men) and men["estimate"].isna().all()
+    assert men["note"].str.startswith("not estimable:").all()
+    assert conf.loc[conf["sample"].isin(["Women", "All clients"]), "estimate"].notna().all()
+
+
+def test_a_family_index_that_cannot_be_formed_gets_a_reason(tmp_path):
+    cb, panel = _made_up(tmp_path)
+    text = (tmp_path / "codebook.yaml").read_text()
+    text = text.replace(
+        "families:\n  saving: {label: Saving}\n",
+        "families:\n  saving: {label: Saving}\n  other: {label: Other}\n",
+    ).replace(
+        "  confidence:\n    label: Confidence (0-10)\n    family: saving",
+        "  confidence:\n    label: Confidence (0-10)\n    family: other",
+    )
+    (tmp_path / "codebook.yaml").write_text(text)
+    cb = load_codebook(tmp_path / "codebook.yaml")
+    panel = panel.copy()
+    panel.loc[panel["wave"] == 1, "confidence"] = 5.0  # constant for everyone: no index
+    table = build_results(panel, cb, draws=99, seed=1)
+    idx = table[table["outcome"] == "index_other"]
+    assert len(idx) and idx["estimate"].isna().all()
+    assert idx["note"].str.contains("family index has no variance").all()
+    assert table.loc[table["outcome"] == "saves", "estimate"].notna().any()
