@@ -358,18 +358,23 @@ def profile_card(
         html.Dl(figs, className="profile-figures mb-2"),
     ]
     if not compact:
+        # mission and products only where the profile states them
         body += [
             html.P(
-                [html.Span("Mission: ", className="fw-semibold"), profile.get("mission", "")],
+                [html.Span("Mission: ", className="fw-semibold"), profile["mission"]],
                 className="small mb-2",
-            ),
+            )
+            if profile.get("mission")
+            else None,
             html.P(
                 [
                     html.Span("Products: ", className="fw-semibold"),
-                    ", ".join(profile.get("products", [])),
+                    ", ".join(profile["products"]),
                 ],
                 className="small mb-2",
-            ),
+            )
+            if profile.get("products")
+            else None,
         ]
     inn = profile.get("innovation") or {}
     ev = profile.get("evaluation") or {}
@@ -385,9 +390,10 @@ def profile_card(
             html.P(ev.get("summary", ""), className="small mb-1"),
         ]
     if profile.get("programme"):
+        funder = f"; funded by the {profile['funder']}" if profile.get("funder") else ""
         body.append(
             html.P(
-                f"{profile['programme']}; funded by the {profile.get('funder', '')}.",
+                f"{profile['programme']}{funder}.",
                 className="small text-body-secondary mb-0 mt-2",
             )
         )
