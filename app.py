@@ -62,6 +62,23 @@ init_cache(
 # a <html lang> for screen readers; everything else is Dash's default page
 app.index_string = app.index_string.replace("<html>", '<html lang="en">', 1)
 
+_interpolate_index = app.interpolate_index
+
+
+def _index_with_page_title(**kwargs):
+    """The page's own <title> (page and study, see components.studies.page_title) in the
+    first HTML response, not only once the page's scripts have run."""
+    import flask
+
+    path = "/" + flask.request.path.strip("/")
+    for page in dash.page_registry.values():
+        if page.get("path") == path and callable(page.get("title")):
+            kwargs["title"] = page["title"]()
+    return _interpolate_index(**kwargs)
+
+
+app.interpolate_index = _index_with_page_title
+
 
 def navbar() -> html.Header:
     pages = sorted(dash.page_registry.values(), key=lambda p: p.get("order", 99))

@@ -116,8 +116,10 @@ class Study:
 
     @property
     def slug(self) -> str:
-        """A file-name-safe prefix for downloads of this study."""
-        return self.id
+        """A file-name-safe prefix for downloads of this study: study.yaml's ``file_prefix``
+        (e.g. ``amk-fe``), else the study id."""
+        prefix = str(self.extra.get("file_prefix") or "").strip().lower()
+        return prefix if STUDY_ID.match(prefix) else self.id
 
 
 def _noun(where: str, value: Any, default: tuple[str, str]) -> Noun:

@@ -103,8 +103,8 @@ def study_note() -> html.Div:
     _, note = current_study()
     if not note:
         return html.Div(id=STUDY_NOTE)
-    return dbc.Alert(
-        note, id=STUDY_NOTE, color="info", className="py-2 small mt-2 mb-0", role="status"
+    return html.Div(
+        dbc.Alert(note, color="info", className="py-2 small mt-2 mb-0"), id=STUDY_NOTE, role="status"
     )
 
 

@@ -195,7 +195,7 @@ def layout(**kwargs):
     settings = arts.results_manifest.get("settings", {})
     weights = res["boot_weights"].dropna().unique().tolist() if "boot_weights" in res else []
     all_rows = res[res["sample_type"] == "all"]
-    n_villages = int(all_rows["n_clusters"].max()) if all_rows["n_clusters"].notna().any() else None
+    n_clusters = int(all_rows["n_clusters"].max()) if all_rows["n_clusters"].notna().any() else None
     ev = (arts.profile.get("evaluation") or {}).get("summary", "")
     w = words()
 
@@ -209,7 +209,7 @@ def layout(**kwargs):
                 html.P(
                     [
                         f"Programme and comparison groups are defined by {w['cluster']}",
-                        f" ({n_villages} {w['clusters']})" if n_villages else "",
+                        f" ({n_clusters} {w['clusters']})" if n_clusters else "",
                         ": effects are ",
                         term("intention-to-treat", "itt", PAGE),
                         f" comparisons of all {w['units']} of {w['programme_arm']} with all {w['units']} of {w['comparison_arm']}",
