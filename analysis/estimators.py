@@ -343,8 +343,14 @@ def _ancova_fit(
     method: str,
     wave: int | None,
     extra_x: list[tuple[str, np.ndarray]] | None = None,
+    weights: str | None = None,
 ) -> EffectResult:
-    post = post.dropna(subset=[y, treat, cluster, *controls] + ([strata] if strata else []))
+    post = post.dropna(
+        subset=[y, treat, cluster, *controls] + ([strata] if strata else [])
+        + ([weights] if weights else [])
+    )  # fmt: skip
+    if weights:
+        post = post[post[weights] > 0]
     if post.empty:
         raise EstimationError("no follow-up observations with the outcome present")
     d = _binary(post[treat], treat)
@@ -370,6 +376,7 @@ def _ancova_fit(
         names,
         post[cluster].to_numpy(),
         fes=fes,
+        weights=post[weights].to_numpy(float) if weights else None,
     )
     return _result(
         fit,
@@ -421,7 +428,7 @@ def fit_did(
 
 
 def ancova_sample(panel: pd.DataFrame, outcome: str, wave: int) -> pd.DataFrame:
-    check_columns(panel, ["client_id", "wave", "arm", "village", "branch", outcome])
+    check_columns(panel, ["client_id", "wave", "arm", "village", outcome])
     base = panel.loc[panel["wave"] == 0].set_index("client_id")[outcome]
     post = panel.loc[(panel["wave"] == wave) & panel[outcome].notna()].copy()
     post["_y0"] = post["client_id"].map(base)
@@ -438,12 +445,16 @@ def fit_ancova(
     inference: Inference = "cluster",
     draws: int = DEFAULT_DRAWS,
     seed: int = DEFAULT_SEED,
+    weights: str | None = None,
 ) -> EffectResult:
-    """ANCOVA on the follow-up wave with the baseline outcome and branch strata."""
+    """ANCOVA on the follow-up wave with the baseline outcome and strata fixed effects;
+    ``weights``: a sampling-weight column (WLS)."""
+    if strata is not None:
+        check_columns(panel, [strata])
     post = ancova_sample(panel, outcome, wave)
     return _ancova_fit(
         post, y=outcome, treat="arm", unit="client_id", cluster=cluster, controls=[], strata=strata,
-        inference=inference, draws=draws, seed=seed, method="ancova", wave=wave,
+        inference=inference, draws=draws, seed=seed, method="ancova", wave=wave, weights=weights,
     )  # fmt: skip
 
 
@@ -670,6 +681,7 @@ def interaction_fit(
     *,
     wave: int = 2,
     weights: pd.Series | None = None,
+    strata: str | None = "branch",
 ) -> InteractionResult | None:
     """Fit the fully interacted model and test that the effect is equal across ``by``.
 
@@ -723,7 +735,7 @@ def interaction_fit(
             cols.append(miss)
         # strata and level effects; where one is nested in the other (branches in a
         # province) the degrees of freedom count the levels once (core.dof_k)
-        fes = [encode(post["branch"]), encode(post[by])]
+        fes = ([encode(post[strata])] if strata else []) + [encode(post[by])]
         f = fit_linear(
             post[outcome].to_numpy(float),
             np.column_stack(cols),
@@ -759,6 +771,7 @@ def interaction_test(
     *,
     wave: int = 2,
     weights: pd.Series | None = None,
+    strata: str | None = "branch",
 ) -> float:
     """p-value of the test that the effect is equal across the levels of ``by``.
 
@@ -773,7 +786,7 @@ def interaction_test(
     >>> bool(0 <= p <= 1)
     True
     """
-    res = interaction_fit(panel, outcome, method, by, wave=wave, weights=weights)
+    res = interaction_fit(panel, outcome, method, by, wave=wave, weights=weights, strata=strata)
     return float("nan") if res is None else res.p_value
 
 

@@ -77,6 +77,7 @@ from analysis.estimators import (
     DEFAULT_DRAWS,
     DEFAULT_SEED,
     EffectResult,
+    did_sample,
     fit_ancova,
     fit_did,
     fit_ipw_did,
@@ -224,15 +225,28 @@ def _outcome_waves(codebook: Codebook, outcome: str, catalogue: pd.DataFrame) ->
 
 
 def _fit_one(
-    method: str, data: pd.DataFrame, outcome: str, wave: int, weights, winfo, strata=None
-) -> EffectResult:
+    method: str, data: pd.DataFrame, outcome: str, wave: int, weights, winfo, strata=None,
+    sampling: str | None = None,
+) -> EffectResult:  # fmt: skip
+    """One estimate; ``sampling`` names the study's sampling-weight column (constant within a
+    unit), which then weights DiD and ANCOVA (WLS) and multiplies the IPW-DiD weights."""
     if method == "did":
-        return fit_did(data, outcome, wave=wave)
+        if sampling is None:
+            return fit_did(data, outcome, wave=wave)
+        d = did_sample(data, outcome, wave)
+        d = d[d[sampling].notna() & (d[sampling] > 0)]
+        d = d[d.groupby("client_id")["wave"].transform("size") == 2]
+        return fit_did(data, outcome, wave=wave, sample=d, weights=d[sampling].to_numpy(float))
     if method == "ancova":
-        return fit_ancova(data, outcome, wave=wave, strata=strata)
+        return fit_ancova(data, outcome, wave=wave, strata=strata, weights=sampling)
     if method == "ipw_did":
+        if sampling is not None:
+            per_unit = data.drop_duplicates("client_id").set_index("client_id")[sampling]
+            weights = weights * per_unit.reindex(weights.index)
         return fit_ipw_did(data, outcome, wave=wave, weights=weights, weight_info=winfo)
     if method == IV_METHOD:
+        if sampling is not None:
+            raise EstimationError("the LATE is not estimated with sampling weights")
         return fit_late(data, outcome, wave=wave)
     raise ValueError(f"unknown method {method!r}; expected one of {', '.join(METHODS)}")
 
@@ -412,7 +426,7 @@ def build_results(
                     try:
                         res = _fit_one(
                             method, sub, outcome, wave, weights, winfo_scalar,
-                            strata=strata[0] if strata else None,
+                            strata=strata[0] if strata else None, sampling=cb.roles.weights,
                         )  # fmt: skip
                     except (EstimationError, np.linalg.LinAlgError) as exc:
                         for inf in infs:
@@ -550,9 +564,10 @@ def _finish(
                     dims[combo.sample_type],
                     wave=combo.wave,
                     weights=weights,
+                    strata=cb.roles.strata[0] if cb.roles.strata else None,
                 )
-            except (EstimationError, np.linalg.LinAlgError):
-                p = np.nan
+            except (EstimationError, KeyError, ValueError, np.linalg.LinAlgError):
+                p = np.nan  # one cell's test failing leaves its p empty, not the build crashed
             sel = (
                 (table["outcome"] == combo.outcome)
                 & (table["method"] == combo.method)

@@ -377,7 +377,9 @@ def make_subgroup_plot(
                 customdata=[r["sample"] for r in raw],
                 hovertext=[
                     f"<b>{r['sample']}</b><br>Effect: {fmt_num(r['estimate'])} {unit}<br>95% interval: {fmt_num(r['ci95_low'])} to {fmt_num(r['ci95_high'])}"
+                    f"<br>p = {fmt_p(r.get('p_value'))}"
                     f"<br>{int(r['n_programme'])} programme and {int(r['n_comparison'])} comparison {nouns.unit.many}"
+                    "<br>(estimation sample)"
                     for r in raw
                 ],
                 hoverinfo="text", meta={"role": "raw"},

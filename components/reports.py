@@ -330,7 +330,8 @@ def _methods_note(arts: Artifacts, view: ReportView, rows: pd.DataFrame, wl: str
     n_out = int((~rows["is_index"]).sum())
     out.append(
         f"Reading the results: an outcome counts as improved or worsened only when the sharpened "
-        f"q-value across all {n_out} outcomes and the p-value are both at most 0.05. 'No detectable "
+        f"q-value across all {n_out} outcomes and the p-value are both at most 0.05 (in a province "
+        "or branch: when that group's own p is at most 0.05). 'No detectable "
         "effect' is not proof of no effect: effects smaller than the minimum detectable effect "
         "(80% power, 5% level) could have been missed."
     )

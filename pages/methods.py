@@ -405,7 +405,8 @@ def layout(**kwargs):
                                 term("sharpened q-values", "q", f"{PAGE}-mt"),
                                 " (Anderson 2008) across all outcomes and within each family, and a standardised ",
                                 term("index per family", "index", f"{PAGE}-mt"),
-                                ". An outcome is called improved or worsened only when both its q across all outcomes and its p are at most 0.05.",
+                                ". For all clients, an outcome is called improved or worsened only when both its q across all outcomes and its p are at most 0.05; "
+                                "in a province, branch or group of women or men, when that group's own p is at most 0.05 (shown next to the verdict).",
                             ]
                         ),
                         html.Li(

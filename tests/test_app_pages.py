@@ -782,5 +782,46 @@ def test_breakdowns_show_the_p_next_to_each_verdict(pages, results):
                 continue
             p = r["p_value"]
             assert cells[pcol] == ("< 0.001" if p < 0.001 else f"{p:.3f}"), (key, cells)
+            # the verdict follows from the p next to it
+            verdict = cells[
+                headers.index("Verdict (alone)" if key == "branch_table" else "Verdict")
+            ]
+            assert ("No detectable effect" in verdict) == (p > 0.05), (key, cells)
             checked += 1
         assert checked >= 2, key
+    # the chart says it too: each group's hover carries its p
+    raw = next(t for t in values["province_figure"].data if (t.meta or {}).get("role") == "raw")
+    for sample, hover in zip(raw.customdata, raw.hovertext, strict=True):
+        p = results[
+            (results["outcome"] == "late_instalments")
+            & (results["method"] == "did")
+            & (results["inference"] == "wild")
+            & (results["wave"] == 2)
+            & (results["sample"] == sample)
+        ]["p_value"].iloc[0]
+        assert f"p = {'< 0.001' if p < 0.001 else f'{p:.3f}'}" in hover
+
+
+@pytest.mark.parametrize("outcome", ["late_instalments", "repay_difficulty", "insurance_any"])
+def test_no_subgroup_verdict_contradicts_its_interval_or_p(pages, results, outcome):
+    """On every Breakdowns table a 95% interval that excludes zero never says "No detectable
+    effect", and every verdict agrees with the p shown next to it."""
+    for method in ("did", "ancova"):
+        out = pages["breakdowns"].update(outcome, method, "2", "wild", ["Baray", "Batheay"])
+        values = dict(zip(pages["breakdowns"].ORDER + ["search"], out, strict=True))
+        for key in ("province_table", "sex_table", "branch_table"):
+            headers, body = _table_rows(values[key])
+            vcol = headers.index("Verdict (alone)" if key == "branch_table" else "Verdict")
+            pcol = headers.index("p (alone)" if key == "branch_table" else "p")
+            ccol = headers.index("95% interval")
+            for cells in body:
+                if cells[pcol] == "too few clients":
+                    continue
+                lo, hi = (
+                    float(t.replace("−", "-").replace(",", "")) for t in cells[ccol].split(" to ")
+                )
+                p = 0.0 if cells[pcol] == "< 0.001" else float(cells[pcol])
+                null = "No detectable effect" in cells[vcol]
+                assert null == (p > 0.05), (outcome, method, key, cells)
+                if lo > 0 or hi < 0:
+                    assert not null, (outcome, method, key, cells)

@@ -331,3 +331,19 @@ def test_interval_bounds_in_sentences_never_read_zero(results):
     # the rows the issue is about: a bound within 0.005 of zero
     near = rows[(rows["ci95_low"].abs() < 0.005) | (rows["ci95_high"].abs() < 0.005)]
     assert len(near) > 10
+
+
+def test_an_index_is_never_divided_again_by_its_own_sd(results):
+    """An index is already in SDs of the comparison group at baseline: even where the index's SD
+    in the comparison group is not 1 (a subgroup, another wave), its standardised effect is its
+    estimate, as in the results table's ``effect_std``; an outcome is divided by its SD."""
+    rows = select(results, Spec()).copy()
+    rows["comparison_sd"] = 0.7
+    scaled = scaled_rows(rows, "std")
+    idx, out = scaled[scaled["is_index"]], scaled[~scaled["is_index"]]
+    assert len(idx) >= 3
+    np.testing.assert_allclose(idx["x"], idx["estimate"], rtol=1e-12)
+    np.testing.assert_allclose(out["x"], out["estimate"] / 0.7, rtol=1e-12)
+    table = select(results, Spec())
+    table = table[table["is_index"]]
+    np.testing.assert_allclose(table["effect_std"], table["estimate"], rtol=1e-12)

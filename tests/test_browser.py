@@ -251,14 +251,47 @@ def test_filter_change_updates_figure_and_url(watched, server, table):
     _wait_scale(page, "effects-forest", "std")
     page.wait_for_function("() => location.search.includes('scale=std')")
     after = _figure_points(page, "effects-forest")
-    assert after == pytest.approx(main["effect_std"].to_dict())
+    assert after == pytest.approx(_std_points(main))
     page.select_option("#effects-method", "ancova")
     page.wait_for_function("() => location.search.includes('method=ancova')")
     anc = select(table, Spec(method="ancova")).set_index("outcome")
     _wait_point(
         page, "effects-forest", "late_instalments", float(anc.loc["late_instalments", "effect_std"])
     )
-    assert _figure_points(page, "effects-forest") == pytest.approx(anc["effect_std"].to_dict())
+    assert _figure_points(page, "effects-forest") == pytest.approx(_std_points(anc))
+    watched.check()
+
+
+def _std_points(rows: pd.DataFrame) -> dict:
+    """Standardised points: an index is already in comparison-baseline SDs, so it is its estimate."""
+    return rows["estimate"].where(rows["is_index"], rows["effect_std"]).to_dict()
+
+
+def test_choosing_the_late_leaves_only_the_inference_it_uses(watched, server, table):
+    """Estimator menu -> LATE: the Inference menu offers cluster-robust errors only, selected,
+    and the caption says the same; back to DiD, both are offered again."""
+    page = watched.page
+    watched.goto(server + "/effects", PAGES["/effects"])
+    assert page.input_value("#effects-inference") == "wild"
+    late = "late" if "late" in set(table["method"]) else "tot"
+    page.select_option("#effects-method", late)
+    page.wait_for_function(
+        "() => document.querySelectorAll('#effects-inference option:not(:disabled)').length === 1"
+    )
+    assert page.input_value("#effects-inference") == "cluster"
+    page.wait_for_function(
+        "() => document.getElementById('effects-forest-caption').innerText.includes('cluster-robust')"
+    )
+    assert "bootstrap" not in page.inner_text("#effects-inference")
+    assert "effect on compliers" in page.inner_text("#effects-method").lower()
+    rows = select(table, Spec(method=late, inference="cluster")).set_index("outcome")
+    _wait_point(
+        page, "effects-forest", "late_instalments", float(rows.loc["late_instalments", "estimate"])
+    )
+    page.select_option("#effects-method", "did")
+    page.wait_for_function(
+        "() => document.querySelectorAll('#effects-inference option:not(:disabled)').length === 2"
+    )
     watched.check()
 
 

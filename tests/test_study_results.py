@@ -187,6 +187,7 @@ def test_made_up_study_gets_the_estimators_its_outcomes_allow(tmp_path):
     by_outcome = table.groupby("outcome")["method"].agg(set).to_dict()
     assert by_outcome["confidence"] == {"post"}  # asked at endline only
     assert by_outcome["saves"] == {"did", "ancova", "ipw_did"}  # no take-up recorded: no LATE
+    assert table["estimate"].notna().all() and (table["note"] == "").all()
     assert set(table.loc[table["sample_type"] == "sex", "sample"]) == {"Women", "Men"}
     assert (table["sample"] == "All clients").any()  # no study.yaml beside it: the default noun
     # the weighted post-only row against statsmodels WLS written out here
@@ -240,3 +241,30 @@ def test_a_family_index_that_cannot_be_formed_gets_a_reason(tmp_path):
     assert len(idx) and idx["estimate"].isna().all()
     assert idx["note"].str.contains("family index has no variance").all()
     assert table.loc[table["outcome"] == "saves", "estimate"].notna().any()
+
+
+def test_sampling_weights_weight_did_and_ancova(tmp_path):
+    """DiD and ANCOVA of an outcome with a baseline, weighted by the declared sampling weights,
+    against regressions written out here (statsmodels WLS)."""
+    cb, panel = _made_up(tmp_path)
+    table = build_results(panel, cb, draws=99, seed=1)
+
+    def row(method):
+        return table[(table["outcome"] == "saves") & (table["method"] == method)
+                     & (table["sample_type"] == "all") & (table["inference"] == "cluster")].iloc[0]  # fmt: skip
+
+    wide = panel.pivot(index="pid", columns="wave", values="saves").dropna()
+    units = panel.drop_duplicates("pid").set_index("pid").loc[wide.index]
+    d = pd.DataFrame({"y0": wide[0], "y1": wide[1], "dy": wide[1] - wide[0], "w": units["w"],
+                      "treat": (units["group"] == "training").astype(float),
+                      "village": units["village"]})  # fmt: skip
+    # two periods, unit fixed effects, weights constant within unit: WLS of the first difference
+    fd = smf.wls("dy ~ treat", data=d, weights=d["w"]).fit()
+    assert row("did")["estimate"] == pytest.approx(fd.params["treat"], rel=1e-9)
+    unweighted = smf.ols("dy ~ treat", data=d).fit()
+    assert abs(row("did")["estimate"] - unweighted.params["treat"]) > 1e-4  # weights matter here
+    anc = smf.wls("y1 ~ treat + y0", data=d, weights=d["w"]).fit(
+        cov_type="cluster", cov_kwds={"groups": d["village"]}
+    )
+    assert row("ancova")["estimate"] == pytest.approx(anc.params["treat"], rel=1e-9)
+    assert row("ancova")["std_error"] == pytest.approx(anc.bse["treat"], rel=1e-9)
