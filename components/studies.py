@@ -104,7 +104,9 @@ def study_note() -> html.Div:
     if not note:
         return html.Div(id=STUDY_NOTE)
     return html.Div(
-        dbc.Alert(note, color="info", className="py-2 small mt-2 mb-0"), id=STUDY_NOTE, role="status"
+        dbc.Alert(note, color="info", className="py-2 small mt-2 mb-0"),
+        id=STUDY_NOTE,
+        role="status",
     )
 
 

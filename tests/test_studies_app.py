@@ -35,7 +35,9 @@ OWN_WORDS = {
 @pytest.fixture(scope="module")
 def app_module():
     """The app reading the repository's build/ (every study), restored afterwards."""
-    missing = [s for s in study_ids() if s != "amk" and not (BUILD / s / "results.parquet").is_file()]
+    missing = [
+        s for s in study_ids() if s != "amk" and not (BUILD / s / "results.parquet").is_file()
+    ]
     if missing or not (BUILD / "results.parquet").is_file():
         pytest.skip(f"studies not built ({', '.join(missing) or 'amk'}): run `make data`")
     old = os.environ.get("AMK_BUILD_DIR")
@@ -262,7 +264,7 @@ def test_picker_changes_the_study_and_keeps_the_page(app_module, tmp_path):
         page.wait_for_selector("#effects-forest .main-svg")
         assert "AMK" in page.inner_text("h1")
         # keyboard: focus the menu's toggle, open it, follow the other study's link
-        page.focus("#study-picker")
+        page.focus("#study-picker .dropdown-toggle")
         page.keyboard.press("Enter")
         page.wait_for_selector(".study-picker .dropdown-menu.show")
         link = page.locator(".study-picker .dropdown-menu a", has_text="PROIRRI")
