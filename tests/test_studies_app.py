@@ -190,9 +190,8 @@ def test_shell_shows_the_public_data_credit(app_module):
 
 def test_callbacks_answer_for_the_study_of_the_page(app_module):
     """A callback request carries no study of its own: it is the page's (its Referer)."""
-    from pages import effects
-
     from components.store import get_artifacts
+    from pages import effects
 
     with app_module.server.test_request_context(
         "/_dash-update-component",
@@ -215,9 +214,8 @@ def test_callbacks_answer_for_the_study_of_the_page(app_module):
 
 
 def test_csv_download_carries_the_licence_line(app_module):
-    from pages import effects
-
     from components.store import using_study
+    from pages import effects
 
     with using_study("proirri"):
         out = effects.csv_download("post", "4", "cluster", "natural", "95", "q")
@@ -253,9 +251,8 @@ def test_resolve_study():
 @pytest.mark.browser
 def test_picker_changes_the_study_and_keeps_the_page(app_module, tmp_path):
     """Through the UI: the navbar's study menu opens the same page for the other study."""
-    from test_browser import CHROMIUM, CHROMIUM_ARGS, serve
-
     from playwright.sync_api import sync_playwright
+    from test_browser import CHROMIUM, CHROMIUM_ARGS, serve
 
     with serve(BUILD, tmp_path / "app.log") as base, sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
