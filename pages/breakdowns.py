@@ -27,7 +27,7 @@ from components.layout import (
     term,
     verdict_badge,
 )
-from components.spec import inference_menu, spec_controls, spec_params
+from components.spec import inference_menu, settle_inference, spec_controls, spec_params
 from components.store import METHOD_LABELS, get_artifacts, per_study
 from components.studies import page_title, words
 from components.studies import post_only as _post_only
@@ -341,6 +341,7 @@ def layout(outcome=None, method=None, wave=None, inference=None, branches=None, 
         if v is not None
     }
     values, notes = qp.parse(specs, {**query, **kwargs})
+    values = settle_inference(values, {**query, **kwargs}, arts.results)
     res = arts.results
     opts = options(res)
     v = breakdown_view(

@@ -96,7 +96,9 @@ def test_odd_urls_never_crash(gunicorn):
 
 def post_callback(base: str, body) -> tuple[int, bytes]:
     data = body if isinstance(body, bytes) else json.dumps(body, default=str).encode()
-    return http_post(base + CALLBACK, data)
+    # a slide or brief download renders figures with Chromium: the first one in a worker
+    # can take half a minute on a busy machine (gunicorn's own limit is 60 s)
+    return http_post(base + CALLBACK, data, timeout=90)
 
 
 def test_realistic_callbacks_answer(gunicorn, callback_payloads):
