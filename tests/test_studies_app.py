@@ -310,3 +310,13 @@ def test_breakdowns_of_a_study_without_branches_write_no_branch_filter(app_modul
     assert "branches" not in search and "study=proirri" in search
     text = visible_text(out[0]) + " " + str(out[3])
     assert "province" in text.lower()
+
+
+def test_methods_page_says_why_a_diagnostic_does_not_apply(app_module):
+    import json
+
+    reasons = json.loads((BUILD / "proirri" / "diagnostics.json").read_text())["unavailable"]
+    text = visible_text(render("methods", study="proirri"))
+    for reason in reasons.values():
+        assert f"Not available for this study: {reason}." in text
+    assert "Not available for this study" not in visible_text(render("methods", study="amk"))
