@@ -44,7 +44,7 @@ from analysis.study import Study, StudyError, load_study
 from components import params as qp
 from components.chain import chain_figure
 from components.figures import make_forest_plot, make_subgroup_plot
-from components.spec import spec_params
+from components.spec import settle_inference, spec_params
 from components.theme import (
     VERDICT_COLOURS,
     VERDICT_LABELS,
@@ -178,6 +178,7 @@ def parse_view(
     specs = view_params(results)
     names = {p.name for p in specs}
     values, notes = qp.parse(specs, {k: v for k, v in raw.items() if k in names})
+    values = settle_inference(values, raw, results)
     inference, note = effective_inference(values["method"], values["inference"], results)
     if note:
         notes.append(note)

@@ -3,6 +3,8 @@ estimator, survey wave and inference -- as URL parameters and as dropdowns."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import pandas as pd
 
 from components import params as qp
@@ -84,6 +86,16 @@ def inference_choices(
         choices = [(i, INFERENCE_LABELS.get(i, i)) for i in opts["inference"]]
     used, _ = effective_inference(method, inference, results) if have else (inference, None)
     return choices, used
+
+
+def settle_inference(values: dict, query: Mapping, results: pd.DataFrame) -> dict:
+    """A link without ``inference`` gets what its estimator really has, silently (the LATE:
+    cluster-robust errors); a link that asks for an inference the estimator lacks keeps it,
+    so that the page says it is not available."""
+    if query.get("inference") is not None:
+        return values
+    used, _ = effective_inference(values["method"], values["inference"], results)
+    return {**values, "inference": used}
 
 
 def inference_menu(method, inference, results: pd.DataFrame) -> tuple[list[dict], str]:

@@ -26,7 +26,7 @@ from components.layout import (
     term,
     verdict_badge,
 )
-from components.spec import inference_menu, spec_controls, spec_params
+from components.spec import inference_menu, settle_inference, spec_controls, spec_params
 from components.store import METHOD_LABELS, get_artifacts
 from components.theme import TOO_FEW, fmt_num, fmt_p, graph_config, is_missing, slug
 from components.urlstate import LOCATION
@@ -304,6 +304,7 @@ def layout(outcome=None, method=None, wave=None, inference=None, branches=None, 
         if v is not None
     }
     values, notes = qp.parse(specs, {**query, **kwargs})
+    values = settle_inference(values, {**query, **kwargs}, arts.results)
     res = arts.results
     opts = options(res)
     v = breakdown_view(

@@ -25,7 +25,7 @@ from components.layout import (
     term,
     verdict_badge,
 )
-from components.spec import inference_menu, spec_controls, spec_params
+from components.spec import inference_menu, settle_inference, spec_controls, spec_params
 from components.store import METHOD_LABELS, METHOD_SHORT, get_artifacts
 from components.theme import TOO_FEW, VERDICT_LABELS, fmt_num, fmt_p, graph_config, slug
 from components.urlstate import LOCATION
@@ -363,6 +363,7 @@ def layout(
         if v is not None
     }
     values, notes = qp.parse(specs, {**query, **kwargs})
+    values = settle_inference(values, {**query, **kwargs}, arts.results)
     res = arts.results
     outcome_opts = res.drop_duplicates("outcome")[["outcome", "short", "is_index"]]
     fig, config, cap, grid_rows, grid_cols, note = forest_view(

@@ -34,7 +34,7 @@ from components.layout import (
     term,
     verdict_badge,
 )
-from components.spec import inference_menu, spec_controls, spec_params
+from components.spec import inference_menu, settle_inference, spec_controls, spec_params
 from components.store import METHOD_LABELS, get_artifacts
 from components.theme import TOO_FEW, fmt_num, fmt_p, slug
 from components.urlstate import LOCATION
@@ -225,7 +225,8 @@ def layout(node=None, method=None, wave=None, inference=None, **kwargs):
             [
                 html.H1("Results chain", className="h3 mt-3"),
                 dbc.Alert(
-                    "No results-chain file was found (the study's results_chain.yaml).", color="warning"
+                    "No results-chain file was found (the study's results_chain.yaml).",
+                    color="warning",
                 ),
             ]
         )
@@ -236,6 +237,7 @@ def layout(node=None, method=None, wave=None, inference=None, **kwargs):
         if v is not None
     }
     values, notes = qp.parse(specs, {**query, **kwargs})
+    values = settle_inference(values, {**query, **kwargs}, arts.results)
     res = arts.results
     inf, _ = effective_inference(values["method"], values["inference"], res)
     spec = Spec(method=values["method"], inference=inf, wave=int(values["wave"]))
