@@ -8,7 +8,7 @@ Figures are rendered to PNG by kaleido, which drives the OS's Chromium.
 Command line (``make report`` runs it for the default view)::
 
     python -m components.reports --out reports [--view "?wave=1&method=ancova"]
-        [--build DIR] [--data DIR] [--formats pptx,pdf]
+        [--study ID] [--build DIR] [--data DIR] [--formats pptx,pdf]
 
 Example
 -------
@@ -38,11 +38,13 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from analysis.artifacts import Artifacts, load_artifacts
-from analysis.findings import _f, _unit_words, finding_sentence, fmt
+from analysis.findings import _f, _unit_words, finding_sentence, fmt, nouns_of, take_up_phrase
+from analysis.paths import PROJECT_ROOT, build_dir, study_dir
+from analysis.study import Study, StudyError, load_study
 from components import params as qp
 from components.chain import chain_figure
 from components.figures import make_forest_plot, make_subgroup_plot
-from components.spec import spec_params
+from components.spec import settle_inference, spec_params
 from components.store import METHOD_LABELS
 from components.theme import (
     VERDICT_COLOURS,
@@ -53,12 +55,14 @@ from components.theme import (
     slug,
 )
 from components.views import (
-    ESTIMATOR_WORDS,
     LEVELS,
     MULTIPLE_TESTING,
     SCALES,
     Spec,
+    all_sample,
+    compared,
     effective_inference,
+    estimator_words,
     headline_findings,
     headline_lead,
     het_sentence,
@@ -110,23 +114,53 @@ class ReportView:
     scale: str = "natural"
     level: str = "95"
     mt: str = "q"
+    sample: str = Spec.sample  # the whole-sample row's label in this table ('All households')
 
     @property
     def spec(self) -> Spec:
-        return Spec(method=self.method, inference=self.inference, wave=self.wave)
+        return Spec(
+            method=self.method, inference=self.inference, wave=self.wave, sample=self.sample
+        )
+
+
+def breakdown_dims(results: pd.DataFrame) -> list[str]:
+    """The breakdown dimensions a report shows (at most two, in the table's order).
+
+    The one with partially pooled estimates (the strata, e.g. branches) comes last and
+    is the one the ``branches`` link parameter filters.
+    """
+    dims = list(options(results)["breakdowns"])
+    pooled = [d for d in dims if _has_pooled(results, d)]
+    plain = [d for d in dims if d not in pooled]
+    return (plain[:1] + pooled[:1]) if pooled else plain[:2]
+
+
+def _has_pooled(results: pd.DataFrame, dim: str) -> bool:
+    sub = results.loc[results["sample_type"] == dim]
+    return "eb_estimate" in sub and bool(sub["eb_estimate"].notna().any())
+
+
+def filter_dim(results: pd.DataFrame) -> str | None:
+    """The breakdown the ``branches`` parameter filters: the pooled one, if any."""
+    dims = breakdown_dims(results)
+    return dims[-1] if dims and _has_pooled(results, dims[-1]) else None
 
 
 def view_params(results: pd.DataFrame) -> list[qp.Param]:
     """Every link parameter a page shares that a report uses, with its allowed values."""
     opts = options(results)
-    return [
+    out = [
         *spec_params(results),
         qp.Param("scale", list(SCALES), "natural", "scale"),
         qp.Param("level", list(LEVELS), "95", "interval level"),
         qp.Param("mt", list(MULTIPLE_TESTING), "q", "multiple-testing view"),
         qp.Param("outcome", opts["outcome"], opts["outcome"][0], "outcome"),
-        qp.Param("branches", opts["branch"], tuple(opts["branch"]), "branch", multi=True),
     ]
+    dim = filter_dim(results)
+    if dim is not None:
+        groups = opts["breakdowns"][dim]
+        out.append(qp.Param("branches", groups, tuple(groups), dim, multi=True))
+    return out
 
 
 def parse_view(
@@ -144,18 +178,34 @@ def parse_view(
     specs = view_params(results)
     names = {p.name for p in specs}
     values, notes = qp.parse(specs, {k: v for k, v in raw.items() if k in names})
+    values = settle_inference(values, raw, results)
     inference, note = effective_inference(values["method"], values["inference"], results)
     if note:
         notes.append(note)
+    wave, outcome = int(values["wave"]), values["outcome"]
+    # an outcome asked in some waves only: the view's wave decides, the outcome follows
+    at_wave = results.loc[
+        (results["wave"] == wave) & (results["method"] == values["method"]), "outcome"
+    ]
+    if len(at_wave) and outcome not in set(at_wave):
+        first = str(at_wave.iloc[0])
+        if "outcome" in raw:
+            label = wave_labels(results).get(wave, str(wave))
+            notes.append(
+                f"The outcome '{outcome}' was not measured at the {label.lower()}; "
+                f"showing '{first}' instead."
+            )
+        outcome = first
     view = ReportView(
         method=values["method"],
         inference=inference,
-        wave=int(values["wave"]),
-        outcome=values["outcome"],
-        branches=tuple(values["branches"]),
+        wave=wave,
+        outcome=outcome,
+        branches=tuple(values.get("branches") or ()),
         scale=values["scale"],
         level=values["level"],
         mt=values["mt"],
+        sample=all_sample(results),
     )
     return view, notes
 
@@ -165,11 +215,51 @@ def _lower_first(text: str) -> str:
     return text[:1].lower() + text[1:]
 
 
-def report_filename(view: ReportView, results: pd.DataFrame, kind: str) -> str:
-    """e.g. ``amk-fe-slides-endline-did.pptx`` / ``amk-fe-brief-endline-did.pdf``."""
+def report_filename(
+    view: ReportView, results: pd.DataFrame, kind: str, study: Study | str | None = None
+) -> str:
+    """``<study id>-slides-<wave>-<method>.pptx``, e.g. ``proirri-brief-quarter-4-post.pdf``."""
     wl = wave_labels(results).get(view.wave, view.wave)
     what = {"pptx": "slides", "pdf": "brief"}[kind]
-    return f"{slug('amk-fe', what, wl, view.method)}.{kind}"
+    sid = study.id if isinstance(study, Study) else (study or "report")
+    return f"{slug(sid, what, wl, view.method)}.{kind}"
+
+
+def study_of(
+    arts: Artifacts, query: str | Mapping[str, Any] | None = None, study: Study | None = None
+) -> Study | None:
+    """The study a report speaks of: ``study``; else the artefacts' own (``arts.study``, or
+    the study folder of the codebook the panel was built with); else the link's
+    ``?study=``; else the default study.  None only when no study file can be read."""
+    if study is not None:
+        return study
+    own = getattr(arts, "study", None)
+    if isinstance(own, Study):
+        return own
+    if isinstance(own, str):
+        try:
+            return load_study(own)
+        except StudyError:
+            pass
+    path = (arts.panel_manifest.get("codebook") or {}).get("path")
+    if path:
+        folder = (PROJECT_ROOT / str(path)).parent
+        if (folder / "study.yaml").is_file():
+            try:
+                return load_study(folder=folder)
+            except StudyError:
+                pass
+    raw = (
+        dict(query)
+        if isinstance(query, Mapping)
+        else qp.query_from_search(query if isinstance(query, str) else None)
+    )
+    for sid in (raw.get("study"), None):
+        try:
+            return load_study(sid if isinstance(sid, str) else None)
+        except StudyError:
+            continue
+    return None
 
 
 # ---------------------------------------------------------------- content (words and tables)
@@ -199,6 +289,18 @@ class Recommendation:
 
 
 @dataclass
+class Breakdown:
+    """Effects by one breakdown dimension (e.g. province), for one outcome."""
+
+    dim: str  # the sample type in the results table
+    one: str  # 'province'
+    many: str  # 'provinces'
+    rows: pd.DataFrame  # the groups shown (filtered by the view for the pooled dimension)
+    all_rows: pd.DataFrame  # every group (for the heterogeneity test)
+    pooled: bool
+
+
+@dataclass
 class Content:
     """Everything the deck and the brief say, computed once from the artefacts."""
 
@@ -223,8 +325,7 @@ class Content:
     outcome_short: str
     outcome_sentence: str
     outcome_unit: str
-    province_rows: pd.DataFrame
-    branch_rows: pd.DataFrame
+    breakdowns: list[Breakdown]
     reference: dict[str, Any] | None
     heterogeneity: list[str]
     breakdown_caption: str
@@ -234,13 +335,16 @@ class Content:
     profile_text: str
     recommendations: list[Recommendation]
     methods: list[str]
+    study: Study | None = None
+    credit: str = ""  # the attribution line (citation and licence) of public or real data
+    vs: str = ""  # what the view compares: 'Endline vs baseline'
     notes: list[str] = field(default_factory=list)
 
 
-def effect_line(row: Mapping[str, Any]) -> str:
+def effect_line(row: Mapping[str, Any], *, study: Study | None = None) -> str:
     """The effect with its 95% interval, numbers formatted exactly as in the finding sentence."""
     if bool(row.get("suppressed")):
-        return "too few clients to estimate"
+        return f"too few {nouns_of(study).unit.many} to estimate"
     est, lo, hi = _f(row, "estimate"), _f(row, "ci95_low"), _f(row, "ci95_high")
     if not math.isfinite(est):
         return "not estimable"
@@ -276,11 +380,32 @@ def _subgroup(res: pd.DataFrame, view: ReportView, sample_type: str) -> pd.DataF
     return res.loc[m].sort_values("sample", kind="stable")
 
 
-def _methods_note(arts: Artifacts, view: ReportView, rows: pd.DataFrame, wl: str) -> list[str]:
+def _dimension_nouns(arts: Artifacts, study: Study | None, dim: str) -> tuple[str, str]:
+    """('province', 'provinces') for a breakdown: the study's stratum noun for its strata,
+    else the codebook's label of the variable, else the results table's name."""
+    roles = arts.panel_manifest.get("roles") or {}
+    nouns = nouns_of(study)
+    if dim in (roles.get("strata") or []) or (not roles and dim == nouns.stratum.one):
+        return nouns.stratum.one, nouns.stratum.many
+    cb = arts.codebook
+    var = cb.design.get(dim) if cb is not None else None
+    if var is not None and getattr(var, "label", None):
+        one = str(var.label).split(" (")[0].lower()
+        return one, one if one.endswith("s") else one + "s"
+    return dim, dim if dim.endswith("s") else dim + "s"
+
+
+def _methods_note(
+    arts: Artifacts, view: ReportView, rows: pd.DataFrame, wl: str, study: Study | None
+) -> list[str]:
     res = arts.results
     diag = arts.diagnostics
+    n = nouns_of(study)
+    units = n.unit.many
     out: list[str] = []
-    flow = pd.DataFrame(diag.get("sample_flow", []))
+    flow = pd.DataFrame(
+        diag.get("sample_flow", []) if isinstance(diag.get("sample_flow"), list) else []
+    )
     all_rows = res[res["sample_type"] == "all"]
     opts = options(res)
     design = []
@@ -288,22 +413,21 @@ def _methods_note(arts: Artifacts, view: ReportView, rows: pd.DataFrame, wl: str
         base = flow[flow["wave"] == flow["wave"].min()]
         arms = {r.arm: int(r.n_clients) for r in base.itertuples()}
         design.append(
-            f"{sum(arms.values()):,} clients at baseline ({arms.get('Programme', 0):,} in programme "
-            f"villages, {arms.get('Comparison', 0):,} in comparison villages)"
+            f"{sum(arms.values()):,} {units} at baseline ({arms.get('Programme', 0):,} in "
+            f"{n.programme_arm}, {arms.get('Comparison', 0):,} in {n.comparison_arm})"
         )
     if all_rows["n_clusters"].notna().any():
-        design.append(f"{int(all_rows['n_clusters'].max())} villages")
-    design.append(
-        f"{len(opts['branch'])} branches in {len(opts['province'])} provinces ({', '.join(opts['province'])})"
-    )
+        design.append(n.cluster.count(int(all_rows["n_clusters"].max())))
+    for dim, groups in opts["breakdowns"].items():
+        if dim in breakdown_dims(res):
+            one, many = _dimension_nouns(arts, study, dim)
+            names = f" ({', '.join(groups)})" if len(groups) <= 4 else ""
+            design.append(f"{len(groups)} {one if len(groups) == 1 else many}{names}")
     waves = arts.panel_manifest.get("waves") or {}
     wave_txt = f" Surveys: {' → '.join(str(v) for v in waves.values())}." if waves else ""
-    out.append(
-        "Design: "
-        + ", ".join(design)
-        + "; the programme was assigned by village within branch, and clients of programme "
-        "villages are compared with clients of comparison villages." + wave_txt
-    )
+    lead = f"Design: {study.design} " if study is not None else "Design: "
+    out.append(lead + "In the results: " + ", ".join(design) + "." + wave_txt)
+    words = estimator_words(study)
     out.append(
         specification_text(
             rows,
@@ -311,86 +435,136 @@ def _methods_note(arts: Artifacts, view: ReportView, rows: pd.DataFrame, wl: str
             method_labels=METHOD_LABELS,
             manifest=arts.results_manifest,
             wave_label=wl,
+            study=study,
         )
-        + (
-            f" How it works: {ESTIMATOR_WORDS[view.method]}"
-            if view.method in ESTIMATOR_WORDS
-            else ""
-        )
+        + (f" How it works: {words[view.method]}" if view.method in words else "")
     )
-    attr = pd.DataFrame(diag.get("attrition", []))
-    if not attr.empty and (attr["wave"] == view.wave).any():
+    attr = pd.DataFrame(
+        diag.get("attrition", []) if isinstance(diag.get("attrition"), list) else []
+    )
+    if view.method != "post" and not attr.empty and (attr["wave"] == view.wave).any():
         last = attr[attr["wave"] == view.wave]
         rate = (last["n_baseline"].sum() - last["n_interviewed"].sum()) / last["n_baseline"].sum()
         out.append(
-            f"Attrition: {100 * rate:.0f}% of baseline clients were not interviewed at the "
+            f"Attrition: {100 * rate:.0f}% of baseline {units} were not interviewed at the "
             f"{last['wave_label'].iloc[0].lower()} (difference between arms p = "
             f"{fmt_p(last['differential_p'].iloc[0])})."
         )
     n_out = int((~rows["is_index"]).sum())
+    dims = [_dimension_nouns(arts, study, d)[0] for d in breakdown_dims(res)]
+    groups = f" (in a {' or '.join(dims)}: when that group's own p is at most 0.05)" if dims else ""
     out.append(
         f"Reading the results: an outcome counts as improved or worsened only when the sharpened "
-        f"q-value across all {n_out} outcomes and the p-value are both at most 0.05 (in a province "
-        "or branch: when that group's own p is at most 0.05). 'No detectable "
+        f"q-value across all {n_out} outcomes and the p-value are both at most 0.05{groups}. 'No detectable "
         "effect' is not proof of no effect: effects smaller than the minimum detectable effect "
         "(80% power, 5% level) could have been missed."
     )
     min_cell = arts.results_manifest.get("settings", {}).get("min_cell")
     small = (
-        f" Groups with fewer than {min_cell} clients in an arm are not shown." if min_cell else ""
+        f" Groups with fewer than {min_cell} {units} in an arm are not shown." if min_cell else ""
     )
-    out.append(
-        "Branch estimates are also shown partially pooled (empirical Bayes), so that small, noisy "
-        "branches do not dominate." + small
-    )
+    pooled = [d for d in breakdown_dims(res) if _has_pooled(res, d)]
+    if pooled:
+        one, many = _dimension_nouns(arts, study, pooled[0])
+        out.append(
+            f"{one[:1].upper()}{one[1:]} estimates are also shown partially pooled (empirical "
+            f"Bayes), so that small, noisy {many} do not dominate." + small
+        )
+    elif small:
+        out.append(small.strip())
+    unavailable = diag.get("unavailable") or {}
+    if isinstance(unavailable, dict) and unavailable:
+        what = {
+            "sample_flow": "take-up by arm",
+            "design_mde": "the design's minimum detectable effects",
+        }
+        out.append(
+            "Not shown: "
+            + "; ".join(f"{what.get(k, k.replace('_', ' '))} ({v})" for k, v in unavailable.items())
+            + "."
+        )
     pm, rm = arts.panel_manifest, arts.results_manifest
+    credit = f" {_credit(arts, study)}" if _credit(arts, study) else ""
     out.append(
-        f"Provenance: {arts.data_label}. Processed panel {str(pm.get('panel_sha256', ''))[:12]} "
-        f"built {str(pm.get('built_at', ''))[:10]}; results built {str(rm.get('built_at', ''))[:10]} "
-        f"by analysis code {rm.get('code_fingerprint', 'unknown')}."
+        f"Provenance: {_data_label(arts, study)}.{credit} Processed panel "
+        f"{str(pm.get('panel_sha256', ''))[:12]} built {str(pm.get('built_at', ''))[:10]}; results "
+        f"built {str(rm.get('built_at', ''))[:10]} by analysis code {rm.get('code_fingerprint', 'unknown')}."
     )
     return out
 
 
-def build_content(arts: Artifacts, view: ReportView) -> Content:
-    """Everything the deck and the brief say for ``view``, from the artefacts."""
+def _study_describes_data(arts: Artifacts, study: Study | None) -> bool:
+    """Whether study.yaml's data line describes the built data: a demo study's demo build, a
+    real or public study's real build (a team that imports its own exports into a demo
+    study's folder gets the manifest's label instead, never the demo one)."""
+    if study is None:
+        return False
+    built_demo = arts.data_kind == "demo"
+    return built_demo == (study.data.status == "demo")
+
+
+def _data_label(arts: Artifacts, study: Study | None) -> str:
+    """The data line's first part: the study's label (demo / public), else the manifest's."""
+    return study.data.label if _study_describes_data(arts, study) else arts.data_label
+
+
+def _credit(arts: Artifacts, study: Study | None) -> str:
+    """The attribution line (citation and licence) of real or public data, else ''."""
+    if _study_describes_data(arts, study) and study.data.status != "demo":
+        return study.data.credit
+    return ""
+
+
+def build_content(arts: Artifacts, view: ReportView, study: Study | None = None) -> Content:
+    """Everything the deck and the brief say for ``view``, from the artefacts, in the words of
+    ``study`` (see :func:`study_of` for the default)."""
     if not arts.ok or arts.results is None:
         raise ReportError(
             "The results cannot be shown: "
             + " ".join(p.message for p in arts.problems if p.blocking)
         )
+    study = study_of(arts, None, study)
+    n = nouns_of(study)
+    units = n.unit.many
     res = arts.results
     spec = view.spec
     wl = wave_labels(res).get(view.wave, str(view.wave))
+    vs = compared(wl, view.method)
     rows = ordered(select(res, spec))
     if rows.empty:
         raise ReportError("The results table has no rows for this choice of estimator and wave.")
-    profile = arts.profile
-    inn = profile.get("innovation") or {}
+    profile, chain, recommendations = study_files(arts, study)
     groups = headline_findings(rows)
 
     def finding(r: Mapping[str, Any]) -> Finding:
-        return Finding(r["outcome"], r["short"], r["verdict"], finding_sentence(r))
+        return Finding(r["outcome"], r["short"], r["verdict"], finding_sentence(r, study=study))
 
     findings = [finding(r) for v in ("improved", "worsened") for r in groups[v]]
     nulls = [finding(r) for r in groups["no detectable effect"]]
     other = [finding(r) for v in ("suppressed", "not estimable") for r in groups[v]]
 
-    flow = pd.DataFrame(arts.diagnostics.get("sample_flow", []))
+    sf = arts.diagnostics.get("sample_flow", [])
+    flow = pd.DataFrame(sf if isinstance(sf, list) else [])
     chain_notes: dict[str, str] = {}
     reach = flow[flow["wave"] == view.wave] if not flow.empty else flow
     if not reach.empty:
         share = {r.arm: r.share_received_fe for r in reach.itertuples()}
-        for n in arts.chain.get("nodes", []):
-            if n.get("measure") == "exposure" and "Programme" in share:
-                chain_notes[n["id"]] = (
-                    f"By the {wl.lower()}: {100 * share['Programme']:.0f}% of programme clients had "
-                    f"received the topics ({100 * share.get('Comparison', float('nan')):.0f}% of comparison clients)"
+        for node in chain.get("nodes", []):
+            if node.get("measure") == "exposure" and "Programme" in share:
+                chain_notes[node["id"]] = (
+                    f"By the {wl.lower()}: {100 * share['Programme']:.0f}% of {units} in "
+                    f"{n.programme_arm} {take_up_phrase(study)} "
+                    f"({100 * share.get('Comparison', float('nan')):.0f}% in {n.comparison_arm})"
                 )
 
     forest_rows = scaled_rows(rows, view.scale, view.mt)
     spec_text = specification_text(
-        rows, spec, method_labels=METHOD_LABELS, manifest=arts.results_manifest, wave_label=wl
+        rows,
+        spec,
+        method_labels=METHOD_LABELS,
+        manifest=arts.results_manifest,
+        wave_label=wl,
+        study=study,
     )
     forest_caption = (
         f"Effects on every outcome, {_lower_first(SCALES[view.scale])}; thick bar 90%, medium 95%, thin 99% "
@@ -401,86 +575,138 @@ def build_content(arts: Artifacts, view: ReportView) -> Content:
     meta = res.loc[res["outcome"] == view.outcome].iloc[0]
     ref_rows = _subgroup(res, view, "all")
     reference = ref_rows.iloc[0].to_dict() if len(ref_rows) else None
-    prov = _subgroup(res, view, "province")
-    br_all = _subgroup(res, view, "branch")
-    br = br_all[br_all["sample"].isin(view.branches)]
     min_cell = arts.results_manifest.get("settings", {}).get("min_cell")
+    breakdowns: list[Breakdown] = []
+    fdim = filter_dim(res)
+    for dim in breakdown_dims(res):
+        every = _subgroup(res, view, dim)
+        shown = every[every["sample"].isin(view.branches)] if dim == fdim else every
+        one, many = _dimension_nouns(arts, study, dim)
+        breakdowns.append(Breakdown(dim, one, many, shown, every, _has_pooled(res, dim)))
+    pooled = [b for b in breakdowns if b.pooled]
+    whole = str(reference["sample"]) if reference else f"all {units}"
     breakdown_caption = (
         f"{meta['label']}; effect in {meta['unit']} ({'higher' if meta['better'] == 'higher' else 'lower'} "
-        f"is better), {wl.lower()} vs baseline, 95% intervals. Circles: the group's own estimate; diamonds: "
-        "partially pooled branch estimate; dashed line: all clients."
+        f"is better), {_lower_first(vs)}, 95% intervals. Circles: the group's own estimate; "
+        + (f"diamonds: partially pooled {pooled[0].one} estimate; " if pooled else "")
+        + f"dashed line: {whole[:1].lower()}{whole[1:]}."
         + (
-            f" Groups with fewer than {min_cell} clients in an arm are not shown."
+            f" Groups with fewer than {min_cell} {units} in an arm are not shown."
             if min_cell
             else ""
         )
-        # a filtered branch chart says so: the reader cannot tell from the figure alone
-        + (
-            f" Branches shown: {', '.join(view.branches)} "
-            f"({len(view.branches)} of {br_all['sample'].nunique()})."
-            if set(br_all["sample"]) - set(view.branches)
-            else ""
+        # a filtered chart says so: the reader cannot tell from the figure alone
+        + "".join(
+            f" {b.many[:1].upper()}{b.many[1:]} shown: {', '.join(view.branches)} "
+            f"({len(view.branches)} of {b.all_rows['sample'].nunique()})."
+            for b in pooled
+            if set(b.all_rows["sample"]) - set(view.branches)
         )
     )
 
     recs = []
     by_outcome = rows.set_index("outcome")
-    for rec in arts.recommendations:
+    for rec in recommendations:
         ev = []
         for name in rec.get("outcomes", []) or []:
             if name in by_outcome.index:
                 r = {**by_outcome.loc[name].to_dict(), "outcome": name}
-                ev.append(Evidence(name, r["short"], r["verdict"], effect_line(r)))
+                ev.append(Evidence(name, r["short"], r["verdict"], effect_line(r, study=study)))
         recs.append(Recommendation(str(rec.get("title", "")), str(rec.get("text", "")), ev))
 
     rm = arts.results_manifest
+    label = _data_label(arts, study)
     provenance = (
-        f"{arts.data_label} · results built {str(rm.get('built_at', ''))[:10]} · "
+        f"{label} · results built {str(rm.get('built_at', ''))[:10]} · "
         f"panel {str(rm.get('panel_sha256', ''))[:12]}"
     )
-    name = profile.get("name", "the MFI")
+    credit = _credit(arts, study)
+    kind = arts.data_kind
+    inn = profile.get("innovation") or {}
+    name = str(profile.get("name") or (study.institution if study else "the institution"))
+    if view.method == "post":
+        subtitle = f"What changed for the {units} by {wl[:1].lower()}{wl[1:]}: {n.programme_arm} compared with {n.comparison_arm}"
+    else:
+        subtitle = f"What changed for the {units}: {wl.lower()} survey compared with the baseline"
+    programme = (study.programme if study is not None else None) or profile.get("programme")
+    funder = profile.get("funder")
     return Content(
         view=view,
-        label=arts.data_label,
-        kind=arts.data_kind,
+        label=label,
+        kind=kind,
         provenance=provenance,
-        title=str(inn.get("title") or f"{name}: financial-education impact"),
-        subtitle=f"What changed for {name}'s clients: {wl.lower()} survey compared with the baseline",
+        title=study.short_title if study is not None else str(inn.get("title") or name),
+        subtitle=subtitle,
         programme=(
-            f"{profile.get('programme')}; funded by the {profile.get('funder')}"
-            if profile.get("programme")
-            else ""
+            f"{programme}; funded by the {funder}" if programme and funder else str(programme or "")
         ),
         wave_label=wl,
         spec_text=spec_text,
-        lead=headline_lead(rows, wl),
+        lead=headline_lead(rows, wl, study=study),
         findings=findings,
         nulls=nulls,
         other=other,
-        chain=arts.chain,
+        chain=chain,
         indicators={r.outcome: (r.short, r.verdict) for r in rows.itertuples()},
         chain_notes=chain_notes,
         forest_rows=forest_rows,
         forest_caption=forest_caption,
         outcome_short=str(meta["short"]),
-        outcome_sentence=finding_sentence(reference) if reference else "",
+        outcome_sentence=finding_sentence(reference, study=study) if reference else "",
         outcome_unit=str(meta["unit"]),
-        province_rows=prov,
-        branch_rows=br,
+        breakdowns=breakdowns,
         reference=reference,
-        heterogeneity=[
-            het_sentence(prov, "province"),
-            het_sentence(br_all, "branch"),
-        ],
+        heterogeneity=[het_sentence(b.all_rows, b.one) for b in breakdowns],
         breakdown_caption=breakdown_caption,
-        profile_name=str(profile.get("name", "")),
+        profile_name=name,
         profile_full_name=" · ".join(
-            str(x) for x in (profile.get("full_name"), profile.get("country")) if x
+            str(x)
+            for x in (
+                profile.get("full_name"),
+                profile.get("country") or (study.country if study else None),
+            )
+            if x
         ),
         profile_facts=_profile_facts(profile),
-        profile_text=str(inn.get("summary", "")),
+        profile_text=str(inn.get("summary") or (study.innovation if study else "")),
         recommendations=recs,
-        methods=_methods_note(arts, view, rows, wl),
+        methods=_methods_note(arts, view, rows, wl, study),
+        study=study,
+        credit=credit,
+        vs=vs,
+    )
+
+
+def study_files(
+    arts: Artifacts, study: Study | None
+) -> tuple[dict[str, Any], dict[str, Any], list[dict[str, Any]]]:
+    """(profile, results chain, recommendations) of ``study``.
+
+    The artefacts' files serve the default study (they may come from ``AMK_DATA_DIR``);
+    another study's report reads its own folder, so that no other study's profile,
+    chain or recommendations ever appear in it.  A file the study lacks is empty.
+    """
+    if study is None or study.folder.resolve() == study_dir().resolve():
+        return arts.profile, arts.chain, arts.recommendations
+    import yaml
+
+    def read(name: str) -> Any:
+        path = study.folder / name
+        try:
+            return yaml.safe_load(path.read_text(encoding="utf-8")) if path.is_file() else None
+        except (OSError, UnicodeDecodeError, yaml.YAMLError):
+            return None
+
+    profile, chain, recs = (
+        read("profile.yaml"),
+        read("results_chain.yaml"),
+        read("recommendations.yaml"),
+    )
+    recs = recs.get("recommendations", []) if isinstance(recs, dict) else recs
+    return (
+        profile if isinstance(profile, dict) else {},
+        chain if isinstance(chain, dict) else {},
+        [r for r in recs if isinstance(r, dict)] if isinstance(recs, list) else [],
     )
 
 
@@ -550,7 +776,8 @@ def _restyle(
 
 
 def figure(content: Content, which: str, width: int, height: int, font: int) -> go.Figure:
-    """One of the report's figures (``chain``, ``forest``, ``province``, ``branch``), sized."""
+    """One of the report's figures, sized: ``chain``, ``forest``, or ``breakdown-<i>`` (the
+    i-th of :attr:`Content.breakdowns`)."""
     if which == "chain":
         return chain_figure(
             content.chain,
@@ -562,18 +789,21 @@ def figure(content: Content, which: str, width: int, height: int, font: int) -> 
         )
     if which == "forest":
         v = content.view
-        fig = make_forest_plot(content.forest_rows, scale=v.scale, view=v.mt, level=v.level)
+        fig = make_forest_plot(
+            content.forest_rows, scale=v.scale, view=v.mt, level=v.level, study=content.study
+        )
         return _restyle(fig, width, height, font, legend_columns=3 if width > 760 else 2)
-    if which == "province":
+    if which.startswith("breakdown-"):
+        b = content.breakdowns[int(which.split("-", 1)[1])]
         fig = make_subgroup_plot(
-            content.province_rows, unit=content.outcome_unit, reference=content.reference
+            b.rows,
+            unit=content.outcome_unit,
+            pooled=b.pooled,
+            reference=content.reference,
+            study=content.study,
+            groups=b.many,
         )
-        return _restyle(fig, width, height, font, legend_columns=2)
-    if which == "branch":
-        fig = make_subgroup_plot(
-            content.branch_rows, unit=content.outcome_unit, pooled=True, reference=content.reference
-        )
-        return _restyle(fig, width, height, font, legend_columns=1)
+        return _restyle(fig, width, height, font, legend_columns=1 if b.pooled else 2)
     raise ValueError(f"unknown figure {which!r}")
 
 
@@ -582,12 +812,21 @@ def figure_png(content: Content, which: str, width_in: float, height_in: float, 
     return render_png(figure(content, which, w, h, font), w, h)
 
 
-ALT_TEXT = {
-    "chain": "Results chain: inputs, activities, outputs, outcomes and impact; each outcome lists its indicators marked improved, worsened or no detectable effect.",
-    "forest": "Forest plot: the effect on every outcome with 90, 95 and 99% intervals, grouped by family.",
-    "province": "Effect by province with 95% intervals; dashed line: all clients.",
-    "branch": "Effect by branch: own and partially pooled estimates with 95% intervals; dashed line: all clients.",
-}
+def alt_text(content: Content, which: str) -> str:
+    """Alternative text of a report figure, for screen readers."""
+    if which == "chain":
+        return (
+            "Results chain: inputs, activities, outputs, outcomes and impact; each outcome lists "
+            "its indicators marked improved, worsened or no detectable effect."
+        )
+    if which == "forest":
+        return "Forest plot: the effect on every outcome with 90, 95 and 99% intervals, grouped by family."
+    b = content.breakdowns[int(which.split("-", 1)[1])]
+    whole = str((content.reference or {}).get("sample") or "the whole sample")
+    own = "own and partially pooled estimates" if b.pooled else "estimates"
+    return (
+        f"Effect by {b.one}: {own} with 95% intervals; dashed line: {whole[:1].lower()}{whole[1:]}."
+    )
 
 
 # ---------------------------------------------------------------- the slide deck
@@ -632,7 +871,9 @@ class Deck:
         self.prs.slide_height = Inches(self.H)
         self.blank = self.prs.slide_layouts[6]
         self.body_top = 1.45
-        self.body_bottom = self.H - self.FOOTER_H - 0.12
+        # public or real data: a second footer line carries the citation and licence
+        self.footer_h = self.FOOTER_H + (0.36 if content.credit else 0.0)
+        self.body_bottom = self.H - self.footer_h - 0.12
 
     # -- pieces
     def text(self, slide, x, y, w, h, paragraphs, *, size=16, colour="#212529", anchor="top"):
@@ -711,16 +952,19 @@ class Deck:
         )
         total = len(self.prs.slides)
         rest = self.c.provenance[len(self.c.label) :]
+        fh = self.footer_h
+        lines = [([(self.c.label, {"bold": True}), (rest, {})], {"space_after": 0})]
+        if self.c.credit:
+            lines.append(([(self.c.credit, {"size": 8})], {"space_after": 0}))
         for i, s in enumerate(self.prs.slides, start=1):
-            y = self.H - self.FOOTER_H
-            self.box(s, 0, y, self.W, self.FOOTER_H, fill, line)
+            y = self.H - fh
+            self.box(s, 0, y, self.W, fh, fill, line)
             self.text(
-                s, self.MARGIN, y + 0.03, self.W - 2 * self.MARGIN - 0.8, self.FOOTER_H - 0.06,
-                [([(self.c.label, {"bold": True}), (rest, {})], {"space_after": 0})],
-                size=11, colour=ink, anchor="middle",
+                s, self.MARGIN, y + 0.03, self.W - 2 * self.MARGIN - 0.8, fh - 0.06,
+                lines, size=11, colour=ink, anchor="middle",
             )  # fmt: skip
             self.text(
-                s, self.W - self.MARGIN - 0.75, y + 0.03, 0.75, self.FOOTER_H - 0.06,
+                s, self.W - self.MARGIN - 0.75, y + 0.03, 0.75, fh - 0.06,
                 [([(f"{i} / {total}", {})], {"space_after": 0})], size=11, colour=ink,
                 anchor="middle",
             )  # fmt: skip
@@ -743,7 +987,8 @@ class Deck:
             [
                 ([("Data provenance", {"bold": True})], {"size": 14}),
                 ([(c.label, {"bold": True})], {"size": 20}),
-                ([(c.provenance[len(c.label) + 3 :], {})], {"size": 14}),
+                ([(c.provenance[len(c.label) + 3 :], {})], {"size": 14 if not c.credit else 12}),
+                *([([(c.credit, {})], {"size": 11})] if c.credit else []),
             ],
             colour="#3b2f00" if demo else "#0a2a5c",
         )  # fmt: skip
@@ -755,7 +1000,8 @@ class Deck:
 
     def findings_slide(self):
         c = self.c
-        s = self.slide("What changed for clients", notes=c.spec_text)
+        units = nouns_of(c.study).unit.many
+        s = self.slide(f"What changed for the {units}", notes=c.spec_text)
         m = self.MARGIN
         paras: list = [([(c.lead, {"bold": True})], {})]
         for f in c.findings:
@@ -786,13 +1032,13 @@ class Deck:
         c = self.c
         s = self.slide(
             "The results chain: where the programme made a difference",
-            f"Indicators marked by what the evaluation found, {c.wave_label.lower()} vs baseline",
+            f"Indicators marked by what the evaluation found, {_lower_first(c.vs)}",
             notes=c.spec_text,
         )
         m = self.MARGIN
         w, h = self.W - 2 * m, self.body_bottom - self.body_top
         png = figure_png(c, "chain", w, h, 15)
-        self.picture(s, png, m, self.body_top, w, h, ALT_TEXT["chain"])
+        self.picture(s, png, m, self.body_top, w, h, alt_text(c, "chain"))
 
     def forest_slide(self):
         c = self.c
@@ -801,13 +1047,13 @@ class Deck:
         top = 1.2
         w, h = 8.2, self.body_bottom - top
         png = figure_png(c, "forest", w, h, 12)
-        self.picture(s, png, m, top, w, h, ALT_TEXT["forest"])
+        self.picture(s, png, m, top, w, h, alt_text(c, "forest"))
         x = m + w + 0.3
         guide = [
             (
                 [
                     (
-                        f"{c.wave_label} vs baseline; {_lower_first(SCALES[c.view.scale])}",
+                        f"{c.vs}; {_lower_first(SCALES[c.view.scale])}",
                         {"bold": True},
                     )
                 ],
@@ -837,12 +1083,29 @@ class Deck:
         sent = _fit_size([c.outcome_sentence], left_w, 0.62, 15, 11)
         self.text(s, m, 1.04, left_w, 0.62, [c.outcome_sentence], size=sent, colour="#212529")
         y = 1.72
-        ph = 1.5
-        png = figure_png(c, "province", left_w, ph, 13)
-        self.picture(s, png, m, y, left_w, ph, ALT_TEXT["province"])
-        bh = self.body_bottom - (y + ph + 0.08)
-        png = figure_png(c, "branch", left_w, bh, 13)
-        self.picture(s, png, m, y + ph + 0.08, left_w, bh, ALT_TEXT["branch"])
+        avail = self.body_bottom - y
+        bs = c.breakdowns
+        if len(bs) == 1:
+            heights = [avail]
+        else:  # the first (a few groups) as high as it needs, the pooled one the rest
+            first = min(avail * 0.45, 0.9 + 0.3 * len(bs[0].rows)) if bs else 0.0
+            heights = [first, avail - first - 0.08][: len(bs)]
+        for i, ph in enumerate(heights):
+            png = figure_png(c, f"breakdown-{i}", left_w, ph, 13)
+            self.picture(s, png, m, y, left_w, ph, alt_text(c, f"breakdown-{i}"))
+            y += ph + 0.08
+        if not bs:
+            self.text(
+                s,
+                m,
+                y,
+                left_w,
+                1,
+                [
+                    f"The results table has no breakdown of this study's {nouns_of(c.study).unit.many}."
+                ],
+                size=13,
+            )
         x = m + left_w + 0.3
         w = self.W - x - m
         top = 1.1
@@ -865,8 +1128,7 @@ class Deck:
         c = self.c
         s = self.slide(
             "Recommendations and the evidence behind them",
-            f"Evidence: {c.wave_label.lower()} vs baseline, "
-            f"{METHOD_LABELS.get(c.view.method, c.view.method)}",
+            f"Evidence: {_lower_first(c.vs)}, {METHOD_LABELS.get(c.view.method, c.view.method)}",
             notes="\n\n".join(
                 f"{i}. {r.title}: {r.text}" for i, r in enumerate(c.recommendations, 1)
             ),
@@ -937,10 +1199,12 @@ class Deck:
     def build(self) -> bytes:
         self.title_slide()
         self.findings_slide()
-        self.chain_slide()
+        if self.c.chain.get("nodes"):  # a study without a results-chain file has no chain slide
+            self.chain_slide()
         self.forest_slide()
         self.breakdown_slide()
-        self.recommendations_slide()
+        if self.c.recommendations:  # recommendations are optional (recommendations.yaml)
+            self.recommendations_slide()
         self.methods_slide()
         self.footers()
         self.prs.core_properties.title = self.c.title
@@ -1054,7 +1318,13 @@ def build_brief(content: Content) -> bytes:
 
     page_w, page_h = A4
     margin = 15 * mm
-    top_gap, foot_gap = 12 * mm, 14 * mm
+    from reportlab.lib.utils import simpleSplit
+
+    top_gap = 12 * mm
+    # public or real data: the band also carries the citation and licence, wrapped
+    credit_lines = simpleSplit(t(c.credit).replace("&amp;", "&"), regular, 6.5, page_w - 2 * 15 * mm) if c.credit else []  # fmt: skip
+    band_h = 11 * mm + len(credit_lines) * 2.8 * mm
+    foot_gap = band_h + 3 * mm
     frame_w = page_w - 2 * margin - 12  # the frame's own padding, 6 pt a side
     frame_h = page_h - top_gap - foot_gap - 12  # the frame's own padding
     demo = c.kind != "real"
@@ -1065,14 +1335,18 @@ def build_brief(content: Content) -> bytes:
         canvas.saveState()
         canvas.setFillColor(band_fill)
         canvas.setStrokeColor(band_line)
-        canvas.rect(-1, -1, page_w + 2, 11 * mm + 1, stroke=1, fill=1)
+        canvas.rect(-1, -1, page_w + 2, band_h + 1, stroke=1, fill=1)
         canvas.setFillColor(colors.HexColor("#3b2f00" if demo else "#0a2a5c"))
         label = typeset(c.label) if not plain else t(c.label).replace("&amp;", "&")
         rest = c.provenance[len(c.label) :].strip(" ·")
+        up = len(credit_lines) * 2.8 * mm
         canvas.setFont(bold, 8)
-        canvas.drawString(margin, 6.2 * mm, label)
+        canvas.drawString(margin, up + 6.2 * mm, label)
         canvas.setFont(regular, 7)
-        canvas.drawString(margin, 2.6 * mm, t(rest).replace("&amp;", "&"))
+        canvas.drawString(margin, up + 2.6 * mm, t(rest).replace("&amp;", "&"))
+        canvas.setFont(regular, 6.5)
+        for k, text in enumerate(credit_lines):
+            canvas.drawString(margin, up - (k + 1) * 2.8 * mm + 0.8 * mm, text)
         canvas.setFillColor(colors.HexColor("#6c757d"))
         canvas.setFont(regular, 7)
         canvas.drawString(margin, page_h - 8 * mm, t(c.title).replace("&amp;", "&")[:120])
@@ -1096,7 +1370,15 @@ def build_brief(content: Content) -> bytes:
 
     # page 1: title, provenance, headline findings, results chain
     prov = Table(
-        [[Paragraph(f"<b>{t(c.label)}</b><br/>{t(c.provenance[len(c.label) + 3 :])}", base)]],
+        [
+            [
+                Paragraph(
+                    f"<b>{t(c.label)}</b><br/>{t(c.provenance[len(c.label) + 3 :])}"
+                    + (f"<br/>{t(c.credit)}" if c.credit else ""),
+                    base,
+                )
+            ]
+        ],
         colWidths=[frame_w],
     )
     prov.setStyle(
@@ -1134,12 +1416,15 @@ def build_brief(content: Content) -> bytes:
         )
     for f in c.other:
         p1.append(Paragraph(t(f.sentence), bullet))
-    # the chain takes the rest of the first page
-    used = sum(f.wrap(frame_w, frame_h)[1] + f.getSpaceBefore() + f.getSpaceAfter() for f in p1)  # noqa: E501
-    heading = Paragraph("The results chain", h2)
-    used += heading.wrap(frame_w, frame_h)[1] + heading.getSpaceBefore() + heading.getSpaceAfter()
-    chain_h = max(200.0, frame_h - used - 12)
-    p1 += [Spacer(1, 4), heading, img("chain", frame_w, chain_h, 10)]
+    # the chain takes the rest of the first page (a study without a chain file has none)
+    if c.chain.get("nodes"):
+        used = sum(f.wrap(frame_w, frame_h)[1] + f.getSpaceBefore() + f.getSpaceAfter() for f in p1)  # noqa: E501
+        heading = Paragraph("The results chain", h2)
+        used += (
+            heading.wrap(frame_w, frame_h)[1] + heading.getSpaceBefore() + heading.getSpaceAfter()
+        )
+        chain_h = max(200.0, frame_h - used - 12)
+        p1 += [Spacer(1, 4), heading, img("chain", frame_w, chain_h, 10)]
 
     # page 2: every outcome; the forest plot takes what the words leave
     def height(flowables: list) -> float:
@@ -1149,7 +1434,7 @@ def build_brief(content: Content) -> bytes:
 
     head2 = [
         Paragraph("Effects on every outcome", h2),
-        Paragraph(t(f"{c.wave_label} vs baseline · {SCALES[c.view.scale]}"), small),
+        Paragraph(t(f"{c.vs} · {SCALES[c.view.scale]}"), small),
         Spacer(1, 4),
     ]
     tail2: list = [Spacer(1, 4), Paragraph(t(c.forest_caption), small)]
@@ -1168,12 +1453,15 @@ def build_brief(content: Content) -> bytes:
     left: list = [
         Paragraph(t(c.outcome_sentence), base),
         Spacer(1, 4),
-        Paragraph("By province", ParagraphStyle("h3", parent=base, fontName=bold)),
-        img("province", left_w, 140, 10),
-        Spacer(1, 4),
-        Paragraph("By branch", ParagraphStyle("h3b", parent=base, fontName=bold)),
-        img("branch", left_w, min(420.0, 130.0 + 40.0 * len(c.branch_rows)), 10),
-        Spacer(1, 3),
+    ]
+    for i, b in enumerate(c.breakdowns):
+        h = min(420.0, 130.0 + 40.0 * len(b.rows)) if b.pooled else 100.0 + 20.0 * len(b.rows)
+        left += [
+            Paragraph(f"By {t(b.one)}", ParagraphStyle(f"h3{i}", parent=base, fontName=bold)),
+            img(f"breakdown-{i}", left_w, h, 10),
+            Spacer(1, 4),
+        ]
+    left += [
         Paragraph(t(c.breakdown_caption), small),
     ]
     left += [Paragraph(t(s), ParagraphStyle("het", parent=base, fontName=italic, fontSize=8.5, leading=11)) for s in c.heterogeneity]  # fmt: skip
@@ -1200,12 +1488,21 @@ def build_brief(content: Content) -> bytes:
         )
     )
     p3: list = [
-        Paragraph(t(f"Where did it work? {c.outcome_short} by province and branch"), h2),
+        Paragraph(
+            t(
+                f"Where did it work? {c.outcome_short} by {' and '.join(b.one for b in c.breakdowns)}"
+            )
+            if c.breakdowns
+            else t(f"Where did it work? {c.outcome_short}"),
+            h2,
+        ),
         grid,
     ]
 
     # page 4: recommendations with their evidence; methods
-    p4: list = [Paragraph("Recommendations and the evidence behind them", h2)]
+    p4: list = (
+        [Paragraph("Recommendations and the evidence behind them", h2)] if c.recommendations else []
+    )
     ev_style = ParagraphStyle("ev", parent=base, fontSize=8.5, leading=11, leftIndent=10)
     for i, r in enumerate(c.recommendations, start=1):
         p4.append(Paragraph(f"<b>{i}. {t(r.title)}.</b> {t(r.text)}", ParagraphStyle("rec", parent=base, spaceBefore=3, spaceAfter=1)))  # fmt: skip
@@ -1218,8 +1515,6 @@ def build_brief(content: Content) -> bytes:
                     ev_style,
                 )
             )
-    if not c.recommendations:
-        p4.append(Paragraph("No recommendations file was found.", base))
     p4 += [Spacer(1, 6), Paragraph("Methods and data", h2)]
     p4 += [Paragraph(t(m), ParagraphStyle("m", parent=base, fontSize=8, leading=10.5, spaceAfter=3)) for m in c.methods]  # fmt: skip
 
@@ -1238,7 +1533,7 @@ def build_brief(content: Content) -> bytes:
         bottomMargin=foot_gap,
         title=c.title,
         subject=c.label,
-        author="ILO MF4DW impact dashboard",
+        author=(c.study.institution if c.study is not None else "Impact dashboard"),
     )
     doc.build(story, onFirstPage=on_page, onLaterPages=on_page)
     return buf.getvalue()
@@ -1251,9 +1546,16 @@ _CACHE_LOCK = threading.Lock()
 
 
 def make_report(
-    arts: Artifacts, kind: str, query: str | Mapping[str, Any] | None = None
+    arts: Artifacts,
+    kind: str,
+    query: str | Mapping[str, Any] | None = None,
+    *,
+    study: Study | None = None,
 ) -> tuple[str, bytes, list[str]]:
     """(file name, bytes, notes) of the ``kind`` (``pptx`` or ``pdf``) report for a view.
+
+    The report speaks of ``study`` (default: :func:`study_of` the artefacts and link);
+    its file name starts with the study's id.
 
     The last few reports are kept in memory, keyed by the results' fingerprint and
     the view, so a second click does not render again.
@@ -1266,8 +1568,10 @@ def make_report(
             + " ".join(p.message for p in arts.problems if p.blocking)
         )
     view, notes = parse_view(arts.results, query)
+    study = study_of(arts, query, study)
     key = (
         kind,
+        study.id if study is not None else None,
         arts.results_manifest.get("panel_sha256"),
         arts.results_manifest.get("built_at"),
         str(arts.build_path),
@@ -1276,13 +1580,13 @@ def make_report(
     with _CACHE_LOCK:
         hit = _CACHE.get(key)
     if hit is None:
-        content = build_content(arts, view)
+        content = build_content(arts, view, study)
         hit = build_deck(content) if kind == "pptx" else build_brief(content)
         with _CACHE_LOCK:
             if len(_CACHE) >= 8:
                 _CACHE.pop(next(iter(_CACHE)))
             _CACHE[key] = hit
-    return report_filename(view, arts.results, kind), hit, notes
+    return report_filename(view, arts.results, kind, study), hit, notes
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -1299,7 +1603,23 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--build", default=None, help="folder with the built artefacts (AMK_BUILD_DIR)")
     ap.add_argument("--data", default=None, help="folder with the MFI's data files (AMK_DATA_DIR)")
     ap.add_argument("--formats", default="pptx,pdf", help="comma-separated: pptx, pdf")
+    ap.add_argument(
+        "--study",
+        default=None,
+        help="a shipped study's id (data/studies/<id>/; its artefacts in build/<id>/ unless --build)",
+    )
     args = ap.parse_args(argv)
+    study = None
+    if args.study is not None:
+        try:
+            study = load_study(args.study)
+        except StudyError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        if args.build is None and (build_dir() / study.id).is_dir():
+            args.build = str(build_dir() / study.id)
+        if args.data is None:
+            args.data = str(study.folder)
     arts = load_artifacts(args.build, args.data)
     if not arts.ok:
         for p in arts.problems:
@@ -1314,7 +1634,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         for kind in kinds:
-            name, data, notes = make_report(arts, kind, args.view)
+            name, data, notes = make_report(arts, kind, args.view, study=study)
             for n in notes:
                 print(f"note: {n}", file=sys.stderr)
             path = out / name

@@ -190,7 +190,8 @@ def select(results: pd.DataFrame, spec: Spec) -> pd.DataFrame:
         & (results["inference"] == spec.inference)
         & (results["wave"] == spec.wave)
         & (results["sample_type"] == spec.sample_type)
-        & (results["sample"] == spec.sample)
+        # the whole sample has one row per outcome whatever the study calls it
+        & ((results["sample"] == spec.sample) | (spec.sample_type == "all"))
     )
     return results.loc[m].copy()
 
@@ -390,9 +391,11 @@ def specification_text(
         f"results built {str(manifest.get('built_at', ''))[:10]}"
     )
     wl = wave_label or f"wave {spec.wave}"
+    # the whole sample under the name the study's results give it
+    sample = all_sample(rows) if spec.sample_type == "all" and len(rows) else spec.sample
     return (
         f"Estimator: {method_labels.get(spec.method, spec.method)}. {compared(wl, spec.method)}; "
-        f"sample: {spec.sample}. Inference: {se}. Data: {version}."
+        f"sample: {sample}. Inference: {se}. Data: {version}."
     )
 
 

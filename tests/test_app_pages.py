@@ -556,7 +556,19 @@ def test_report_links_with_tot_make_the_late_report(results):
     for link in ("?method=tot", "?method=late"):
         view, notes = parse_view(results, link)
         assert view.method == _late(results)
-        assert not any("Unknown estimator" in n for n in notes), notes
+        assert notes == []  # no inference asked for: the LATE's own, silently
+    view, notes = parse_view(results, "?method=tot&inference=wild")
+    assert view.inference == "cluster" and any("not available" in n for n in notes)
+
+
+def test_a_late_link_without_inference_needs_no_note(pages, results):
+    eff = pages["effects"]
+    lay = eff.layout(method="late")
+    assert find_by_id(lay, eff.INFERENCE).value == "cluster"
+    assert not text_of(find_by_id(lay, eff.VIEW_NOTE)).strip()
+    assert "cluster-robust" in text_of(find_by_id(lay, eff.FOREST_CAPTION))
+    lay = eff.layout(method="late", inference="wild")  # asked for: the page says why not
+    assert "not available" in text_of(find_by_id(lay, eff.VIEW_NOTE))
 
 
 def test_late_is_named_a_late_in_methods_glossary_and_brief_text(pages, arts, results):

@@ -56,7 +56,7 @@ def test_download_actions_deliver_the_current_view(watched, server, table):
     with page.expect_download(timeout=90000) as info:
         page.click("#report-pptx-button")
     download = info.value
-    assert download.suggested_filename == "amk-fe-slides-midline-ancova.pptx"
+    assert download.suggested_filename == "amk-slides-midline-ancova.pptx"
     states = page.evaluate("window.__states")
     assert [True, "Preparing slides…"] in states  # a loading state while it renders
     page.wait_for_function(
@@ -73,7 +73,7 @@ def test_download_actions_deliver_the_current_view(watched, server, table):
     with page.expect_download(timeout=90000) as info:
         page.click("#report-pdf-button")
     download = info.value
-    assert download.suggested_filename == "amk-fe-brief-midline-ancova.pdf"
+    assert download.suggested_filename == "amk-brief-midline-ancova.pdf"
     pdf = PdfReader(download.path())
     assert len(pdf.pages) <= 4
     flat = re.sub(r"\s+", "", untypeset(pdf.pages[0].extract_text()))

@@ -148,7 +148,7 @@ def test_every_control_reaches_the_downloads_and_the_nav_keeps_the_view(watched,
         default_rows.reset_index(drop=True)
     )
     name, path = _download(page, "#report-pptx-button")
-    assert name == "amk-fe-slides-midline-ancova.pptx"
+    assert name == "amk-slides-midline-ancova.pptx"
     texts, notes = _deck(path)
     assert "ANCOVA" in texts[0] and "cluster-robust" in texts[0] and "wild" not in texts[0]
     _check_headline(texts, rows)
@@ -162,7 +162,7 @@ def test_every_control_reaches_the_downloads_and_the_nav_keeps_the_view(watched,
     assert finding_sentence({**ins.to_dict(), "outcome": "insurance_any"}) in texts[4]
 
     name, path = _download(page, "#report-pdf-button")
-    assert name == "amk-fe-brief-midline-ancova.pdf"
+    assert name == "amk-brief-midline-ancova.pdf"
     pdf = _pdf_text(path)
     for r in rows[~rows["is_index"]].to_dict("records"):
         if r["verdict"] in ("improved", "worsened"):
@@ -199,7 +199,7 @@ def test_every_control_reaches_the_downloads_and_the_nav_keeps_the_view(watched,
     assert sorted(q["branches"].split(",")) == kept
     assert q["method"] == "ancova" and q["wave"] == str(MIDLINE) and q["inference"] == "cluster"
     name, path = _download(page, "#report-pptx-button")
-    assert name == "amk-fe-slides-midline-ancova.pptx"
+    assert name == "amk-slides-midline-ancova.pptx"
     texts, notes = _deck(path)
     _check_headline(texts, rows)
     assert "Late instalments" in texts[4]
@@ -207,7 +207,7 @@ def test_every_control_reaches_the_downloads_and_the_nav_keeps_the_view(watched,
     assert shown in notes[4]
     assert all(b not in notes[4] for b in BRANCHES_OFF)
     name, path = _download(page, "#report-pdf-button")
-    assert name == "amk-fe-brief-midline-ancova.pdf"
+    assert name == "amk-brief-midline-ancova.pdf"
     assert _flat(shown) in _pdf_text(path)
 
     # ---- presentation mode by the toggle; it and the filters survive the nav links
@@ -231,7 +231,7 @@ def test_every_control_reaches_the_downloads_and_the_nav_keeps_the_view(watched,
     page.select_option("#chain-method", "did")
     page.wait_for_function("() => new URLSearchParams(location.search).get('method') === null")
     name, _ = _download(page, "#report-pptx-button")
-    assert name == "amk-fe-slides-midline-did.pptx"
+    assert name == "amk-slides-midline-did.pptx"
 
     # ---- the Overview follows the view too, and its own wave links keep the rest
     page.get_by_role("link", name="Overview", exact=True).click()

@@ -4,7 +4,6 @@ and the joint balance test's counts."""
 from __future__ import annotations
 
 import math
-
 import re
 
 import numpy as np
@@ -37,7 +36,9 @@ def _panel():
     for v, m in sizes.items():
         for j in range(m):
             dev = 1.0 if j % 2 == 0 else -1.0
-            rows.append({"client_id": cid, "village": v, "arm": arm[v], "wave": 0, "y": vmean[v] + dev})
+            rows.append(
+                {"client_id": cid, "village": v, "arm": arm[v], "wave": 0, "y": vmean[v] + dev}
+            )
             # follow-up: the programme's effect (+10 in programme villages) would inflate a
             # follow-up ICC; the same cluster sizes, except one client lost in v2
             if not (v == "v2" and j == 3):
@@ -89,7 +90,8 @@ def test_design_mde_on_demo_uses_baseline_icc(demo_panel, codebook):
     out = design_mde(demo_panel, {"late_instalments": "Late"}, wave=2).iloc[0]
     base = demo_panel[demo_panel["wave"] == 0].dropna(subset=["late_instalments"])
     assert out["icc"] == pytest.approx(
-        _icc_by_hand(base["late_instalments"].to_numpy(float), base["village"].to_numpy()), rel=1e-10
+        _icc_by_hand(base["late_instalments"].to_numpy(float), base["village"].to_numpy()),
+        rel=1e-10,
     )
     post = demo_panel[demo_panel["wave"] == 2].dropna(subset=["late_instalments"])
     assert out["icc"] != pytest.approx(icc_anova(post["late_instalments"], post["village"]))

@@ -167,3 +167,70 @@ def test_subgroup_with_interval_excluding_zero_is_not_a_null():
 def test_p_text():
     assert p_text(0.0004) == "p < 0.001"
     assert p_text(0.0123) == "p = 0.012"
+
+
+# ---------------------------------------------------------------- a study's own nouns
+
+
+def _study(study_id: str):
+    from analysis.study import load_study
+
+    return load_study(study_id)
+
+
+STUDY_WORDS = re.compile(r"client|village|branch|financial.education|AMK", re.I)
+
+
+@pytest.mark.parametrize(
+    ("method", "estimate", "p", "q", "start"),
+    [
+        ("post", 0.2, 0.001, 0.004, "Households in associations with consultant visits were 20 percentage points"),
+        ("post", 0.2, 0.01, 0.2, "Households in associations with consultant visits were 20 percentage points"),
+        ("post", -0.2, 0.001, 0.004, "Unexpectedly, households in associations with consultant visits were"),
+        ("late", 0.2, 0.001, 0.004, "Compliers (households who were visited by the financial consultants because their association was in the programme)"),
+        ("post", 0.02, 0.6, 0.9, "No detectable effect on insurance take-up"),
+    ],
+)  # fmt: skip
+def test_proirri_findings_speak_of_households_and_associations(method, estimate, p, q, start):
+    row = _row(
+        method=method, estimate=estimate, ci95_low=estimate - 0.05, ci95_high=estimate + 0.05,
+        p_value=p, q_value=q, mde=0.1, unit="share of households",
+    )  # fmt: skip
+    text = finding_sentence(row, study=_study("proirri"))
+    assert text.startswith(start), text
+    assert not STUDY_WORDS.search(text), text
+    # the default study (no study given) keeps its own words
+    amk = finding_sentence(row)
+    if not amk.startswith("No detectable"):
+        assert "client" in amk.lower()
+
+
+def test_proirri_suppressed_cell_names_households():
+    text = finding_sentence(_row(suppressed=True, min_cell=10), study=_study("proirri"))
+    assert (
+        text
+        == "Too few households in this group to estimate the effect on insurance take-up (fewer than 10 in an arm)."
+    )
+
+
+def test_proirri_table_sentences_use_its_nouns():
+    from analysis.paths import PROJECT_ROOT
+
+    path = PROJECT_ROOT / "build" / "proirri" / "results.parquet"
+    if not path.is_file():
+        pytest.skip("PROIRRI's results are not built (make data)")
+    table = pd.read_parquet(path)
+    study = _study("proirri")
+    said = [finding_sentence(r, study=study) for r in table.to_dict("records")]
+    assert len(said) == len(table) and not any(STUDY_WORDS.search(t) for t in said)
+    assert any(
+        t.startswith("Households in associations with consultant visits") for t in said
+    ) or all(t.startswith(("No detectable", "Too few", "The effect")) for t in said)
+
+
+def test_likert_range_comes_from_the_unit():
+    row = _row(type="likert", unit="points on a 0-10 scale", short="Trust in the consultant",
+               estimate=0.8, ci95_low=0.3, ci95_high=1.3, p_value=0.001, q_value=0.004, mde=0.4)  # fmt: skip
+    assert "(0-10 scale)" in finding_sentence(row)
+    row["unit"] = "points"
+    assert "(1-5 scale)" in finding_sentence(row)

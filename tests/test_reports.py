@@ -51,7 +51,7 @@ def deck(rarts):
     from pptx import Presentation
 
     name, data, notes = make_report(rarts, "pptx", "")
-    assert name == "amk-fe-slides-endline-did.pptx" and notes == []
+    assert name == "amk-slides-endline-did.pptx" and notes == []
     return Presentation(io.BytesIO(data))
 
 
@@ -60,7 +60,7 @@ def brief(rarts):
     from pypdf import PdfReader
 
     name, data, _ = make_report(rarts, "pdf", "")
-    assert name == "amk-fe-brief-endline-did.pdf"
+    assert name == "amk-brief-endline-did.pdf"
     return PdfReader(io.BytesIO(data))
 
 
@@ -161,8 +161,9 @@ def test_content_follows_the_view(rarts):
     want = [finding_sentence(r) for v in ("improved", "worsened") for r in groups[v]]
     assert [f.sentence for f in content.findings] == want
     assert content.outcome_short == "Insurance take-up"
-    assert list(content.branch_rows["sample"]) == ["Baray", "Santuk"]
-    assert set(content.province_rows["method"]) == {"ancova"}
+    assert [b.dim for b in content.breakdowns] == ["province", "branch"]
+    assert list(content.breakdowns[1].rows["sample"]) == ["Baray", "Santuk"]
+    assert set(content.breakdowns[0].rows["method"]) == {"ancova"}
     shown = content.forest_rows[content.forest_rows["shown"]]
     assert shown["x"].to_numpy() == pytest.approx(shown["effect_std"].to_numpy())
 
@@ -321,7 +322,7 @@ def test_cli_writes_the_deck_and_the_brief(tmp_path, artifact_dir, capsys):
     out = tmp_path / "reports"
     assert main(["--out", str(out), "--build", str(artifact_dir)]) == 0
     names = sorted(p.name for p in out.iterdir())
-    assert names == ["amk-fe-brief-endline-did.pdf", "amk-fe-slides-endline-did.pptx"]
+    assert names == ["amk-brief-endline-did.pdf", "amk-slides-endline-did.pptx"]
     assert (out / names[0]).read_bytes()[:5] == b"%PDF-"
     assert main(["--out", str(out), "--build", str(tmp_path / "nothing")]) == 2
     assert "make data" in capsys.readouterr().err
@@ -332,7 +333,7 @@ def test_download_callback_sends_the_file(dash_app):
     from components.present import report_download
 
     payload, status = report_download("pdf", "")
-    assert payload["filename"] == "amk-fe-brief-endline-did.pdf" and payload["base64"]
+    assert payload["filename"] == "amk-brief-endline-did.pdf" and payload["base64"]
     assert status.startswith("Brief ready")
 
 
@@ -348,3 +349,123 @@ def test_shell_has_the_presenting_toolbar(dash_app):
     outputs = " ".join(d["output"] for d in deps)
     assert present.PPTX_DOWNLOAD in outputs and present.PDF_DOWNLOAD in outputs
     assert present.PRESENT_STORE in outputs
+
+
+# ---------------------------------------------------------------- another study: PROIRRI (public data)
+
+PROIRRI_WORDS_NOT = re.compile(r"AMK|village|client|branch|financial.education|MF4DW", re.I)
+
+
+@pytest.fixture(scope="module")
+def proirri_arts(tmp_path_factory):
+    """PROIRRI's artefacts: build/proirri when fresh, else built here (about 40 s)."""
+    from app_fixtures import _fresh
+
+    from analysis.codebook import load_codebook
+    from analysis.panel import build_panel, write_panel
+    from analysis.paths import PROJECT_ROOT
+    from analysis.results import write_results
+
+    study = PROJECT_ROOT / "data" / "studies" / "proirri"
+    build = PROJECT_ROOT / "build" / "proirri"
+    if not _fresh(build):
+        build = tmp_path_factory.mktemp("proirri_build")
+        cb = load_codebook(study / "codebook.yaml")
+        panel, manifest = build_panel(study, cb)
+        path = write_panel(panel, manifest, build / "panel.parquet")
+        write_results(path, build / "results.parquet", codebook=cb, draws=199)
+    arts = load_artifacts(build, study)
+    assert arts.ok, [p.message for p in arts.problems]
+    return arts
+
+
+@pytest.fixture(scope="module")
+def proirri_reports(proirri_arts):
+    """The deck and brief of PROIRRI's fourth quarter (its published headline)."""
+    view = "?wave=4&outcome=saved_cumul"
+    deck_name, deck_bytes, notes = make_report(proirri_arts, "pptx", view)
+    brief_name, brief_bytes, _ = make_report(proirri_arts, "pdf", view)
+    assert notes == []
+    return deck_name, deck_bytes, brief_name, brief_bytes
+
+
+def test_proirri_report_names_start_with_its_id(proirri_reports):
+    deck_name, _, brief_name, _ = proirri_reports
+    assert deck_name == "proirri-slides-quarter-4-post.pptx"
+    assert brief_name == "proirri-brief-quarter-4-post.pdf"
+
+
+def test_proirri_deck_carries_its_title_and_licence_on_every_slide(proirri_reports):
+    from pptx import Presentation
+
+    from analysis.study import load_study
+
+    study = load_study("proirri")
+    prs = Presentation(io.BytesIO(proirri_reports[1]))
+    assert prs.core_properties.title == study.short_title == "PROIRRI savings study"
+    assert study.short_title in slide_text(prs.slides[0])
+    # title, findings, (results chain, when the study has one), effects, breakdown, methods;
+    # no recommendations file, so no recommendations slide
+    n = 5 + (study.folder / "results_chain.yaml").is_file()
+    assert len(prs.slides) == n
+    for i, slide in enumerate(prs.slides, start=1):
+        text = slide_text(slide)
+        assert "Public replication data" in text, i
+        assert "Licence: CC BY 4.0" in text and "Christian, Glover, Kondylis" in text, i
+        assert f"{i} / {n}" in text
+        notes = slide.notes_slide.notes_text_frame.text if slide.has_notes_slide else ""
+        assert not PROIRRI_WORDS_NOT.search(text + notes), (
+            i,
+            PROIRRI_WORDS_NOT.findall(text + notes),
+        )
+        assert "Demonstration" not in text
+
+
+def test_proirri_brief_carries_its_title_and_licence_on_every_page(proirri_reports):
+    from pypdf import PdfReader
+
+    pdf = PdfReader(io.BytesIO(proirri_reports[3]))
+    assert len(pdf.pages) == MAX_BRIEF_PAGES
+    assert pdf.metadata.title == "PROIRRI savings study"
+    for i, page in enumerate(pdf.pages, start=1):
+        raw = untypeset(page.extract_text())
+        text = flat(raw)
+        assert flat("PROIRRI savings study") in text, i
+        assert flat("Public replication data") in text, i
+        assert flat("Licence: CC BY 4.0") in text and flat("doi 10.1111/agec.12672") in text, i
+        assert not PROIRRI_WORDS_NOT.search(raw), (i, PROIRRI_WORDS_NOT.findall(raw))
+
+
+def test_proirri_findings_speak_of_households_and_associations(proirri_arts, proirri_reports):
+    from pptx import Presentation
+
+    res = proirri_arts.results
+    q4 = res[
+        (res["outcome"] == "saved_cumul") & (res["wave"] == 4) & (res["sample_type"] == "all")
+        & (res["inference"] == "wild")
+    ].iloc[0]  # fmt: skip
+    # the published estimate (Table 2, province fixed effects, Q4): 0.205, so "20 points"
+    assert round(q4["estimate"], 3) == 0.205
+    prs = Presentation(io.BytesIO(proirri_reports[1]))
+    text = slide_text(prs.slides[-2], footer=False)  # the breakdown slide
+    assert (
+        "No detectable effect on saved by this quarter: the estimate is +20 percentage points"
+        in text
+    )
+    methods = slide_text(prs.slides[-1], footer=False)
+    assert "42 associations" in methods and "3 provinces (Manica, Sofala, Zambezia)" in methods
+    assert "Not shown: take-up by arm" in methods  # what does not apply says why
+    assert "clustered by association (42 associations)" in methods
+    subtitle = slide_text(prs.slides[0], footer=False)
+    assert "households by quarter 4: associations with consultant visits compared with" in subtitle
+
+
+def test_proirri_endline_view_and_an_outcome_of_another_wave(proirri_arts):
+    # the endline survey's outcomes differ from the quarters': an outcome of another wave
+    # falls back to the wave's first, with a note
+    view, notes = parse_view(proirri_arts.results, "?wave=5&outcome=saved_cumul")
+    assert view.method == "post" and view.outcome == "uses_traction"
+    assert notes and "not measured at the endline survey" in notes[0]
+    content = build_content(proirri_arts, view)
+    assert [b.one for b in content.breakdowns] == ["province"]
+    assert content.title == "PROIRRI savings study" and content.recommendations == []

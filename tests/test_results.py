@@ -235,7 +235,9 @@ def test_subgroup_interval_excluding_zero_is_never_no_effect(demo_results):
     excl = (sub["ci95_low"] > 0) | (sub["ci95_high"] < 0)
     assert excl.sum() > 20
     bad = sub[excl & (sub["verdict"] == "no detectable effect")]
-    assert bad.empty, bad[["outcome", "method", "inference", "sample", "ci95_low", "ci95_high", "p_value"]]
+    assert bad.empty, bad[
+        ["outcome", "method", "inference", "sample", "ci95_low", "ci95_high", "p_value"]
+    ]
 
 
 def test_subgroup_verdict_follows_its_own_p_and_sign(demo_results):
