@@ -45,7 +45,6 @@ from components import params as qp
 from components.chain import chain_figure
 from components.figures import make_forest_plot, make_subgroup_plot
 from components.spec import settle_inference, spec_params
-from components.store import METHOD_LABELS
 from components.theme import (
     VERDICT_COLOURS,
     VERDICT_LABELS,
@@ -66,6 +65,7 @@ from components.views import (
     headline_findings,
     headline_lead,
     het_sentence,
+    method_labels,
     options,
     ordered,
     scaled_rows,
@@ -432,7 +432,7 @@ def _methods_note(
         specification_text(
             rows,
             view.spec,
-            method_labels=METHOD_LABELS,
+            method_labels=method_labels(study),
             manifest=arts.results_manifest,
             wave_label=wl,
             study=study,
@@ -561,7 +561,7 @@ def build_content(arts: Artifacts, view: ReportView, study: Study | None = None)
     spec_text = specification_text(
         rows,
         spec,
-        method_labels=METHOD_LABELS,
+        method_labels=method_labels(study),
         manifest=arts.results_manifest,
         wave_label=wl,
         study=study,
@@ -1128,7 +1128,7 @@ class Deck:
         c = self.c
         s = self.slide(
             "Recommendations and the evidence behind them",
-            f"Evidence: {_lower_first(c.vs)}, {METHOD_LABELS.get(c.view.method, c.view.method)}",
+            f"Evidence: {_lower_first(c.vs)}, {method_labels(c.study).get(c.view.method, c.view.method)}",
             notes="\n\n".join(
                 f"{i}. {r.title}: {r.text}" for i, r in enumerate(c.recommendations, 1)
             ),
