@@ -946,7 +946,7 @@ class Deck:
 
     def footers(self):
         """The provenance label and the slide number on every slide (after all are added)."""
-        demo = self.c.kind != "real"
+        demo = self.c.kind not in ("real", "public")
         fill, line, ink = (
             ("#FFF3CD", "#E0A800", "#3b2f00") if demo else ("#E7F1FF", "#0B5ED7", "#0a2a5c")
         )
@@ -979,7 +979,7 @@ class Deck:
         self.text(
             s, m + 0.2, 2.2, self.W - 2 * m - 0.4, 0.8, [c.subtitle], size=20, colour="#dbe4f0"
         )
-        demo = c.kind != "real"
+        demo = c.kind not in ("real", "public")
         fill, line = ("#FFF3CD", "#E0A800") if demo else ("#E7F1FF", "#0B5ED7")
         self.box(s, m + 0.2, 3.55, self.W - 2 * m - 0.4, 1.55, fill, line)
         self.text(
@@ -1327,7 +1327,7 @@ def build_brief(content: Content) -> bytes:
     foot_gap = band_h + 3 * mm
     frame_w = page_w - 2 * margin - 12  # the frame's own padding, 6 pt a side
     frame_h = page_h - top_gap - foot_gap - 12  # the frame's own padding
-    demo = c.kind != "real"
+    demo = c.kind not in ("real", "public")
     band_fill = colors.HexColor("#FFF3CD" if demo else "#E7F1FF")
     band_line = colors.HexColor("#E0A800" if demo else "#0B5ED7")
 
