@@ -90,6 +90,23 @@ def estimator_words(study: Study | None = None) -> dict[str, str]:
     return words
 
 
+def method_labels(study: Study | None = None) -> dict[str, str]:
+    """Each estimator's full name, in the study's nouns (for specification sentences)."""
+    n = nouns_of(study)
+    late = (
+        f"LATE (effect on compliers): take-up instrumented by {n.cluster.one} assignment "
+        "(Imbens & Angrist 1994)"
+    )
+    return {
+        "did": f"Difference-in-differences (ITT, {n.unit.one} and wave fixed effects)",
+        "ancova": f"ANCOVA (ITT, baseline outcome and {n.stratum.one} strata)",
+        "ipw_did": "Inverse-probability-weighted DiD (ITT)",
+        "late": late,
+        "tot": late,  # the former key of the same estimator
+        "post": f"Post-only comparison of the arms (ITT, {n.stratum.one} fixed effects)",
+    }
+
+
 # The default study's wording, for callers that do not pass a study.
 N_INTERVIEWED = n_interviewed()
 N_ESTIMATION = n_estimation()

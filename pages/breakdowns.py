@@ -530,9 +530,10 @@ def update(outcome, method, wave, inference, branches, current=None):
     v = breakdown_view(
         values["outcome"], values["method"], values["wave"], values["inference"], chosen
     )
+    # "branches=" says "none chosen"; a study without branches has nothing to choose
     search = (
         qp.to_search(specs, values)
-        if chosen
+        if chosen or not allowed
         else qp.to_search(specs[:4], values)
         + ("&" if qp.to_search(specs[:4], values) else "?")
         + "branches="

@@ -280,6 +280,14 @@ def test_picker_changes_the_study_and_keeps_the_page(app_module, tmp_path):
         page.wait_for_url(re.compile(r"/methods\?study=proirri$"))
         page.wait_for_selector("h1")
         assert "association" in page.inner_text("main")
+        # Back through the history to the other study: the shell follows (one study on screen)
+        page.go_back()
+        page.go_back()
+        page.wait_for_url(re.compile(r"/effects\?scale=std$"))
+        page.locator("h1", has_text="AMK").wait_for()
+        page.wait_for_selector("#effects-forest .main-svg")
+        assert "Demonstration data" in page.inner_text(".provenance")
+        assert "AMK" in page.inner_text(".study-picker")
         browser.close()
 
 
@@ -294,3 +302,29 @@ def test_no_literal_study_words_in_pages_or_layout():
             if pattern.search(line) and not line.lstrip().startswith("#"):
                 hits.append(f"{f.name}:{i}: {line.strip()[:100]}")
     assert not hits, "\n".join(hits)
+
+
+def test_breakdowns_of_a_study_without_branches_write_no_branch_filter(app_module):
+    """PROIRRI is broken down by province only: its address gets no empty branch filter."""
+    from pages import breakdowns
+
+    with app_module.server.test_request_context(
+        "/_dash-update-component",
+        method="POST",
+        headers={"Referer": "http://127.0.0.1/breakdowns?study=proirri"},
+    ):
+        out = breakdowns.update("saved_cumul", "post", "4", "cluster", [], "?study=proirri")
+    search = out[-1]
+    assert "branches" not in search and "study=proirri" in search
+    text = visible_text(out[0]) + " " + str(out[3])
+    assert "province" in text.lower()
+
+
+def test_methods_page_says_why_a_diagnostic_does_not_apply(app_module):
+    import json
+
+    reasons = json.loads((BUILD / "proirri" / "diagnostics.json").read_text())["unavailable"]
+    text = visible_text(render("methods", study="proirri"))
+    for reason in reasons.values():
+        assert f"Not available for this study: {reason}." in text
+    assert "Not available for this study" not in visible_text(render("methods", study="amk"))
