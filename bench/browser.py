@@ -415,16 +415,27 @@ def summary(out: dict) -> dict:
 
 if __name__ == "__main__":
     import argparse
+    import datetime as dt
 
     from analysis.paths import build_dir
 
-    ap = argparse.ArgumentParser(prog="python -m bench.browser")
+    ap = argparse.ArgumentParser(
+        prog="python -m bench.browser", description="the browser part of `make bench` alone"
+    )
     ap.add_argument("--smoke", action="store_true")
     ap.add_argument("--no-floor", action="store_true")
     ap.add_argument("--pages", nargs="*")
+    ap.add_argument(
+        "--into", type=Path, help="write the browser keys into this JSON (e.g. bench/last-run.json)"
+    )
     a = ap.parse_args()
     if a.pages:
         PAGES = {k: v for k, v in PAGES.items() if k in a.pages}  # noqa: F811
     res = run(build_dir(), smoke=a.smoke, with_floor=not a.no_floor)
     print(json.dumps({k: v for k, v in res.items() if k not in ("pages", "floor")}, indent=1))
-    print(json.dumps(res["pages"], indent=1))
+    if a.into:
+        doc = json.loads(a.into.read_text()) if a.into.is_file() else {}
+        doc["browser"] = res
+        doc["browser_run_at"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        doc |= summary(res)
+        a.into.write_text(json.dumps(doc, indent=2, default=float))
