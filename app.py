@@ -1,12 +1,14 @@
-"""The AMK financial-education impact dashboard (Plotly Dash, multi-page).
+"""The impact dashboard (Plotly Dash, multi-page): every shipped study, ``?study=<id>``.
 
 ``python app.py`` serves it on http://127.0.0.1:8050 (``HOST``/``PORT`` override;
 ``DASH_DEBUG=1`` for development); gunicorn serves ``app:server``.  The pages live
-in ``pages/``; the artefacts are read once at start (``components.store``).
+in ``pages/``; each study's artefacts are read once (``components.store``); the study
+on screen is the ``study`` parameter of the address (``AMK_STUDY``'s study without one).
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 
@@ -16,6 +18,7 @@ from dash import Dash, html
 
 import components.export  # noqa: F401  (registers the SVG-export callback)
 import components.present  # noqa: F401  (report downloads and presentation mode)
+from analysis.paths import default_study, study_ids
 from components.cache import init_cache
 from components.delivery import speed_up
 from components.errors import APP_ERROR_ID, on_callback_error
@@ -23,6 +26,7 @@ from components.layout import problems_alert, provenance_banner
 from components.present import toolbar
 from components.server import harden
 from components.store import get_artifacts, health
+from components.studies import picker, study_name, study_note
 from components.urlstate import BRAND, nav_link
 
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -32,7 +36,7 @@ ARTIFACTS = get_artifacts()
 app = Dash(
     __name__,
     use_pages=True,
-    title="AMK financial-education impact",
+    title="Impact dashboard",
     update_title=None,
     on_error=on_callback_error,
     # Dash can check callback ids in the browser against every page's layout, but only by
@@ -43,13 +47,37 @@ app = Dash(
 )
 server = harden(app, health)
 speed_up(app)  # compression, caching, the partial plotly.js bundle (components.delivery)
+# the cached views' key: every served study's results fingerprint (a rebuilt study never
+# serves old figures), hashed to a short prefix
 init_cache(
     server,
-    str(ARTIFACTS.results_manifest.get("panel_sha256", ""))
-    + str(ARTIFACTS.results_manifest.get("code_fingerprint", "")),
+    hashlib.sha256(
+        "".join(
+            str(a.results_manifest.get("panel_sha256", ""))
+            + str(a.results_manifest.get("code_fingerprint", ""))
+            for a in [ARTIFACTS, *(get_artifacts(s) for s in study_ids() if s != default_study())]
+        ).encode()
+    ).hexdigest()[:16],
 )
 # a <html lang> for screen readers; everything else is Dash's default page
 app.index_string = app.index_string.replace("<html>", '<html lang="en">', 1)
+
+_interpolate_index = app.interpolate_index
+
+
+def _index_with_page_title(**kwargs):
+    """The page's own <title> (page and study, see components.studies.page_title) in the
+    first HTML response, not only once the page's scripts have run."""
+    import flask
+
+    path = "/" + flask.request.path.strip("/")
+    for page in dash.page_registry.values():
+        if page.get("path") == path and callable(page.get("title")):
+            kwargs["title"] = page["title"]()
+    return _interpolate_index(**kwargs)
+
+
+app.interpolate_index = _index_with_page_title
 
 
 def navbar() -> html.Header:
@@ -61,15 +89,13 @@ def navbar() -> html.Header:
             dbc.Container(
                 [
                     dbc.NavbarBrand(
-                        [
-                            html.Span(ARTIFACTS.profile.get("name", "MFI"), className="fw-bold"),
-                            " financial-education impact",
-                        ],
+                        html.Span(study_name(), className="fw-bold"),
                         href="/",
                         id=BRAND,
                         className="me-3",
                     ),
                     dbc.Nav(links, pills=True, className="main-nav flex-row flex-wrap gap-1"),
+                    dbc.Nav(picker(), className="flex-row"),
                 ],
                 fluid="xxl",
                 className="flex-wrap",
@@ -82,14 +108,17 @@ def navbar() -> html.Header:
 
 
 def shell() -> html.Div:
-    warnings = [p for p in ARTIFACTS.problems if not p.blocking]
+    """The page frame, built per request for the study in the page's address."""
+    arts = get_artifacts()
+    warnings = [p for p in arts.problems if not p.blocking]
     return html.Div(
         [
             html.A("Skip to main content", href="#main", className="visually-hidden-focusable"),
             navbar(),
-            provenance_banner(ARTIFACTS),
+            provenance_banner(arts),
             dbc.Container(
                 [
+                    study_note(),
                     toolbar(),
                     problems_alert(warnings, id="app-warnings")
                     if warnings
@@ -110,9 +139,11 @@ def shell() -> html.Div:
                 dbc.Container(
                     html.P(
                         [
-                            ARTIFACTS.data_label,
-                            ". Built from the results table; nothing is re-estimated in the browser.",
+                            arts.data_label,
+                            f". {arts.data_credit}" if arts.data_credit else ".",
+                            " Built from the results table; nothing is re-estimated in the browser.",
                         ],
+                        id="footer-data",
                         className="small text-body-secondary mb-0",
                     ),
                     fluid="xxl",

@@ -67,6 +67,8 @@ class Artifacts:
     recommendations: list[dict[str, Any]]
     problems: tuple[Problem, ...] = field(default_factory=tuple)
     build_path: Path = field(default_factory=build_dir)
+    # the study's description (analysis.study.Study) when the app knows which study this is
+    study: Any = None
 
     @property
     def ok(self) -> bool:
@@ -74,13 +76,25 @@ class Artifacts:
         return self.results is not None and not any(p.blocking for p in self.problems)
 
     @property
+    def data_credit(self) -> str:
+        """The attribution line (citation and licence) for data under a licence, else ''."""
+        if self.study is None or self.study.data.status == "demo":
+            return ""
+        return str(self.study.data.credit)
+
+    @property
     def data_kind(self) -> str:
+        if self.study is not None:
+            return str(self.study.data.status)
         return str(
             self.results_manifest.get("data_kind") or self.panel_manifest.get("kind") or "unknown"
         )
 
     @property
     def data_label(self) -> str:
+        """One line on what the data is: the study's own label (study.yaml), else the build's."""
+        if self.study is not None:
+            return str(self.study.data.label)
         return str(
             self.results_manifest.get("data_label")
             or self.panel_manifest.get("label")
@@ -223,7 +237,9 @@ def load_artifacts(build: Path | str | None = None, data: Path | str | None = No
 
     profile_doc = _read_yaml(ddir / "profile.yaml", "institution profile", problems, {})
     chain_doc = _read_yaml(ddir / "results_chain.yaml", "results chain", problems, {})
-    recs_doc = _read_yaml(ddir / "recommendations.yaml", "recommendations", problems, {})
+    # recommendations are optional: a study without the file simply has none
+    recs_path = ddir / "recommendations.yaml"
+    recs_doc = _read_yaml(recs_path, "recommendations", problems, {}) if recs_path.is_file() else {}
     recs = recs_doc.get("recommendations", []) if isinstance(recs_doc, dict) else recs_doc
 
     if results is not None and isinstance(chain_doc, dict) and chain_doc:

@@ -34,7 +34,15 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from analysis.study import DEFAULT_NOUNS, Noun, Nouns, Study, StudyError, load_study
+from analysis.study import (
+    DEFAULT_NOUNS,
+    Noun,
+    Nouns,
+    Study,
+    StudyError,
+    current_study_or_none,
+    load_study,
+)
 
 ALPHA = 0.05
 
@@ -49,7 +57,10 @@ def _default_study() -> Study | None:
 
 def study_or_default(study: Study | None = None) -> Study | None:
     """The study whose words a sentence uses: ``study``, else the default study (``AMK_STUDY``)."""
-    return study if study is not None else _default_study()
+    if study is not None:
+        return study
+    # the app's current study (analysis.study.set_current_study_resolver), else the default
+    return current_study_or_none() or _default_study()
 
 
 def nouns_of(study: Study | None = None) -> Nouns:

@@ -6,6 +6,12 @@ A study is a folder of data files, ``data/studies/<study_id>/`` (``study.yaml``,
 names the default study (``amk``); ``AMK_DATA_DIR`` points the app at any other
 folder of that shape; ``AMK_BUILD_DIR`` moves the built artefacts (panel,
 results).  All default to the repository.
+
+Built artefacts of one study (:func:`study_build_dir`): ``build/<study_id>/`` when that
+folder exists; for the default study, when it does not, ``build/`` itself (the flat
+layout the demo has always been built into, kept so that existing builds and
+``AMK_BUILD_DIR`` folders keep working).  Any other study without its folder has no
+build (the app says so and how to make one).
 """
 
 from __future__ import annotations
@@ -53,6 +59,15 @@ def data_dir() -> Path:
 def build_dir() -> Path:
     """Folder for built artefacts: processed panel, results table, diagnostics."""
     return Path(os.environ.get("AMK_BUILD_DIR", PROJECT_ROOT / "build"))
+
+
+def study_build_dir(study: str | None = None) -> Path:
+    """Folder of one study's built artefacts (see the module docstring for the rule)."""
+    sid = study or default_study()
+    nested = build_dir() / sid
+    if nested.is_dir() or sid != default_study():
+        return nested
+    return build_dir()
 
 
 def default_codebook() -> Path:

@@ -35,6 +35,24 @@ DEFAULT_NOUNS = {
 }
 
 
+# Who says which study "the current one" is when a caller passes none: the app registers
+# its per-request answer here (components.store), so that sentences and captions built
+# without an explicit study follow the study on screen; outside the app it is None and the
+# default study is used.
+_CURRENT_STUDY: list = [None]
+
+
+def set_current_study_resolver(resolver) -> None:
+    """Register a callable returning the current Study (or None) -- the app's per-request study."""
+    _CURRENT_STUDY[0] = resolver
+
+
+def current_study_or_none() -> Study | None:
+    """The current study as the registered resolver says (None without one)."""
+    resolver = _CURRENT_STUDY[0]
+    return resolver() if resolver is not None else None
+
+
 class StudyError(ValueError):
     """A study folder or its study.yaml is missing or malformed."""
 
@@ -98,8 +116,10 @@ class Study:
 
     @property
     def slug(self) -> str:
-        """A file-name-safe prefix for downloads of this study."""
-        return self.id
+        """A file-name-safe prefix for downloads of this study: study.yaml's ``file_prefix``
+        (e.g. ``amk-fe``), else the study id."""
+        prefix = str(self.extra.get("file_prefix") or "").strip().lower()
+        return prefix if STUDY_ID.match(prefix) else self.id
 
 
 def _noun(where: str, value: Any, default: tuple[str, str]) -> Noun:

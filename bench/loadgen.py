@@ -71,21 +71,48 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def http_get(url: str, timeout: float = 10.0) -> tuple[int, dict, bytes]:
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as r:
-            return r.status, dict(r.headers), r.read()
-    except urllib.error.HTTPError as e:
-        return e.code, dict(e.headers), e.read()
+# what browsers send: the load then pays for compression (and the client for decompression)
+# as real visits do
+ACCEPT = {"Accept-Encoding": "br, gzip"}
 
 
-def http_post(url: str, body: bytes, timeout: float = 20.0) -> tuple[int, bytes]:
-    req = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})
+def _decoded(headers, data: bytes) -> bytes:
+    enc = (headers.get("Content-Encoding") or "").lower()
+    if enc == "br":
+        import brotli
+
+        return brotli.decompress(data)
+    if enc == "gzip":
+        import gzip
+
+        return gzip.decompress(data)
+    return data
+
+
+def http_get(
+    url: str, timeout: float = 10.0, headers: dict | None = None
+) -> tuple[int, dict, bytes]:
+    """(status, headers, body); a compressed body is decompressed."""
+    req = urllib.request.Request(url, headers=headers or {})
     try:
         with urllib.request.urlopen(req, timeout=timeout) as r:
-            return r.status, r.read()
+            return r.status, dict(r.headers), _decoded(r.headers, r.read())
     except urllib.error.HTTPError as e:
-        return e.code, e.read()
+        return e.code, dict(e.headers), _decoded(e.headers, e.read())
+
+
+def http_post(
+    url: str, body: bytes, timeout: float = 20.0, headers: dict | None = None
+) -> tuple[int, bytes]:
+    """(status, body); a compressed body is decompressed."""
+    req = urllib.request.Request(
+        url, data=body, headers={"Content-Type": "application/json"} | (headers or {})
+    )
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            return r.status, _decoded(r.headers, r.read())
+    except urllib.error.HTTPError as e:
+        return e.code, _decoded(e.headers, e.read())
 
 
 def _wait_healthy(base: str, proc: subprocess.Popen, seconds: float = 90) -> None:
@@ -172,7 +199,7 @@ def _user_loop(
         raised = False
         try:
             if rnd.random() < 0.3:
-                status, _, _ = http_get(base + rnd.choice(pages), timeout=30)
+                status, _, _ = http_get(base + rnd.choice(pages), timeout=30, headers=ACCEPT)
             else:
                 body = json.loads(json.dumps(rnd.choice(bodies)))
                 for item in body["inputs"]:
@@ -192,7 +219,10 @@ def _user_loop(
                             ]
                         )
                 status, answer = http_post(
-                    base + "/_dash-update-component", json.dumps(body).encode(), timeout=30
+                    base + "/_dash-update-component",
+                    json.dumps(body).encode(),
+                    timeout=30,
+                    headers=ACCEPT,
                 )
                 if callback_failure(status, answer):
                     raised = True

@@ -4,13 +4,17 @@ Prints a table and writes the figures as JSON.  Every speed figure is a ratio
 against a named reference measured in the same run (these machines are shared
 and noisy); absolute times are reported for context only.
 
-1. Callback latency: each page's main callback through the Flask test client with
-   realistic inputs (a mix of views users switch between), server time p50/p95,
-   against the floor of serialising the same figure to JSON.
-2. Results-table rebuild: ours vs pyfixest running the same regressions.
-3. TWFE with clustered errors at 30k/300k/857k client-waves vs pyfixest and linearmodels.
-4. Load: 10/50/100 concurrent users on 2 gunicorn workers over loopback.
-5. Cold start: process start to the first 200 on ``/``.
+1. In the browser (``bench/browser.py``): page weight, first figure on a cold and a warm
+   cache over "slow 4G", interaction latency -- against the floor app (``bench/floor_app.py``,
+   one ``dcc.Graph`` with the same figure JSON) measured in the same run.
+2. Callback latency: each page's main callback through the Flask test client with
+   realistic inputs (a mix of views users switch between), server time p50/p95; kept as
+   information (the server answers in milliseconds; the browser figures are the targets).
+3. Results-table rebuild: ours vs pyfixest running the same regressions.
+4. TWFE with clustered errors at 30k/300k/857k client-waves vs pyfixest and linearmodels.
+5. Load: 10/50/100 concurrent users on 2 gunicorn workers over loopback (accepting brotli
+   like a browser), and 50 users again with compression switched off, for comparison.
+6. Cold start: process start to the first 200 on ``/``.
 
 ``--smoke`` runs every part at a tiny size so the script cannot rot (part of ``make test``).
 """
@@ -158,7 +162,7 @@ def cold_start(build_dir: Path, runs: int) -> float:
     return round(statistics.median(times), 2)
 
 
-def load(build_dir: Path, users: tuple[int, ...], seconds: float) -> dict:
+def load(build_dir: Path, users: tuple[int, ...], seconds: float, **env) -> dict:
     import app as dash_module
 
     bodies = [
@@ -166,7 +170,7 @@ def load(build_dir: Path, users: tuple[int, ...], seconds: float) -> dict:
         for b in callback_bodies(dash_module.app)
         if b["inputs"] and "download" not in b["output"].lower()
     ]
-    g = Gunicorn(build_dir, PROJECT_ROOT / "build" / "bench-gunicorn.log")
+    g = Gunicorn(build_dir, PROJECT_ROOT / "build" / "bench-gunicorn.log", **env)
     try:
         return {str(u): run_load(g.base, bodies, users=u, seconds=seconds) for u in users}
     finally:
@@ -217,6 +221,17 @@ def main(argv: list[str] | None = None) -> int:
     key = "10" if smoke else "50"
     fig["load_50_p95_ms"] = round(fig["load"][key]["p95_ms"], 1)
     fig["load_50_errors"] = fig["load"][key]["errors"]
+    # the same load with compression switched off: compression must not cost the server
+    fig["load_uncompressed"] = load(bdir, (int(key),), 3 if smoke else 15, AMK_COMPRESS="0")
+    plain = fig["load_uncompressed"][key]
+    fig["load_50_p95_ms_uncompressed"] = round(plain["p95_ms"], 1)
+    fig["load_50_p95_vs_uncompressed"] = round(fig["load"][key]["p95_ms"] / plain["p95_ms"], 2)
+    print("browser ...", flush=True)
+    from bench import browser
+
+    fig["browser"] = browser.run(bdir, smoke=smoke)
+    for k in BROWSER_KEYS:
+        fig[k] = fig["browser"].get(k)
     print("cold start ...", flush=True)
     fig["cold_start_s"] = cold_start(bdir, 1 if smoke else 3)
     fig["total_s"] = round(time.perf_counter() - t0, 1)
@@ -226,9 +241,25 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+BROWSER_KEYS = (
+    "page_bytes_cold_kb",
+    "slow4g_first_figure_s",
+    "slow4g_first_figure_vs_floor",
+    "warm_first_figure_s",
+    "interaction_p95_ms",
+    "interaction_p95_vs_floor",
+)
+
+
 def render(fig: dict) -> str:
     rows = [
-        ("callback p95 / serialisation floor (worst page)", fig["callback_p95_vs_floor"], "<= 2"),
+        ("cold page KB over the wire (largest page)", fig["page_bytes_cold_kb"], "<= 1500"),
+        ("slow 4G first figure, s (worst page, cold)", fig["slow4g_first_figure_s"], "<= 10"),
+        ("slow 4G first figure / floor app", fig["slow4g_first_figure_vs_floor"], "<= 1.3"),
+        ("slow 4G first figure, s (warm cache)", fig["warm_first_figure_s"], "<= 2"),
+        ("interaction p95 ms (filter change to redraw)", fig["interaction_p95_ms"], ""),
+        ("interaction p95 / floor app", fig["interaction_p95_vs_floor"], "<= 1.5"),
+        ("callback p95 / serialisation (information)", fig["callback_p95_vs_floor"], ""),
         ("results rebuild, s", fig["results_rebuild_s"], ""),
         ("results rebuild / pyfixest", fig["results_rebuild_vs_pyfixest"], "<= 1.0"),
         ("TWFE 857k / pyfixest", fig["twfe_857k_vs_pyfixest"], "<= 1.0"),
@@ -241,6 +272,7 @@ def render(fig: dict) -> str:
         ),
         ("load 50 users p95 ms", fig["load_50_p95_ms"], ""),
         ("load 50 users errors", fig["load_50_errors"], "0"),
+        ("load 50 users p95 / uncompressed", fig["load_50_p95_vs_uncompressed"], "<= ~1"),
         ("cold start, s", fig["cold_start_s"], ""),
     ]
     w = max(len(r[0]) for r in rows)
@@ -253,6 +285,15 @@ def render(fig: dict) -> str:
     for u, v in fig["load"].items():
         lines.append(
             f"  load {u} users: {v['requests']} requests, {v['rps']:.0f}/s, p95 {v['p95_ms']:.0f} ms, {v['errors']} errors"
+        )
+    for page, v in fig["browser"]["pages"].items():
+        lines.append(
+            f"  browser {page}: {v['kb']} KB in {v['requests']} requests; first figure"
+            f" {v['cold_s']} s unthrottled, slow 4G {v['slow4g_cold_s']} s cold, {v['slow4g_warm_s']} s warm"
+        )
+    for page, v in fig["browser"]["floor"].items():
+        lines.append(
+            f"  floor {page}: {v['kb']} KB; slow 4G {v['slow4g_cold_s']} s cold, {v['slow4g_warm_s']} s warm"
         )
     lines.append(f"total {fig['total_s']} s")
     return "\n".join(lines)

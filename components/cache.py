@@ -18,6 +18,8 @@ from typing import Any
 
 from flask_caching import Cache
 
+from components.store import current_study
+
 log = logging.getLogger("amk.cache")
 cache = Cache()
 _state = {"ready": False, "prefix": "amk"}
@@ -68,7 +70,9 @@ def memoize(func: Callable) -> Callable:
     def wrapper(*args, **kwargs):
         if not _state["ready"]:
             return func(*args, **kwargs)
-        key = f"{_state['prefix']}:{name}:{args!r}:{sorted(kwargs.items())!r}"
+        # the study is part of the key: the same view of another study is another view
+        study = current_study()[0]
+        key = f"{_state['prefix']}:{study}:{name}:{args!r}:{sorted(kwargs.items())!r}"
         try:
             hit = cache.get(key)
         except Exception as exc:  # noqa: BLE001 - a cache outage must not take the page down

@@ -7,10 +7,11 @@
   ``/assets/...?m=``) and the few unversioned static files are compressed **once** per
   process at a high level and kept in memory; HTML and callback answers are compressed per
   response at flask-compress's fast default level;
-* caching: versioned files ``public, max-age=1 year, immutable``; everything else that can
-  be cached (the unversioned lazy chunks, the HTML, ``/_dash-layout``,
+* caching: versioned files ``public, max-age=1 year, immutable``; the rest that can be
+  cached (the unversioned lazy chunks and plotly.js, ``/_dash-layout``,
   ``/_dash-dependencies``) carries an ``ETag`` and ``no-cache``, so a second visit costs a
-  304 instead of the bytes;
+  304 instead of the bytes.  The HTML is never the same twice (Dash signs a per-load id
+  into it), so it is simply fetched again: a few KB;
 * a partial plotly.js bundle: the figures draw only scatter and bar traces, so the
   "basic" dist of plotly.js (scatter, bar, pie; 1.2 MB instead of 4.8 MB, same version,
   same modebar, hover and PNG/SVG export), fetched by ``make plotly`` into
@@ -53,6 +54,15 @@ GRAPH_PRELOADS = (GRAPH_CHUNK, PLOTLY_PATH)
 BR_QUALITY = 9
 GZIP_LEVEL = 9
 DYNAMIC_MIN_BYTES = 500
+COMPRESSIBLE = {
+    "application/javascript",
+    "text/javascript",
+    "text/css",
+    "application/json",
+    "image/svg+xml",
+    "image/x-icon",
+    "image/vnd.microsoft.icon",
+}
 
 
 def plotly_bundle() -> Path | None:
@@ -148,8 +158,80 @@ def _components_in(layout: Any) -> set[str]:
     return found
 
 
-def speed_up(app, *, unused: Iterable[str] = ("dash_table",)) -> Flask:
-    """Compression, caching, the partial plotly.js bundle and preload hints (see the module)."""
+# A stand-in for a component library's main bundle: its components are React.lazy wrappers
+# that load the real (versioned, year-cached) bundle the first time one of them is rendered,
+# then render the real component with the same props.  Served as a same-origin script, so
+# the CSP needs nothing new.
+LAZY_SHIM = """(function () {
+  var url = %(url)s, ns = %(ns)s, names = %(names)s, loading = null;
+  function load() {
+    if (!loading) {
+      loading = new Promise(function (resolve, reject) {
+        var s = document.createElement("script");
+        s.src = url;
+        s.onload = function () { resolve(window[ns]); };
+        s.onerror = function () { loading = null; reject(new Error(ns + " did not load")); };
+        document.head.appendChild(s);
+      });
+    }
+    return loading;
+  }
+  var shim = {};
+  names.forEach(function (name) {
+    var Real = React.lazy(function () {
+      return load().then(function (lib) { return {default: lib[name]}; });
+    });
+    shim[name] = function (props) {
+      return React.createElement(React.Suspense, {fallback: null}, React.createElement(Real, props));
+    };
+  });
+  window[ns] = shim;
+})();
+"""
+
+
+def _lazy_library(app, module_name: str) -> tuple[str, str] | None:
+    """Take ``module_name``'s main bundle out of the page; return (shim URL, shim source)."""
+    import importlib
+    import json
+
+    from dash.development.base_component import Component
+
+    module = importlib.import_module(module_name)
+    dist = module._js_dist
+    main = [
+        r for r in dist if not r.get("async") and not r.get("dynamic") and not r.get("dev_only")
+    ]
+    if len(main) != 1 or "relative_package_path" not in main[0]:
+        return None
+    # registers the bundle's path with Dash (so that it is served) and gives its versioned URL
+    urls = app._collect_and_register_resources(app.scripts._resources._filter_resources(main))
+    if len(urls) != 1 or not isinstance(urls[0], str):
+        return None
+    names = sorted(
+        n
+        for n in getattr(module, "__all__", [])
+        if isinstance(getattr(module, n, None), type) and issubclass(getattr(module, n), Component)
+    )
+    dist[:] = [r for r in dist if r is not main[0]]
+    source = LAZY_SHIM % {
+        "url": json.dumps(urls[0]),
+        "ns": json.dumps(main[0]["namespace"]),
+        "names": json.dumps(names),
+    }
+    version = hashlib.sha1(source.encode()).hexdigest()[:12]
+    return f"{app.config.requests_pathname_prefix}_lazy/{module_name}.{version}.js", source
+
+
+def speed_up(
+    app, *, unused: Iterable[str] = ("dash_table",), lazy: Iterable[str] = ("dash_ag_grid",)
+) -> Flask:
+    """Compression, caching, the partial plotly.js bundle and preload hints (see the module).
+
+    ``unused``: component libraries (attributes of ``dash``) whose bundles are not sent at
+    all; ``lazy``: libraries whose main bundle is loaded only when a page renders one of
+    their components (only for libraries used through components, not through JS helpers).
+    """
     import dash
 
     server: Flask = app.server
@@ -157,11 +239,32 @@ def speed_up(app, *, unused: Iterable[str] = ("dash_table",)) -> Flask:
     for lib in unused:
         # the module's _js_dist is what Dash writes into every page's script tags
         getattr(dash, lib)._js_dist[:] = []
+    shims: dict[str, str] = {}
+    for lib in lazy:
+        made = _lazy_library(app, lib)
+        if made:
+            shims[made[0]] = made[1]
+            # after React (which the shim uses), before the component bundles
+            app.config.external_scripts.append(made[0])
 
-    # dynamic responses (HTML, layout, callbacks): flask-compress at its default, fast levels
+    @server.route(prefix + "_lazy/<name>.js")
+    def _lazy_shim(name: str):
+        source = shims.get(request.path)
+        if source is None:
+            return Response("not found", status=404, mimetype="text/plain")
+        resp = Response(source, mimetype="application/javascript")
+        resp.cache_control.max_age = YEAR
+        resp.cache_control.public = True
+        resp.cache_control.immutable = True
+        return resp
+
+    # dynamic responses (HTML, layout, callbacks): flask-compress at its default, fast levels;
+    # AMK_COMPRESS=0 switches compression off (the benchmark's load comparison)
+    compress = os.environ.get("AMK_COMPRESS", "1").lower() not in ("0", "false", "no")
     server.config.setdefault("COMPRESS_ALGORITHM", ["br", "gzip"])
     server.config.setdefault("COMPRESS_MIN_SIZE", DYNAMIC_MIN_BYTES)
-    Compress(server)
+    if compress:
+        Compress(server)
 
     bundle = plotly_bundle()
     bundle_bytes = bundle.read_bytes() if bundle else b""
@@ -194,7 +297,7 @@ def speed_up(app, *, unused: Iterable[str] = ("dash_table",)) -> Flask:
         if bundle and request.path == prefix + PLOTLY_PATH and request.method == "GET":
             resp = Response(bundle_bytes, mimetype="application/javascript")
             resp.set_etag(bundle_etag)
-            return resp
+            return resp.make_conditional(request)
         return None
 
     @server.after_request
@@ -228,10 +331,10 @@ def speed_up(app, *, unused: Iterable[str] = ("dash_table",)) -> Flask:
             resp.headers["Link"] = ", ".join(
                 f"<{prefix}{p}>; rel=preload; as=script" for p in GRAPH_PRELOADS
             )
-        if not static or "Content-Encoding" in resp.headers:
+        if not compress or not static or "Content-Encoding" in resp.headers:
             return resp  # dynamic: flask-compress, which runs after this
         enc = _encoding()
-        if enc is None or resp.mimetype not in server.config["COMPRESS_MIMETYPES"]:
+        if enc is None or resp.mimetype not in COMPRESSIBLE:
             return resp
         resp.direct_passthrough = False
         raw = resp.get_data()

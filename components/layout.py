@@ -25,7 +25,8 @@ from components.theme import (
     is_missing,
 )
 
-# one sentence each: what a reader needs to know to read the numbers
+# one sentence each: what a reader needs to know to read the numbers ({units}, {cluster}, ...:
+# the study's nouns, filled in by ``glossary``)
 GLOSSARY = {
     "ci": "A confidence interval is the range of effects compatible with the data: a 95% interval "
     "would contain the true effect in 95 of 100 repetitions of the study (thick bar 90%, medium 95%, thin 99%).",
@@ -35,27 +36,48 @@ GLOSSARY = {
     "it does not account for testing many outcomes.",
     "mde": "The minimum detectable effect is the smallest true effect this study had an 80% chance of "
     "detecting at the 5% level; a null result only rules out effects larger than it. The design MDE "
-    "(Methods page) is computed before the data, from the number of villages and the intra-cluster "
+    "(Methods page) is computed before the data, from the number of {clusters} and the intra-cluster "
     "correlation; the MDE next to an estimate comes from that estimate's own standard error.",
-    "itt": "Intention to treat (ITT) compares all clients of programme villages with comparison villages, "
-    "whether or not they actually received the training.",
-    "late": "The LATE (local average treatment effect) is the effect on compliers: clients who received the "
-    "financial-education topics because their village was in the programme. Village assignment is the "
-    "instrument (Imbens & Angrist 1994); as some comparison clients received the topics too, it is not "
-    "the effect on every client who received them.",
+    "itt": "Intention to treat (ITT) compares all {units} of {programme_arm} with {comparison_arm}, "
+    "whether or not they actually took part.",
+    "late": "The LATE (local average treatment effect) is the effect on compliers: {units} who took part "
+    "because their {cluster} was in the programme. Assignment of the {cluster} is the "
+    "instrument (Imbens & Angrist 1994); as some comparison {units} took part too, it is not "
+    "the effect on every {unit} who took part.",
     "std": "Standardised effects divide by the comparison group's baseline standard deviation, so that "
     "outcomes in different units can be compared (0.2 SD is usually called small, 0.5 medium). Family "
     "indices are already in these units, so their standardised effect is their estimate.",
-    "wild": "The wild cluster bootstrap re-draws village-level residuals many times; it stays reliable "
-    "when there are few villages, where ordinary cluster-robust errors are too optimistic.",
-    "pooled": "A partially pooled estimate pulls each branch towards the average of all branches, more "
-    "strongly when the branch's own estimate is noisy, so small branches do not dominate.",
+    "wild": "The wild cluster bootstrap re-draws {cluster}-level residuals many times; it stays reliable "
+    "when there are few {clusters}, where ordinary cluster-robust errors are too optimistic.",
+    "pooled": "A partially pooled estimate pulls each group towards the average of all groups, more "
+    "strongly when the group's own estimate is noisy, so small groups do not dominate.",
     "het": "The heterogeneity test asks whether the effect differs across groups by more than chance "
     "would explain; a small p (below 0.05) means the groups really differ.",
     "index": "A family index averages the standardised outcomes of one family (signed so that higher "
     "is better): one test per family, less prone to lucky findings. Its unit is the standard deviation "
     "of the comparison group at baseline (mean 0, SD 1 there), the same number on every page and export.",
 }
+
+
+def glossary(key: str) -> str:
+    """One glossary sentence in the current study's nouns ({units}, {cluster}, ...)."""
+    from components.store import get_study
+
+    info = get_study()
+    if info is None:
+        words = {"unit": "unit", "units": "units", "cluster": "cluster", "clusters": "clusters"}
+        words |= {"programme_arm": "programme clusters", "comparison_arm": "comparison clusters"}
+    else:
+        n = info.nouns
+        words = {
+            "unit": n.unit.one,
+            "units": n.unit.many,
+            "cluster": n.cluster.one,
+            "clusters": n.cluster.many,
+            "programme_arm": n.programme_arm,
+            "comparison_arm": n.comparison_arm,
+        }
+    return GLOSSARY[key].format(**words)
 
 
 def term(text: str, key: str, id_prefix: str) -> html.Span:
@@ -70,24 +92,27 @@ def term(text: str, key: str, id_prefix: str) -> html.Span:
                 className="term-help",
                 tabIndex=0,
                 role="button",
-                **{"aria-label": f"What is {text.lower()}? {GLOSSARY[key]}"},
+                **{"aria-label": f"What is {text.lower()}? {glossary(key)}"},
             ),
-            dbc.Tooltip(GLOSSARY[key], target=tid, placement="top"),
+            dbc.Tooltip(glossary(key), target=tid, placement="top"),
         ]
     )
 
 
 def provenance_banner(arts: Artifacts) -> html.Div:
-    """Always visible: what data the numbers come from."""
+    """Always visible: what data the numbers come from (for data under a licence, with
+    its attribution line: citation and licence)."""
     kind = arts.data_kind
-    colour = "warning" if kind != "real" else "info"
+    colour = "warning" if kind == "demo" else "info"
     built = str(arts.results_manifest.get("built_at", ""))[:10]
     detail = f" · results built {built}" if built else ""
+    credit = arts.data_credit
     return html.Div(
         dbc.Container(
             html.P(
                 [
                     html.Strong(arts.data_label, id="provenance-label"),
+                    html.Span(f" · {credit}", id="provenance-credit") if credit else None,
                     html.Span(detail, className="ms-1"),
                 ],
                 className="mb-0 small",
@@ -333,18 +358,23 @@ def profile_card(
         html.Dl(figs, className="profile-figures mb-2"),
     ]
     if not compact:
+        # mission and products only where the profile states them
         body += [
             html.P(
-                [html.Span("Mission: ", className="fw-semibold"), profile.get("mission", "")],
+                [html.Span("Mission: ", className="fw-semibold"), profile["mission"]],
                 className="small mb-2",
-            ),
+            )
+            if profile.get("mission")
+            else None,
             html.P(
                 [
                     html.Span("Products: ", className="fw-semibold"),
-                    ", ".join(profile.get("products", [])),
+                    ", ".join(profile["products"]),
                 ],
                 className="small mb-2",
-            ),
+            )
+            if profile.get("products")
+            else None,
         ]
     inn = profile.get("innovation") or {}
     ev = profile.get("evaluation") or {}
@@ -360,9 +390,10 @@ def profile_card(
             html.P(ev.get("summary", ""), className="small mb-1"),
         ]
     if profile.get("programme"):
+        funder = f"; funded by the {profile['funder']}" if profile.get("funder") else ""
         body.append(
             html.P(
-                f"{profile['programme']}; funded by the {profile.get('funder', '')}.",
+                f"{profile['programme']}{funder}.",
                 className="small text-body-secondary mb-0 mt-2",
             )
         )
@@ -375,11 +406,17 @@ def profile_card(
 
 def csv_text(df: pd.DataFrame, *, label: str, spec: str = "") -> str:
     """CSV with the data-provenance label (and the view's specification) as comment lines."""
+    from components.store import get_artifacts
+
     buf = io.StringIO()
     buf.write(f"# {label}\n")
+    # data under a licence carries its attribution line in every download (e.g. CC BY 4.0)
+    credit = get_artifacts().data_credit
+    if credit and credit not in label:
+        buf.write(f"# {credit}\n")
     if spec:
         buf.write(f"# {spec}\n")
-    buf.write("# Aggregate results only: no individual client rows.\n")
+    buf.write("# Aggregate results only: no individual rows.\n")
     df.to_csv(buf, index=False, lineterminator="\n")
     return buf.getvalue()
 

@@ -45,7 +45,6 @@ from components import params as qp
 from components.chain import chain_figure
 from components.figures import make_forest_plot, make_subgroup_plot
 from components.spec import settle_inference, spec_params
-from components.store import METHOD_LABELS
 from components.theme import (
     VERDICT_COLOURS,
     VERDICT_LABELS,
@@ -66,6 +65,7 @@ from components.views import (
     headline_findings,
     headline_lead,
     het_sentence,
+    method_labels,
     options,
     ordered,
     scaled_rows,
@@ -432,7 +432,7 @@ def _methods_note(
         specification_text(
             rows,
             view.spec,
-            method_labels=METHOD_LABELS,
+            method_labels=method_labels(study),
             manifest=arts.results_manifest,
             wave_label=wl,
             study=study,
@@ -561,7 +561,7 @@ def build_content(arts: Artifacts, view: ReportView, study: Study | None = None)
     spec_text = specification_text(
         rows,
         spec,
-        method_labels=METHOD_LABELS,
+        method_labels=method_labels(study),
         manifest=arts.results_manifest,
         wave_label=wl,
         study=study,
@@ -946,7 +946,7 @@ class Deck:
 
     def footers(self):
         """The provenance label and the slide number on every slide (after all are added)."""
-        demo = self.c.kind != "real"
+        demo = self.c.kind not in ("real", "public")
         fill, line, ink = (
             ("#FFF3CD", "#E0A800", "#3b2f00") if demo else ("#E7F1FF", "#0B5ED7", "#0a2a5c")
         )
@@ -979,7 +979,7 @@ class Deck:
         self.text(
             s, m + 0.2, 2.2, self.W - 2 * m - 0.4, 0.8, [c.subtitle], size=20, colour="#dbe4f0"
         )
-        demo = c.kind != "real"
+        demo = c.kind not in ("real", "public")
         fill, line = ("#FFF3CD", "#E0A800") if demo else ("#E7F1FF", "#0B5ED7")
         self.box(s, m + 0.2, 3.55, self.W - 2 * m - 0.4, 1.55, fill, line)
         self.text(
@@ -1128,7 +1128,7 @@ class Deck:
         c = self.c
         s = self.slide(
             "Recommendations and the evidence behind them",
-            f"Evidence: {_lower_first(c.vs)}, {METHOD_LABELS.get(c.view.method, c.view.method)}",
+            f"Evidence: {_lower_first(c.vs)}, {method_labels(c.study).get(c.view.method, c.view.method)}",
             notes="\n\n".join(
                 f"{i}. {r.title}: {r.text}" for i, r in enumerate(c.recommendations, 1)
             ),
@@ -1327,7 +1327,7 @@ def build_brief(content: Content) -> bytes:
     foot_gap = band_h + 3 * mm
     frame_w = page_w - 2 * margin - 12  # the frame's own padding, 6 pt a side
     frame_h = page_h - top_gap - foot_gap - 12  # the frame's own padding
-    demo = c.kind != "real"
+    demo = c.kind not in ("real", "public")
     band_fill = colors.HexColor("#FFF3CD" if demo else "#E7F1FF")
     band_line = colors.HexColor("#E0A800" if demo else "#0B5ED7")
 

@@ -190,7 +190,7 @@ def _check_value(value: Any, prop: str, where: str, prefix: str = "/") -> str | 
     else:
         rule = PROPERTY_VALUES.get(prop)
     if rule and not rule[0](value):
-        return f"the value of {where} ('{prop}') must be {rule[1]}"
+        return f"the value of {where} must be {rule[1]}"
     return None
 
 
@@ -255,7 +255,7 @@ def check_callback_inputs(payload: dict, callback: dict, path_prefix: str = "/")
     >>> cb = {"inputs": [{"id": "m", "property": "value"}], "state": []}
     >>> check_callback_inputs({"inputs": [{"id": "m", "property": "value", "value": "did"}]}, cb)
     >>> check_callback_inputs({"inputs": [{"id": "m", "property": "value", "value": {"a": 1}}]}, cb)
-    "the value of input 1 ('value') must be a string, a number or a list of them"
+    'the value of input 1 (m.value) must be a string, a number or a list of them'
     """
     for key, word in (("inputs", "input"), ("state", "state")):
         declared = callback.get(key, [])
@@ -263,7 +263,8 @@ def check_callback_inputs(payload: dict, callback: dict, path_prefix: str = "/")
         if len(items) != len(declared):
             return f"this callback takes {len(declared)} {word}(s), the request sent {len(items)}"
         for n, (item, decl) in enumerate(zip(items, declared, strict=True), start=1):
-            reason = _check_item(item, decl, f"{word} {n}", path_prefix)
+            where = f"{word} {n} ({decl['id']}.{decl['property']})"
+            reason = _check_item(item, decl, where, path_prefix)
             if reason:
                 return reason
     if "outputs" in payload:

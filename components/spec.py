@@ -19,8 +19,19 @@ from components.views import (
 )
 
 
-def spec_params(results: pd.DataFrame | None) -> list[qp.Param]:
-    """URL parameters ``method``, ``wave`` and ``inference`` with their allowed values."""
+def default_wave(results: pd.DataFrame, outcome: str | None = None) -> int:
+    """The wave a view opens on: the last wave ``outcome`` (else the table's first, headline
+    outcome) is measured in -- the endline for a study measuring everything at every wave,
+    the last round of the headline outcome for a study whose outcomes come in some waves only."""
+    opts = options(results)
+    name = outcome if outcome in opts["outcome"] else (opts["outcome"] or [None])[0]
+    waves = results.loc[results["outcome"] == name, "wave"]
+    return int(waves.max()) if len(waves) else max(opts["wave"])
+
+
+def spec_params(results: pd.DataFrame | None, outcome: str | None = None) -> list[qp.Param]:
+    """URL parameters ``method``, ``wave`` and ``inference`` with their allowed values
+    (defaults from the results table: see :func:`default_wave`)."""
     opts = options(results)
     wl = wave_labels(results)
     return [
@@ -35,7 +46,7 @@ def spec_params(results: pd.DataFrame | None) -> list[qp.Param]:
         qp.Param(
             "wave",
             [str(w) for w in opts["wave"]],
-            str(max(opts["wave"])),
+            str(default_wave(results, outcome)),
             "wave",
             describe=lambda v: wl.get(int(v), v),
         ),
@@ -63,7 +74,11 @@ def spec_controls(page: str, values: dict, results: pd.DataFrame | None) -> list
         control(
             f"{page}-wave",
             "Survey wave",
-            [(str(w), f"{wl[w]} vs baseline") for w in opts["wave"]],
+            # a post-only comparison has no baseline to compare with
+            [
+                (str(w), wl[w] if values["method"] == "post" else f"{wl[w]} vs baseline")
+                for w in opts["wave"]
+            ],
             values["wave"],
         ),
         control(

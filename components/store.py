@@ -1,15 +1,36 @@
-"""The artefacts, loaded once per process through the read-only loaders.
+"""The artefacts of each study, loaded once per process through the read-only loaders.
 
-Callbacks read from here and never change it.  ``reload`` exists for tests that
-point ``AMK_BUILD_DIR`` somewhere else.
+The app serves every shipped study (``analysis.paths.study_ids``); which one a request
+is about is the ``study`` query parameter of the page's address (``?study=<id>``,
+the default study when absent).  :func:`current_study` answers for the running code:
+
+* page layouts and tests name it explicitly (:func:`using_study`, :func:`per_study`);
+* a request to the app (the page itself, the shell's layout, every callback) takes it
+  from its address: the page's own query string, or for the requests the page's
+  scripts make, the page address the browser sends with them (``Referer``; the
+  server's policy ``strict-origin-when-cross-origin`` keeps it whole for the app's
+  own requests, and ``history.pushState`` keeps it current).  See
+  :func:`study_from_request`.
+
+``get_artifacts()`` returns the current study's artefacts; callbacks read from here
+and never change them.  ``reload`` exists for tests that point ``AMK_BUILD_DIR``
+somewhere else.
 """
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import functools
+from collections.abc import Iterator
+from contextvars import ContextVar
 from functools import lru_cache
+from urllib.parse import parse_qs, urlparse
 
-from analysis.artifacts import Artifacts, load_artifacts
+from analysis.artifacts import Artifacts, Problem, load_artifacts
 from analysis.estimators import METHOD_LABELS as _METHOD_LABELS
+from analysis.paths import default_study, study_build_dir, study_dir, study_ids
+from analysis.study import Study, StudyError, load_study, set_current_study_resolver
 
 # The instrumental-variable row is a local average treatment effect: comparison villages have
 # take-up too (two-sided non-compliance), so assignment-instrumented receipt identifies the
@@ -21,11 +42,15 @@ LATE_LABEL = (
 )
 LATE_SHORT = "LATE (effect on compliers)"
 METHOD_LABELS = {
-    **{k: v for k, v in _METHOD_LABELS.items() if k in ("did", "ancova", "ipw_did")},
+    **{k: v for k, v in _METHOD_LABELS.items() if k in ("did", "ancova", "ipw_did", "post")},
     "late": LATE_LABEL,
     "tot": LATE_LABEL,
 }
+METHOD_LABELS.setdefault(
+    "post", "Post-only comparison (ITT at one follow-up wave, strata fixed effects where declared)"
+)
 METHOD_SHORT = {
+    "post": "Post-only comparison (ITT)",
     "did": "Diff-in-diff (ITT)",
     "ancova": "ANCOVA (ITT)",
     "ipw_did": "Weighted diff-in-diff (ITT)",
@@ -34,19 +59,137 @@ METHOD_SHORT = {
 }
 
 
-@lru_cache(maxsize=1)
-def get_artifacts() -> Artifacts:
-    return load_artifacts()
+_EXPLICIT: ContextVar[str | None] = ContextVar("study", default=None)
+
+
+def resolve_study(raw: object) -> tuple[str, str | None]:
+    """A study id from a link -> (the study to show, a note when it was not understood).
+
+    >>> resolve_study(None)[1] is None
+    True
+    >>> sid, note = resolve_study("nosuch")
+    >>> sid == default_study(), note.startswith("There is no study 'nosuch'")
+    (True, True)
+    """
+    default = default_study()
+    if raw is None or raw == "":
+        return default, None
+    text = raw[-1] if isinstance(raw, list | tuple) and raw else raw
+    text = str(text).strip()
+    if text in study_ids():
+        return text, None
+    try:
+        name = load_study(default).short_title
+    except StudyError:
+        name = default
+    return default, f"There is no study '{text[:40]}' in this dashboard; showing {name} instead."
+
+
+def study_from_request() -> str | None:
+    """The raw ``study`` parameter of the page the current request belongs to (None outside
+    a request, or when the page address has none)."""
+    try:
+        from flask import has_request_context, request
+    except ImportError:  # pragma: no cover - flask comes with dash
+        return None
+    if not has_request_context():
+        return None
+    if "study" in request.args:
+        return request.args.get("study")
+    if request.path.startswith(("/_dash-", "/_reload-hash", "/_favicon")) and request.referrer:
+        query = parse_qs(urlparse(request.referrer).query, keep_blank_values=True)
+        if query.get("study"):
+            return query["study"][-1]
+    return None
+
+
+def current_study() -> tuple[str, str | None]:
+    """(study id, fallback note) for the running code: explicit, else the request's address."""
+    explicit = _EXPLICIT.get()
+    return resolve_study(explicit if explicit is not None else study_from_request())
+
+
+@contextlib.contextmanager
+def using_study(study: str | None) -> Iterator[None]:
+    """Run a block for one study (a page layout given ``study=``, a test)."""
+    token = _EXPLICIT.set(study)
+    try:
+        yield
+    finally:
+        _EXPLICIT.reset(token)
+
+
+def per_study(layout):
+    """Decorate a page layout: its ``study`` query parameter chooses the study it renders."""
+
+    @functools.wraps(layout)
+    def wrapper(*args, **kwargs):
+        # ``study`` stays in kwargs: the page's links carry it on (components.params)
+        study = kwargs.get("study")
+        if study is None:
+            return layout(*args, **kwargs)
+        with using_study(study):
+            return layout(*args, **kwargs)
+
+    return wrapper
+
+
+@lru_cache(maxsize=16)
+def study_info(study: str) -> Study | None:
+    """The study's description (study.yaml), or None when it cannot be read."""
+    try:
+        return load_study(study)
+    except StudyError:
+        return None
+
+
+def get_study() -> Study | None:
+    """The current study's description."""
+    return study_info(current_study()[0])
+
+
+# sentences built without an explicit study (analysis.findings) follow the study on screen
+set_current_study_resolver(get_study)
+
+
+@lru_cache(maxsize=16)
+def _load(study: str) -> Artifacts:
+    arts = load_artifacts(study_build_dir(study), _data_dir(study))
+    info = study_info(study)
+    if info is not None:
+        arts = dataclasses.replace(arts, study=info)
+    else:
+        try:
+            load_study(study)
+        except StudyError as exc:
+            problem = Problem(f"The study description cannot be read: {exc}", blocking=False)
+            arts = dataclasses.replace(arts, problems=(*arts.problems, problem))
+    return arts
+
+
+def _data_dir(study: str):
+    import os
+
+    # AMK_DATA_DIR points the default study at another folder of data files (analysis.paths)
+    override = os.environ.get("AMK_DATA_DIR")
+    return override if override and study == default_study() else study_dir(study)
+
+
+def get_artifacts(study: str | None = None) -> Artifacts:
+    """The artefacts of ``study`` (default: the current study, see the module docstring)."""
+    sid = resolve_study(study)[0] if study is not None else current_study()[0]
+    return _load(sid)
 
 
 def reload() -> Artifacts:
-    get_artifacts.cache_clear()
+    _load.cache_clear()
+    study_info.cache_clear()
     return get_artifacts()
 
 
 def health() -> tuple[dict, bool]:
     """What ``/healthz`` reports: did the panel and results load, and their fingerprints."""
-    arts = get_artifacts()
+    arts = get_artifacts(default_study())
     info = {
         "status": "ok" if arts.ok else "degraded",
         "results_loaded": arts.results is not None,

@@ -90,6 +90,23 @@ def estimator_words(study: Study | None = None) -> dict[str, str]:
     return words
 
 
+def method_labels(study: Study | None = None) -> dict[str, str]:
+    """Each estimator's full name, in the study's nouns (for specification sentences)."""
+    n = nouns_of(study)
+    late = (
+        f"LATE (effect on compliers): take-up instrumented by {n.cluster.one} assignment "
+        "(Imbens & Angrist 1994)"
+    )
+    return {
+        "did": f"Difference-in-differences (ITT, {n.unit.one} and wave fixed effects)",
+        "ancova": f"ANCOVA (ITT, baseline outcome and {n.stratum.one} strata)",
+        "ipw_did": "Inverse-probability-weighted DiD (ITT)",
+        "late": late,
+        "tot": late,  # the former key of the same estimator
+        "post": f"Post-only comparison of the arms (ITT, {n.stratum.one} fixed effects)",
+    }
+
+
 # The default study's wording, for callers that do not pass a study.
 N_INTERVIEWED = n_interviewed()
 N_ESTIMATION = n_estimation()
@@ -190,7 +207,8 @@ def select(results: pd.DataFrame, spec: Spec) -> pd.DataFrame:
         & (results["inference"] == spec.inference)
         & (results["wave"] == spec.wave)
         & (results["sample_type"] == spec.sample_type)
-        & (results["sample"] == spec.sample)
+        # the whole sample has one row per outcome whatever the study calls it
+        & ((results["sample"] == spec.sample) | (spec.sample_type == "all"))
     )
     return results.loc[m].copy()
 
@@ -390,9 +408,11 @@ def specification_text(
         f"results built {str(manifest.get('built_at', ''))[:10]}"
     )
     wl = wave_label or f"wave {spec.wave}"
+    # the whole sample under the name the study's results give it
+    sample = all_sample(rows) if spec.sample_type == "all" and len(rows) else spec.sample
     return (
         f"Estimator: {method_labels.get(spec.method, spec.method)}. {compared(wl, spec.method)}; "
-        f"sample: {spec.sample}. Inference: {se}. Data: {version}."
+        f"sample: {sample}. Inference: {se}. Data: {version}."
     )
 
 

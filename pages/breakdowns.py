@@ -1,7 +1,8 @@
-"""Breakdowns: one outcome's effect by province, branch and sex, next to the MFI profile.
+"""Breakdowns: one outcome's effect by the study's breakdown dimensions (province, branch,
+sex, ...: whatever its codebook declares), next to the institution's profile.
 
 Branch estimates are shown raw and partially pooled side by side, with the
-heterogeneity test; cells with too few clients say so instead of showing numbers.
+heterogeneity test; cells with too few units say so instead of showing numbers.
 """
 
 from __future__ import annotations
@@ -27,14 +28,16 @@ from components.layout import (
     verdict_badge,
 )
 from components.spec import inference_menu, settle_inference, spec_controls, spec_params
-from components.store import METHOD_LABELS, get_artifacts
+from components.store import METHOD_LABELS, get_artifacts, per_study
+from components.studies import page_title, words
+from components.studies import post_only as _post_only
 from components.theme import TOO_FEW, fmt_num, fmt_p, graph_config, is_missing, slug
 from components.urlstate import LOCATION
 from components.views import (
-    N_ESTIMATION,
     Spec,
     effective_inference,
     het_sentence,
+    n_estimation,
     options,
     specification_text,
     wave_labels,
@@ -45,8 +48,8 @@ dash.register_page(
     path="/breakdowns",
     name="Breakdowns",
     order=3,
-    title="Breakdowns — AMK financial-education impact",
-    description="Effects by province, branch and sex, with partially pooled branch estimates",
+    title=page_title("Breakdowns"),
+    description="Effects by the groups the study declares, with partially pooled estimates",
 )
 
 PAGE = "breakdowns"
@@ -68,12 +71,17 @@ SEX_TABLE = f"{PAGE}-sex-table"
 HETEROGENEITY = f"{PAGE}-heterogeneity"
 HEADER = f"{PAGE}-header"
 
-N_COLUMN = "Clients in the estimation sample (prog. / comp.)"
-# a group's verdict follows its own p, shown next to it, so the verdict explains itself
-VERDICT_RULE = (
-    "Verdict: improved or worsened when the group's own p is at most 0.05. "
-    f"Clients: {N_ESTIMATION}, so fewer than were interviewed."
-)
+
+def n_column() -> str:
+    return f"{words()['units'].capitalize()} in the estimation sample (prog. / comp.)"
+
+
+def verdict_rule() -> str:
+    """A group's verdict follows its own p, shown next to it, so the verdict explains itself."""
+    return (
+        "Verdict: improved or worsened when the group's own p is at most 0.05. "
+        f"{words()['units'].capitalize()}: {n_estimation(_post_only())}, so fewer than were interviewed."
+    )
 
 
 def param_specs() -> list[qp.Param]:
@@ -85,6 +93,29 @@ def param_specs() -> list[qp.Param]:
         *spec_params(res),
         qp.Param("branches", opts["branch"], tuple(opts["branch"]), "branch", multi=True),
     ]
+
+
+def dimensions() -> dict[str, str]:
+    """The study's breakdown dimensions in the results table -> their readable names
+    (the codebook's labels).  The first section shows ``province`` when the table has it,
+    else the study's first declared dimension; the branch and sex sections only when the
+    table has those dimensions."""
+    arts = get_artifacts()
+    types = [t for t in dict.fromkeys(arts.results["sample_type"]) if t != "all"]
+    cb = arts.codebook
+    out = {}
+    for t in types:
+        var = cb.variables.get(t) if cb is not None else None
+        out[t] = str(var.label) if var is not None else t.replace("_", " ")
+    return out
+
+
+def first_dimension() -> str:
+    dims = dimensions()
+    if "province" in dims:
+        return "province"
+    others = [d for d in dims if d not in ("branch", "sex")]
+    return others[0] if others else "province"
 
 
 def subgroup_rows(
@@ -141,7 +172,7 @@ def branch_table(rows: pd.DataFrame) -> html.Div:
         ("raw_ci", "95% interval", None),
         ("eb", "Pooled", None),
         ("eb_ci", "95% interval", None),
-        ("n", N_COLUMN, None),
+        ("n", n_column(), None),
         ("p", "p (alone)", None),
         ("verdict", "Verdict (alone)", lambda v: verdict_badge(v)),
     ]
@@ -149,7 +180,7 @@ def branch_table(rows: pd.DataFrame) -> html.Div:
         pd.DataFrame(recs),
         cols,
         caption_text="Effect by branch: estimated from the branch alone and partially pooled. "
-        + VERDICT_RULE,
+        + verdict_rule(),
         nowrap=True,
     )
 
@@ -174,11 +205,11 @@ def group_table(rows: pd.DataFrame, label: str) -> html.Div:
             ("group", label, None),
             ("est", "Effect", None),
             ("ci", "95% interval", None),
-            ("n", N_COLUMN, None),
+            ("n", n_column(), None),
             ("p", "p", None),
             ("verdict", "Verdict", lambda v: verdict_badge(v)),
         ],
-        caption_text=f"Effect by {label.lower()}. " + VERDICT_RULE,
+        caption_text=f"Effect by {label.lower()}. " + verdict_rule(),
         nowrap=True,
     )
 
@@ -201,7 +232,11 @@ def breakdown_view(outcome: str, method: str, wave: str, inference: str, branche
         & (res["sample_type"] == "all")
     ]
     ref = all_row.iloc[0].to_dict() if len(all_row) else None
-    prov = subgroup_rows(outcome, method, w, inf, "province")
+    first = first_dimension()
+    dims = dimensions()
+    first_label = dims.get(first, first).lower()
+    unit_many = arts.study.nouns.unit.many if arts.study is not None else "units"
+    prov = subgroup_rows(outcome, method, w, inf, first)
     br_all = subgroup_rows(outcome, method, w, inf, "branch")
     br = br_all[br_all["sample"].isin(branches)]
     sex = subgroup_rows(outcome, method, w, inf, "sex")
@@ -228,7 +263,8 @@ def breakdown_view(outcome: str, method: str, wave: str, inference: str, branche
     header = [
         html.H2(f"{meta['short']}", className="h5 mb-1"),
         html.P(
-            f"{meta['label']} — unit: {unit}; {better} is better. {wl} vs baseline.",
+            f"{meta['label']} — unit: {unit}; {better} is better. {wl}"
+            + ("." if method == "post" else " vs baseline."),
             className="small text-body-secondary mb-0",
         ),
     ]
@@ -236,37 +272,37 @@ def breakdown_view(outcome: str, method: str, wave: str, inference: str, branche
         header.append(dbc.Alert(inf_note, color="info", className="py-2 small mt-2 mb-0"))
     het = html.Ul(
         [
-            html.Li(het_sentence(prov, "province")),
-            html.Li(het_sentence(br_all, "branch")),
-            html.Li(het_sentence(sex, "group of women and men")),
+            html.Li(het_sentence(prov, first_label)),
+            html.Li(het_sentence(br_all, "branch")) if "branch" in dims else None,
+            html.Li(het_sentence(sex, "group of women and men")) if "sex" in dims else None,
         ],
         className="small mb-0",
     )
-    base = slug("amk-fe", outcome, method, inf, wl)
+    base = slug(arts.study.slug if arts.study is not None else "study", outcome, method, inf, wl)
     suppressed_note = (
-        f" Groups with fewer than {int(res['min_cell'].iloc[0])} clients in an arm show “{TOO_FEW}”."
+        f" Groups with fewer than {int(res['min_cell'].iloc[0])} {unit_many} in an arm show “{TOO_FEW}”."
         if "min_cell" in res
         else ""
     )
     return {
         "header": header,
         "province_figure": prov_fig,
-        "province_config": graph_config(f"{base}-by-province"),
-        "province_caption": spec_text(prov, "province")
-        + " Dashed line: all clients."
+        "province_config": graph_config(f"{base}-by-{slug(first_label)}"),
+        "province_caption": spec_text(prov, first_label)
+        + f" Dashed line: all {unit_many}."
         + suppressed_note,
         "branch_figure": br_fig,
         "branch_config": graph_config(f"{base}-by-branch"),
         "branch_caption": spec_text(br, "branch")
-        + " Circles: the branch's own estimate; diamonds: partially pooled (empirical Bayes) estimate. Dashed line: all clients."
+        + f" Circles: the branch's own estimate; diamonds: partially pooled (empirical Bayes) estimate. Dashed line: all {unit_many}."
         + suppressed_note,
         "sex_figure": sex_fig,
         "sex_config": graph_config(f"{base}-by-sex"),
-        "sex_caption": spec_text(sex, "sex") + " Dashed line: all clients." + suppressed_note,
+        "sex_caption": spec_text(sex, "sex") + f" Dashed line: all {unit_many}." + suppressed_note,
         "branch_table": branch_table(br)
         if len(br)
         else html.P("No branch selected.", className="small"),
-        "province_table": group_table(prov, "Province"),
+        "province_table": group_table(prov, dims.get(first, first)),
         "sex_table": group_table(sex, "Women and men"),
         "heterogeneity": het,
     }
@@ -291,6 +327,7 @@ ORDER = [
 
 
 @safe_layout
+@per_study
 def layout(outcome=None, method=None, wave=None, inference=None, branches=None, **kwargs):
     arts = get_artifacts()
     if not arts.ok:
@@ -311,16 +348,26 @@ def layout(outcome=None, method=None, wave=None, inference=None, branches=None, 
         values["outcome"], values["method"], values["wave"], values["inference"], values["branches"]
     )
     outcome_opts = res.drop_duplicates("outcome")[["outcome", "short"]]
+    dims = dimensions()
+    first = first_dimension()
+    cluster_many = arts.study.nouns.cluster.many if arts.study is not None else "clusters"
     return html.Div(
         [
             html.H1("Where did the programme work?", className="h3 mt-3"),
             html.P(
                 [
-                    "Effects of one outcome by province, branch and sex. Branches have few villages each, so their own estimates are noisy; the ",
-                    term("partially pooled", "pooled", PAGE),
-                    " estimate is a steadier guide, and the ",
+                    f"Effects of one outcome by {', '.join(d.lower() for d in dims.values()) or 'group'}. ",
+                    *(
+                        [
+                            f"Branches have few {cluster_many} each, so their own estimates are noisy; the ",
+                            term("partially pooled", "pooled", PAGE),
+                            " estimate is a steadier guide, and the ",
+                        ]
+                        if "branch" in dims
+                        else ["The "]
+                    ),
                     term("heterogeneity test", "het", PAGE),
-                    " says whether branches really differ.",
+                    " says whether the groups really differ.",
                 ],
                 className="text-body-secondary",
             ),
@@ -352,7 +399,7 @@ def layout(outcome=None, method=None, wave=None, inference=None, branches=None, 
                             ),
                             html.Section(
                                 [
-                                    html.H3("By province", className="h6"),
+                                    html.H3(f"By {dims.get(first, first).lower()}", className="h6"),
                                     graph(
                                         PROVINCE_FIG,
                                         v["province_figure"],
@@ -362,7 +409,7 @@ def layout(outcome=None, method=None, wave=None, inference=None, branches=None, 
                                     caption(v["province_caption"], id=PROVINCE_CAPTION),
                                     html.Div(v["province_table"], id=PROVINCE_TABLE),
                                 ],
-                                **{"aria-label": "Effects by province"},
+                                **{"aria-label": f"Effects by {dims.get(first, first).lower()}"},
                             ),
                         ],
                         xs=12,
@@ -416,6 +463,7 @@ def layout(outcome=None, method=None, wave=None, inference=None, branches=None, 
                     ),
                 ],
                 **{"aria-label": "Effects by branch"},
+                hidden="branch" not in dims,
             ),
             html.Section(
                 [
@@ -441,6 +489,7 @@ def layout(outcome=None, method=None, wave=None, inference=None, branches=None, 
                     ),
                 ],
                 **{"aria-label": "Effects by sex and tables"},
+                hidden="sex" not in dims,
             ),
         ]
     )
@@ -481,9 +530,10 @@ def update(outcome, method, wave, inference, branches, current=None):
     v = breakdown_view(
         values["outcome"], values["method"], values["wave"], values["inference"], chosen
     )
+    # "branches=" says "none chosen"; a study without branches has nothing to choose
     search = (
         qp.to_search(specs, values)
-        if chosen
+        if chosen or not allowed
         else qp.to_search(specs[:4], values)
         + ("&" if qp.to_search(specs[:4], values) else "?")
         + "branches="

@@ -26,7 +26,9 @@ from components.layout import (
     verdict_badge,
 )
 from components.spec import inference_menu, settle_inference, spec_controls, spec_params
-from components.store import METHOD_LABELS, METHOD_SHORT, get_artifacts
+from components.store import METHOD_LABELS, METHOD_SHORT, get_artifacts, per_study
+from components.studies import page_title, words
+from components.studies import post_only as _post_only
 from components.theme import TOO_FEW, VERDICT_LABELS, fmt_num, fmt_p, graph_config, slug
 from components.urlstate import LOCATION
 from components.views import (
@@ -35,14 +37,14 @@ from components.views import (
     MDE_ESTIMATE,
     METHOD_ORDER,
     MULTIPLE_TESTING,
-    N_ESTIMATION,
-    SAMPLE_NOTE,
     SCALES,
     Spec,
     effect_words,
     effective_inference,
+    n_estimation,
     options,
     ordered,
+    sample_note,
     scaled_rows,
     select,
     specification_text,
@@ -54,7 +56,7 @@ dash.register_page(
     path="/effects",
     name="Effects",
     order=2,
-    title="Effects — AMK financial-education impact",
+    title=page_title("Effects"),
     description="Forest plot and table of every outcome's effect, with intervals and q-values",
 )
 
@@ -158,6 +160,7 @@ def table_frame(rows: pd.DataFrame, scale: str, level: str) -> pd.DataFrame:
 
 
 def grid_columns(scale: str, level: str) -> list[dict]:
+    w = words()
     dec = 1 if scale == "pct" else 3
     # a non-zero number never reads 0: below half a unit of the last decimal, two significant figures
     num = {
@@ -223,15 +226,15 @@ def grid_columns(scale: str, level: str) -> list[dict]:
         {"field": "unit", "headerName": "Unit", "minWidth": 150},
         {
             "field": "n_programme",
-            "headerName": "Programme clients (estimation sample)",
-            "headerTooltip": f"Programme clients {N_ESTIMATION}.",
+            "headerName": f"Programme {w['units']} (estimation sample)",
+            "headerTooltip": f"Programme {w['units']} {n_estimation(_post_only())}.",
             "type": "rightAligned",
             "valueFormatter": cnt,
         },
         {
             "field": "n_comparison",
-            "headerName": "Comparison clients (estimation sample)",
-            "headerTooltip": f"Comparison clients {N_ESTIMATION}.",
+            "headerName": f"Comparison {w['units']} (estimation sample)",
+            "headerTooltip": f"Comparison {w['units']} {n_estimation(_post_only())}.",
             "type": "rightAligned",
             "valueFormatter": cnt,
         },
@@ -251,7 +254,7 @@ def forest_view(method: str, wave: str, inference: str, scale: str, level: str, 
     rows, spec, note = view_rows(method, wave, inference, scale, mt)
     wl = wave_labels(arts.results).get(spec.wave)
     fig = make_forest_plot(rows, scale=scale, view=mt, level=level)
-    filename = slug("amk-fe-effects", spec.method, spec.inference, wl, scale)
+    filename = slug(f"{words()['slug']}-effects", spec.method, spec.inference, wl, scale)
     cap = [
         specification_text(
             rows, spec, method_labels=METHOD_LABELS, manifest=arts.results_manifest, wave_label=wl
@@ -279,6 +282,7 @@ def forest_view(method: str, wave: str, inference: str, scale: str, level: str, 
 def detail_view(outcome: str, method: str, wave: str, inference: str):
     """One outcome: means by arm over the waves and its effect under every estimator."""
     arts = get_artifacts()
+    w = words()
     res = arts.results
     inf, _ = effective_inference(method, inference, res)
     meta = res.loc[res["outcome"] == outcome].iloc[0]
@@ -326,22 +330,30 @@ def detail_view(outcome: str, method: str, wave: str, inference: str):
             ("p", "p", None),
             ("Verdict", "Verdict", lambda v: verdict_badge(v)),
         ],
-        caption_text=f"{meta['short']}: the same effect under every estimator ({wl.get(int(wave))} vs baseline, all clients).",
+        caption_text=f"{meta['short']}: the same effect under every estimator ({wl.get(int(wave))}{'' if method == 'post' else ' vs baseline'}, all {w['units']}).",
     )
+    if not rows:
+        asked = sorted(int(x) for x in res.loc[res["outcome"] == outcome, "wave"].unique())
+        sentence = (
+            f"{meta['short']} was not measured at {wl.get(int(wave), wave)}; it was measured at "
+            + ", ".join(str(wl.get(x, x)) for x in asked)
+            + ". Choose one of those waves above."
+        )
     table = html.Div([html.P(sentence, className="mb-2", id=DETAIL_SENTENCE), table])
     title = f"{meta['short']} — {meta['label']}"
     cap = (
-        f"Average of {meta['short'].lower()} in programme and comparison villages at each survey wave (all clients interviewed at that wave), "
+        f"Average of {meta['short'].lower()} in {w['programme_arm']} and {w['comparison_arm']} at each survey wave (all {w['units']} interviewed at that wave), "
         f"with 95% intervals of the means. Unit: {meta['unit']}; {'higher' if meta['better'] == 'higher' else 'lower'} is better. "
-        f"Cells with fewer than {arts.diagnostics.get('min_cell', '?')} clients are not shown. Data: {arts.data_label}."
+        f"Cells with fewer than {arts.diagnostics.get('min_cell', '?')} {w['units']} are not shown. Data: {arts.data_label}."
     )
-    return fig, graph_config(slug("amk-fe-means-by-arm", outcome)), title, table, cap
+    return fig, graph_config(slug(f"{w['slug']}-means-by-arm", outcome)), title, table, cap
 
 
 # ---------------------------------------------------------------- layout
 
 
 @safe_layout
+@per_study
 def layout(
     method=None, wave=None, inference=None, scale=None, level=None, mt=None, outcome=None, **kwargs
 ):
@@ -365,6 +377,7 @@ def layout(
     values, notes = qp.parse(specs, {**query, **kwargs})
     values = settle_inference(values, {**query, **kwargs}, arts.results)
     res = arts.results
+    w = words()
     outcome_opts = res.drop_duplicates("outcome")[["outcome", "short", "is_index"]]
     fig, config, cap, grid_rows, grid_cols, note = forest_view(
         values["method"],
@@ -383,10 +396,10 @@ def layout(
     )
     return html.Div(
         [
-            html.H1("Effects of financial education on clients", className="h3 mt-3"),
+            html.H1(f"Effects — {w['title']}", className="h3 mt-3"),
             html.P(
                 [
-                    "Each row is one client outcome: the dot is the estimated effect of the programme (clients of programme villages compared with comparison villages), the bars its ",
+                    f"Each row is one outcome of the {w['units']}: the dot is the estimated effect of the programme ({w['units']} of {w['programme_arm']} compared with {w['comparison_arm']}), the bars its ",
                     term("confidence intervals", "ci", PAGE),
                     ". Rows are grouped by outcome family; the ",
                     term("family index", "index", PAGE),
@@ -451,7 +464,7 @@ def layout(
                     ),
                     html.P(
                         "The same numbers as the plot (its text alternative). Click a column header to sort. "
-                        + SAMPLE_NOTE,
+                        + sample_note(),
                         className="small text-body-secondary mb-1",
                     ),
                     data_grid(GRID, grid_rows, grid_cols),
@@ -603,11 +616,12 @@ def csv_download(method: str, wave: str, inference: str, scale: str, level: str,
             rows, spec, method_labels=METHOD_LABELS, manifest=arts.results_manifest, wave_label=wl
         )
         + f" Scale: {SCALES[scale]}. Significance: {MULTIPLE_TESTING[mt]}."
-        + f" n_programme, n_comparison: clients {N_ESTIMATION}. mde: {MDE_ESTIMATE}.",
+        + f" n_programme, n_comparison: {words()['units']} {n_estimation(_post_only())}. mde: {MDE_ESTIMATE}.",
     )
     return {
         "content": text,
-        "filename": slug("amk-fe-effects", spec.method, spec.inference, wl, scale) + ".csv",
+        "filename": slug(f"{words()['slug']}-effects", spec.method, spec.inference, wl, scale)
+        + ".csv",
         "type": "text/csv",
     }
 

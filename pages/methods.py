@@ -23,15 +23,17 @@ from components.layout import (
     simple_table,
     term,
 )
-from components.store import METHOD_LABELS, get_artifacts
+from components.store import METHOD_LABELS, get_artifacts, per_study
+from components.studies import page_title, words
+from components.studies import post_only as _post_only
 from components.theme import fmt_num, fmt_p, fmt_pct, is_missing
 from components.views import (
-    ESTIMATOR_WORDS,
     INFERENCE_LABELS,
     MDE_DESIGN,
     METHOD_ORDER,
-    N_ESTIMATION,
-    N_INTERVIEWED,
+    estimator_words,
+    n_estimation,
+    n_interviewed,
     wave_labels,
 )
 
@@ -40,7 +42,7 @@ dash.register_page(
     path="/methods",
     name="Methods & data",
     order=4,
-    title="Methods & data — AMK financial-education impact",
+    title=page_title("Methods & data"),
     description="Design, sample, balance, attrition, estimators, provenance, codebook and downloads",
 )
 
@@ -51,11 +53,14 @@ DOWNLOAD_TYPE = f"{PAGE}-download-button"
 FLOW_FIG = f"{PAGE}-flow-figure"
 BALANCE_FIG = f"{PAGE}-balance-figure"
 
-SAMPLE_FLOW_NOTE = (
-    "Each effect is estimated on fewer clients: those "
-    + N_ESTIMATION.removeprefix("in the estimation sample: ")
-    + " (the estimation sample, shown next to each effect)."
-)
+
+def sample_flow_note() -> str:
+    return (
+        f"Each effect is estimated on fewer {words()['units']}: those "
+        + n_estimation(_post_only()).removeprefix("in the estimation sample: ")
+        + " (the estimation sample, shown next to each effect)."
+    )
+
 
 DOWNLOADS = {
     "results": "Full results table (every outcome, estimator, sample and wave)",
@@ -70,7 +75,7 @@ DOWNLOADS = {
 
 
 def download_frame(name: str) -> pd.DataFrame:
-    """An aggregate table for download (no individual client rows exist in any of them)."""
+    """An aggregate table for download (no individual rows exist in any of them)."""
     arts = get_artifacts()
     diag = arts.diagnostics
     if name == "results":
@@ -102,7 +107,7 @@ def download_payload(name: str) -> dict:
         }
         return {
             "content": json.dumps(doc, indent=2, ensure_ascii=False),
-            "filename": "amk-fe-provenance.json",
+            "filename": f"{words()['slug']}-provenance.json",
             "type": "application/json",
         }
     text = csv_text(
@@ -110,13 +115,31 @@ def download_payload(name: str) -> dict:
         label=arts.data_label,
         spec=f"{DOWNLOADS[name]}. Results built {arts.results_manifest.get('built_at', '?')}.",
     )
-    return {"content": text, "filename": f"amk-fe-{name.replace('_', '-')}.csv", "type": "text/csv"}
+    return {
+        "content": text,
+        "filename": f"{words()['slug']}-{name.replace('_', '-')}.csv",
+        "type": "text/csv",
+    }
+
+
+def unavailable_note(name: str) -> dbc.Alert | None:
+    """Why a diagnostic does not apply to this study (the build says so), or None."""
+    reason = (get_artifacts().diagnostics.get("unavailable") or {}).get(name)
+    if not reason:
+        return None
+    return dbc.Alert(
+        f"Not available for this study: {reason}.",
+        color="secondary",
+        className="py-2 small",
+        id=f"{PAGE}-{name.replace('_', '-')}-unavailable",
+    )
 
 
 def mde_wide(
     mde: pd.DataFrame, wl: dict[int, str]
 ) -> tuple[pd.DataFrame, list[tuple[str, str, object]]]:
     """One row per outcome, the MDE of each follow-up wave side by side."""
+    nw = words()
     if mde.empty:
         return mde, [("label", "Outcome", None)]
     waves = sorted(int(w) for w in mde["wave"].unique())
@@ -136,9 +159,9 @@ def mde_wide(
     cols += [("icc", "Intra-cluster correlation (baseline)", fmt_num)]
     if "design_effect" in last:
         out["design_effect"] = last["design_effect"]
-        cols += [("design_effect", "Design effect (unequal village sizes)", fmt_num)]
+        cols += [("design_effect", f"Design effect (unequal {nw['cluster']} sizes)", fmt_num)]
     out["n_clusters"] = last["n_clusters"]
-    cols += [("n_clusters", "Villages", lambda v: f"{int(v)}")]
+    cols += [("n_clusters", nw["clusters"].capitalize(), lambda v: f"{int(v)}")]
     return out.reset_index(), cols
 
 
@@ -168,6 +191,7 @@ def _manifest_summary(m: dict, keys: list[tuple[str, str]]) -> html.Dl:
 
 
 @safe_layout
+@per_study
 def layout(**kwargs):
     arts = get_artifacts()
     if not arts.ok:
@@ -184,8 +208,9 @@ def layout(**kwargs):
     settings = arts.results_manifest.get("settings", {})
     weights = res["boot_weights"].dropna().unique().tolist() if "boot_weights" in res else []
     all_rows = res[res["sample_type"] == "all"]
-    n_villages = int(all_rows["n_clusters"].max()) if all_rows["n_clusters"].notna().any() else None
+    n_clusters = int(all_rows["n_clusters"].max()) if all_rows["n_clusters"].notna().any() else None
     ev = (arts.profile.get("evaluation") or {}).get("summary", "")
+    w = words()
 
     sections = [
         html.H1("Methods and data", className="h3 mt-3"),
@@ -196,13 +221,21 @@ def layout(**kwargs):
                 html.P(ev, className="mb-2") if ev else None,
                 html.P(
                     [
-                        "Programme and comparison groups are defined by village",
-                        f" ({n_villages} villages)" if n_villages else "",
+                        f"Programme and comparison groups are defined by {w['cluster']}",
+                        f" ({n_clusters} {w['clusters']})" if n_clusters else "",
                         ": effects are ",
                         term("intention-to-treat", "itt", PAGE),
-                        " comparisons of all clients of programme villages with all clients of comparison villages, plus a ",
-                        term("LATE (effect on compliers)", "late", PAGE),
-                        ": the effect for clients who received the topics because their village was in the programme. Standard errors are clustered by village, the unit of assignment.",
+                        f" comparisons of all {w['units']} of {w['programme_arm']} with all {w['units']} of {w['comparison_arm']}",
+                        *(
+                            [
+                                ", plus a ",
+                                term("LATE (effect on compliers)", "late", PAGE),
+                                f": the effect for {w['units']} who took part because their {w['cluster']} was in the programme",
+                            ]
+                            if set(res["method"]) & {"late", "tot"}
+                            else []
+                        ),
+                        f". Standard errors are clustered by {w['cluster']}, the unit of assignment.",
                     ]
                 ),
             ],
@@ -211,6 +244,7 @@ def layout(**kwargs):
         html.Section(
             [
                 html.H2("Sample flow by arm and wave", className="h5"),
+                unavailable_note("sample_flow"),
                 dbc.Row(
                     [
                         dbc.Col(
@@ -218,11 +252,11 @@ def layout(**kwargs):
                                 graph(
                                     FLOW_FIG,
                                     make_sample_flow_plot(flow),
-                                    "amk-fe-sample-flow",
+                                    f"{w['slug']}-sample-flow",
                                     label="the sample-flow chart",
                                 ),
                                 caption(
-                                    f"{N_INTERVIEWED} at each wave by arm. {SAMPLE_FLOW_NOTE} Data: {arts.data_label}."
+                                    f"{n_interviewed()} at each wave by arm. {sample_flow_note()} Data: {arts.data_label}."
                                 ),
                             ],
                             xs=12,
@@ -233,15 +267,15 @@ def layout(**kwargs):
                                 flow,
                                 [
                                     ("wave_label", "Wave", None),
-                                    ("arm", "Villages", None),
-                                    ("n_clients", N_INTERVIEWED, lambda v: f"{int(v):,}"),
+                                    ("arm", w["clusters"].capitalize(), None),
+                                    ("n_clients", n_interviewed(), lambda v: f"{int(v):,}"),
                                     (
                                         "share_received_fe",
-                                        "Had received FE topics",
+                                        "Had taken part",
                                         lambda v: fmt_pct(v),
                                     ),
                                 ],
-                                caption_text="Sample flow (the chart's table): clients interviewed, not the estimation sample.",
+                                caption_text=f"Sample flow (the chart's table): {w['units']} interviewed, not the estimation sample.",
                             ),
                             xs=12,
                             lg=6,
@@ -256,14 +290,14 @@ def layout(**kwargs):
             [
                 html.H2("Attrition", className="h5"),
                 html.P(
-                    "Clients interviewed at baseline but not found again. Attrition that differs between the arms could bias the comparison.",
+                    f"{w['units'].capitalize()} interviewed at baseline but not found again. Attrition that differs between the arms could bias the comparison.",
                     className="small text-body-secondary",
                 ),
                 simple_table(
                     attrition,
                     [
                         ("wave_label", "Wave", None),
-                        ("arm", "Villages", None),
+                        ("arm", w["clusters"].capitalize(), None),
                         ("n_baseline", "At baseline", lambda v: f"{int(v):,}"),
                         ("n_interviewed", "Interviewed", lambda v: f"{int(v):,}"),
                         ("attrition_rate", "Lost", lambda v: fmt_pct(v, 1)),
@@ -300,7 +334,7 @@ def layout(**kwargs):
                                 graph(
                                     BALANCE_FIG,
                                     make_balance_plot(balance),
-                                    "amk-fe-baseline-balance",
+                                    f"{w['slug']}-baseline-balance",
                                     label="the balance chart",
                                 ),
                                 caption(
@@ -339,13 +373,14 @@ def layout(**kwargs):
                     [
                         "The ",
                         term("minimum detectable effect", "mde", f"{PAGE}-mde"),
-                        " of the design for each outcome, computed before looking at any effect: from the number of villages, clients per village and how alike clients of a village are (intra-cluster correlation). "
+                        " of the design for each outcome, computed before looking at any effect: "
+                        f"from the number of {w['clusters']}, {w['units']} per {w['cluster']} and how alike {w['units']} of a {w['cluster']} are (intra-cluster correlation). "
                         "The Effects page shows a second one next to each estimate, the MDE from that estimate's standard error; "
-                        "it reflects the estimator and the clients actually analysed, so the two differ.",
+                        f"it reflects the estimator and the {w['units']} actually analysed, so the two differ.",
                     ],
                     className="small text-body-secondary",
                 ),
-                mde_table(mde, wl),
+                unavailable_note("design_mde") or mde_table(mde, wl),
             ],
             className="mb-4",
         ),
@@ -359,7 +394,7 @@ def layout(**kwargs):
                         if m in set(res["method"])
                         for x in (
                             html.Dt(METHOD_LABELS.get(m, m)),
-                            html.Dd(ESTIMATOR_WORDS[m], className="mb-2"),
+                            html.Dd(estimator_words()[m], className="mb-2"),
                         )
                     ],
                 ),
@@ -369,7 +404,7 @@ def layout(**kwargs):
                         html.Li(
                             [
                                 html.Strong(INFERENCE_LABELS["cluster"] + ": "),
-                                "clustered by village (CR1 small-sample correction), with t-distribution critical values on (villages − 1) degrees of freedom.",
+                                f"clustered by {w['cluster']} (CR1 small-sample correction), with t-distribution critical values on ({w['clusters']} − 1) degrees of freedom.",
                             ]
                         ),
                         html.Li(
@@ -390,10 +425,10 @@ def layout(**kwargs):
                         ),
                         html.Li(
                             [
-                                html.Strong("Branches: "),
-                                "each branch estimated alone, and ",
+                                html.Strong("Groups: "),
+                                "each group estimated alone, and ",
                                 term("partially pooled", "pooled", f"{PAGE}-eb"),
-                                f" (empirical Bayes). Groups with fewer than {settings.get('min_cell', '?')} clients in an arm are suppressed everywhere.",
+                                f" (empirical Bayes). Groups with fewer than {settings.get('min_cell', '?')} {w['units']} in an arm are suppressed everywhere.",
                             ]
                         ),
                     ],
@@ -406,8 +441,8 @@ def layout(**kwargs):
             [
                 html.H2("Provenance", className="h5"),
                 dbc.Alert(
-                    arts.data_label,
-                    color="warning" if arts.data_kind != "real" else "info",
+                    [arts.data_label, f". {arts.data_credit}" if arts.data_credit else None],
+                    color="warning" if arts.data_kind == "demo" else "info",
                     className="py-2",
                 ),
                 dbc.Row(
@@ -420,8 +455,11 @@ def layout(**kwargs):
                                     [
                                         ("kind", "Kind"),
                                         ("built_at", "Built"),
-                                        ("n_rows", "Client-waves"),
-                                        ("n_clients_baseline", "Clients at baseline"),
+                                        ("n_rows", f"{w['unit'].capitalize()}-waves"),
+                                        (
+                                            "n_clients_baseline",
+                                            f"{w['units'].capitalize()} at baseline",
+                                        ),
                                         ("waves", "Waves"),
                                         ("panel_sha256", "Content hash"),
                                         ("code_version", "Code version"),
@@ -489,7 +527,7 @@ def layout(**kwargs):
             [
                 html.H2("Downloads (aggregate tables only)", className="h5"),
                 html.P(
-                    "Every file starts with the data-provenance label. No file contains individual clients.",
+                    f"Every file starts with the data-provenance label. No file contains individual {w['units']}.",
                     className="small text-body-secondary",
                 ),
                 html.Div(

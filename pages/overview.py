@@ -15,7 +15,8 @@ from components import params as qp
 from components.errors import safe_layout
 from components.layout import caption, notes_alert, problem_page, profile_card, term, verdict_badge
 from components.spec import spec_params
-from components.store import METHOD_LABELS, get_artifacts
+from components.store import METHOD_LABELS, get_artifacts, per_study
+from components.studies import page_title, words
 from components.theme import fmt_p, is_missing
 from components.views import (
     INFERENCE_LABELS,
@@ -36,8 +37,8 @@ dash.register_page(
     path="/",
     name="Overview",
     order=0,
-    title="Overview — AMK financial-education impact",
-    description="What the financial-education programme changed for clients, at a glance",
+    title=page_title("Overview"),
+    description="What the programme changed, at a glance: headline findings, the profile and the design",
 )
 
 PAGE = "overview"
@@ -79,11 +80,13 @@ def wave_switch(current: int, search: str = "") -> html.Nav:
     res = get_artifacts().results
     waves = options(res)["wave"]
     wl = wave_labels(res)
+    spec = {p.name: p for p in param_specs()}
+    default, post = spec["wave"].default, spec["method"].default == "post"
     links = []
     for w in waves:
-        own = "" if w == max(waves) else f"?wave={w}"
+        own = "" if str(w) == default else f"?wave={w}"
         href = "/" + qp.keep_carried(own, search, ["wave"])
-        label = f"{wl.get(w, w)} vs baseline"
+        label = f"{wl.get(w, w)}" if post else f"{wl.get(w, w)} vs baseline"
         if w == current:
             links.append(
                 html.Span(label, className="badge text-bg-primary", **{"aria-current": "page"})
@@ -172,32 +175,48 @@ def glance_section(search: str = "") -> html.Div:
     flow = pd.DataFrame(arts.diagnostics.get("sample_flow", []))
     attr = pd.DataFrame(arts.diagnostics.get("attrition", []))
     tiles: list[tuple[str, str, str]] = []
+    w = words()
     if not flow.empty:
         base = flow[flow["wave"] == 0]
         tiles.append(
             (
-                "Clients at baseline",
+                f"{w['units'].capitalize()} at baseline",
                 f"{int(base['n_clients'].sum()):,}",
                 " · ".join(f"{int(r.n_clients):,} {r.arm.lower()}" for r in base.itertuples()),
             )
         )
     all_rows = res[res["sample_type"] == "all"]
+    roles = arts.codebook.roles if arts.codebook is not None else None
+    strata = bool(roles and roles.strata)
     if len(all_rows["n_clusters"].dropna()):
         tiles.append(
             (
-                "Villages (unit of assignment)",
+                f"{w['clusters'].capitalize()} (unit of assignment)",
                 f"{int(all_rows['n_clusters'].max()):,}",
-                "programme assigned by village within branch",
+                f"programme assigned by {w['cluster']}"
+                + (f" within {w['stratum']}" if strata else ""),
             )
         )
-    opts = options(res)
-    tiles.append(
-        (
-            "Branches · provinces",
-            f"{len(opts['branch'])} · {len(opts['province'])}",
-            ", ".join(opts["province"]),
+    # the breakdown dimensions the results have (sex is a breakdown, not a design feature)
+    groups = {
+        t: sorted(res.loc[res["sample_type"] == t, "sample"].unique())
+        for t in dict.fromkeys(res["sample_type"])
+        if t not in ("all", "sex")
+    }
+    if groups:
+        names = [
+            str(arts.codebook.variables[t].label).lower()
+            if arts.codebook is not None and t in arts.codebook.variables
+            else t
+            for t in groups
+        ]
+        tiles.append(
+            (
+                "Groups: " + " · ".join(names),
+                " · ".join(str(len(v)) for v in groups.values()),
+                ", ".join(list(groups.values())[-1]),
+            )
         )
-    )
     waves = arts.panel_manifest.get("waves") or {}
     if waves:
         tiles.append(("Survey waves", str(len(waves)), " → ".join(str(v) for v in waves.values())))
@@ -217,9 +236,9 @@ def glance_section(search: str = "") -> html.Div:
         if "Programme" in parts:
             tiles.append(
                 (
-                    "Received FE topics",
+                    "Reached by the programme",
                     f"{100 * parts['Programme']:.0f}%",
-                    f"of programme clients by {lastw['wave_label'].iloc[0].lower()} ({100 * parts.get('Comparison', float('nan')):.0f}% of comparison clients)",
+                    f"of programme {w['units']} by {lastw['wave_label'].iloc[0].lower()} ({100 * parts.get('Comparison', float('nan')):.0f}% of comparison {w['units']})",
                 )
             )
     cols = [
@@ -243,7 +262,7 @@ def glance_section(search: str = "") -> html.Div:
             dbc.Row(cols, className="g-2"),
             caption(
                 [
-                    "Clients of programme villages were offered financial education by their client officers; clients of comparison villages were not. ",
+                    f"{w['units'].capitalize()} of {w['programme_arm']} received the innovation; {w['units']} of {w['comparison_arm']} did not. ",
                     "Effects compare the two groups (",
                     term("intention to treat", "itt", f"{PAGE}-glance"),
                     "). ",
@@ -304,11 +323,14 @@ def recommendations_section(spec: Spec) -> html.Div:
             )
         )
     if not cards:
-        return html.P("No recommendations file was found (the study's recommendations.yaml).", id=RECS)
+        return html.P(
+            "No recommendations file was found (the study's recommendations.yaml).", id=RECS
+        )
     return html.Div(dbc.Row(cards, className="g-3"), id=RECS)
 
 
 @safe_layout
+@per_study
 def layout(wave=None, **kwargs):
     arts = get_artifacts()
     if not arts.ok:
@@ -324,10 +346,10 @@ def layout(wave=None, **kwargs):
     inn = profile.get("innovation") or {}
     return html.Div(
         [
-            html.H1(inn.get("title") or "Financial-education impact", className="h3 mt-3"),
+            html.H1(inn.get("title") or words()["title"], className="h3 mt-3"),
             html.P(
                 [
-                    f"What changed for {profile.get('name', 'the MFI')}'s clients after staff were trained to pass financial-education topics on to them. ",
+                    f"What changed for the {words()['units']}: {words()['innovation']} ",
                     f"Headline estimates: {METHOD_LABELS.get(spec.method, spec.method)}; {INFERENCE_LABELS.get(spec.inference, spec.inference).lower()}.",
                 ],
                 className="text-body-secondary",
@@ -372,12 +394,18 @@ def layout(wave=None, **kwargs):
                 [
                     html.H2("Recommendations and the evidence behind them", className="h5 mt-4"),
                     html.P(
-                        "The ILO's recommendations to the institution, each with the measured effects that bear on it.",
+                        str(
+                            (arts.study.extra if arts.study else {}).get("recommendations_intro")
+                            or ""
+                        )
+                        or "Recommendations to the institution, each with the measured effects that bear on it.",
                         className="small text-body-secondary",
                     ),
                     recommendations_section(spec),
                 ],
                 **{"aria-label": "Recommendations"},
-            ),
+            )
+            if arts.recommendations
+            else None,
         ]
     )

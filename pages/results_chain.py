@@ -1,8 +1,8 @@
 """Results chain: inputs → activities → outputs → outcomes → impact, from the data file.
 
 Outcome nodes carry their indicators coloured by the measured verdict; selecting a
-node shows its indicators' effects with intervals (or, for the output "clients
-reached", the share who received the topics).
+node shows its indicators' effects with intervals (or, for an output node measured
+by the exposure, the share who took part).
 """
 
 from __future__ import annotations
@@ -35,7 +35,8 @@ from components.layout import (
     verdict_badge,
 )
 from components.spec import inference_menu, settle_inference, spec_controls, spec_params
-from components.store import METHOD_LABELS, get_artifacts
+from components.store import METHOD_LABELS, get_artifacts, per_study
+from components.studies import page_title, words
 from components.theme import TOO_FEW, fmt_num, fmt_p, slug
 from components.urlstate import LOCATION
 from components.views import (
@@ -53,8 +54,8 @@ dash.register_page(
     path="/results-chain",
     name="Results chain",
     order=1,
-    title="Results chain — AMK financial-education impact",
-    description="From staff training to client outcomes: the results chain with measured effects",
+    title=page_title("Results chain"),
+    description="From inputs to outcomes: the results chain with the measured effects",
 )
 
 PAGE = "chain"
@@ -120,6 +121,19 @@ def node_detail(node_id: str, spec: Spec) -> list:
     if outcomes:
         rows = select(arts.results, spec)
         rows = rows[rows["outcome"].isin(outcomes)]
+        if rows.empty:
+            res = arts.results
+            asked = sorted(int(x) for x in res.loc[res["outcome"].isin(outcomes), "wave"].unique())
+            names = wave_labels(res)
+            kids.append(
+                html.P(
+                    f"This step's indicators were not measured at {wl or spec.wave}; they were "
+                    f"measured at {', '.join(str(names.get(x, x)) for x in asked) or 'no wave'}. "
+                    "Choose one of those waves above.",
+                    className="small text-body-secondary",
+                )
+            )
+            return kids
         rows = scaled_rows(rows, "std", "q")
         fig = make_forest_plot(rows, scale="std", view="q")
         table_rows = [
@@ -140,7 +154,7 @@ def node_detail(node_id: str, spec: Spec) -> list:
             graph(
                 DETAIL_FIG,
                 fig,
-                slug("amk-fe-chain", node_id, spec.method, wl),
+                slug(f"{words()['slug']}-chain", node_id, spec.method, wl),
                 label="the indicators chart",
             ),
             caption(
@@ -180,29 +194,34 @@ def node_detail(node_id: str, spec: Spec) -> list:
                 className="findings small mb-0",
             ),
         ]
-    elif node.get("measure") == "exposure":
+    elif node.get("measure") == "exposure" and arts.diagnostics.get("sample_flow"):
+        w = words()
         flow = pd.DataFrame(arts.diagnostics.get("sample_flow", []))
         flow = flow[flow["wave"] > 0] if not flow.empty else flow
         kids += [
-            html.H3("Measured: who received the topics", className="h6 mt-2"),
+            html.H3("Measured: who took part", className="h6 mt-2"),
             graph(
                 DETAIL_FIG,
                 make_exposure_plot(flow),
-                "amk-fe-chain-exposure",
+                f"{w['slug']}-chain-exposure",
                 label="the exposure chart",
             ),
             caption(
-                f"Share of clients interviewed at each follow-up who said they had received financial-education topics from a client officer, by arm. Data: {arts.data_label}."
+                f"Share of {w['units']} interviewed at each follow-up who said they had taken part, by arm. Data: {arts.data_label}."
             ),
             simple_table(
                 flow,
                 [
                     ("wave_label", "Wave", None),
-                    ("arm", "Villages", None),
-                    ("n_clients", "Clients interviewed", lambda v: f"{int(v):,}"),
-                    ("share_received_fe", "Received FE topics", lambda v: f"{100 * float(v):.0f}%"),
+                    ("arm", w["clusters"].capitalize(), None),
+                    (
+                        "n_clients",
+                        f"{w['units'].capitalize()} interviewed",
+                        lambda v: f"{int(v):,}",
+                    ),
+                    ("share_received_fe", "Took part", lambda v: f"{100 * float(v):.0f}%"),
                 ],
-                caption_text="Exposure to the financial-education topics by arm and wave.",
+                caption_text="Exposure to the programme by arm and wave.",
             ),
         ]
     else:
@@ -216,6 +235,7 @@ def node_detail(node_id: str, spec: Spec) -> list:
 
 
 @safe_layout
+@per_study
 def layout(node=None, method=None, wave=None, inference=None, **kwargs):
     arts = get_artifacts()
     if not arts.ok:

@@ -13,6 +13,10 @@ KEYS = [
     "callback_p95_vs_floor", "results_rebuild_s", "results_rebuild_vs_pyfixest",
     "twfe_857k_vs_pyfixest", "twfe_857k_vs_linearmodels", "twfe_857k_peak_mb",
     "load_50_p95_ms", "load_50_errors", "cold_start_s", "machine",
+    "load_50_p95_vs_uncompressed",
+    # the browser part (bench/browser.py)
+    "page_bytes_cold_kb", "slow4g_first_figure_s", "slow4g_first_figure_vs_floor",
+    "warm_first_figure_s", "interaction_p95_ms", "interaction_p95_vs_floor",
 ]  # fmt: skip
 
 
@@ -31,3 +35,12 @@ def test_bench_smoke(artifact_dir, tmp_path):
     assert figures["load_50_errors"] == 0
     assert figures["twfe_857k_max_coef_diff"] < 1e-8  # same coefficients as both references
     assert "callback p95" in proc.stdout
+    for key in KEYS[-6:]:
+        assert isinstance(figures[key], int | float) and figures[key] > 0, key
+    browser = figures["browser"]
+    assert browser["offsite_requests"] == []  # nothing left the machine
+    assert browser["interaction"]["changes"] >= 2 and browser["floor_interaction"]["changes"] >= 2
+    effects = browser["pages"]["/effects"]
+    assert effects["requests"] > 5 and effects["warm_kb"] < effects["kb"]  # the cache is used
+    assert "/effects" in browser["floor"]
+    assert "browser /effects" in proc.stdout

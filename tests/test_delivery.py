@@ -194,3 +194,18 @@ def test_figures_draw_only_trace_types_of_the_basic_bundle(dash_app):
             walk(page["layout"]() if callable(page["layout"]) else page["layout"])
     assert seen, "no figure found"
     assert seen <= allowed, seen - allowed
+
+
+def test_grid_bundle_loads_only_where_a_grid_is_drawn(client, scripts):
+    """dash_ag_grid's 1.3 MB bundle is not in the page; a stand-in loads it on first use."""
+    assert not [s for s in scripts if "dash_ag_grid.v" in s]
+    shim_url = next(s for s in scripts if "/_lazy/dash_ag_grid." in s)
+    shim = client.get(shim_url)
+    assert shim.status_code == 200 and "immutable" in shim.headers["Cache-Control"]
+    source = shim.get_data(as_text=True)
+    assert '"AgGrid"' in source
+    bundle_url = re.search(r'var url = "([^"]+)"', source).group(1)
+    real = client.get(bundle_url)
+    assert real.status_code == 200
+    assert real.data == _file_of(bundle_url).read_bytes()
+    assert client.get("/_lazy/nothing.0.js").status_code == 404

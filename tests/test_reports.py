@@ -456,6 +456,7 @@ def test_proirri_findings_speak_of_households_and_associations(proirri_arts, pro
     assert "42 associations" in methods and "3 provinces (Manica, Sofala, Zambezia)" in methods
     assert "Not shown: take-up by arm" in methods  # what does not apply says why
     assert "clustered by association (42 associations)" in methods
+    assert "Estimator: Post-only comparison of the arms (ITT, province fixed effects)." in methods
     subtitle = slide_text(prs.slides[0], footer=False)
     assert "households by quarter 4: associations with consultant visits compared with" in subtitle
 

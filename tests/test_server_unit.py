@@ -102,9 +102,9 @@ def test_inputs_that_fit_the_callback_pass(body):
     [
         (_call(method={"a": 1}), "input 1"),
         (_call(method=[["nested"]]), "input 1"),
-        (_call(clicks=(("a", "many"),)), "clicks"),
-        (_call(clicks=(("a", True),)), "clicks"),
-        (_call(clicks=(("a", -1),)), "clicks"),
+        (_call(clicks=(("a", "many"),)), "whole number"),
+        (_call(clicks=(("a", True),)), "whole number"),
+        (_call(clicks=(("a", -1),)), "whole number"),
         (_call(clicks=((["list"], 1),)), "input 2"),  # a wildcard value must be a scalar
         (_call(search=["?a=1"]), "string"),
         (_call(changed=["other.value"]), "changedPropIds"),

@@ -1,0 +1,102 @@
+"""With the partial plotly.js bundle and compressed responses, the figures keep every feature:
+hover labels, the modebar, PNG export from the modebar and the SVG download -- under the CSP,
+with no console error and nothing fetched from off the machine.  Plus a 390 px screenshot of
+/effects (tests/screenshots/effects-390-delivery.png) to look at.
+"""
+
+from __future__ import annotations
+
+import pytest
+import test_browser as tb
+from app_fixtures import *  # noqa: F403  (artifact_dir)
+
+from components import delivery
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def server(artifact_dir, tmp_path_factory):
+    if delivery.plotly_bundle() is None:
+        import subprocess
+
+        subprocess.run(["make", "plotly"], cwd=tb.PROJECT_ROOT, check=True)
+    with tb.serve(artifact_dir, tmp_path_factory.mktemp("delivery") / "app.log") as base:
+        yield base
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=tb.CHROMIUM, args=tb.CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+def test_partial_bundle_keeps_hover_modebar_png_and_svg(browser, server):
+    from plotly.offline import get_plotlyjs_version
+
+    w = tb.Watched(browser)
+    try:
+        encodings = {}
+        w.page.on(
+            "response",
+            lambda r: encodings.__setitem__(r.url, r.headers.get("content-encoding", "")),
+        )
+        w.goto(server + "/effects", "#effects-forest .main-svg .trace")
+        page = w.page
+        version, traces = page.evaluate(
+            "() => [Plotly.version, Object.keys(Plotly.PlotSchema.get().traces).sort()]"
+        )
+        assert version == get_plotlyjs_version()
+        assert traces == ["bar", "pie", "scatter"]  # the basic dist, not the full one
+        plotly_url = next(u for u in encodings if u.endswith(delivery.PLOTLY_PATH))
+        assert encodings[plotly_url] == "br"
+
+        # hover: a label appears over a point of the forest plot
+        point = page.locator("#effects-forest .scatterlayer .trace .points path").first
+        box = point.bounding_box()
+        page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        page.wait_for_selector("#effects-forest .hoverlayer .hovertext", timeout=10000)
+
+        # the modebar, and PNG export from its camera button
+        graph = page.locator("#effects-forest .js-plotly-plot")
+        graph.hover()
+        camera = page.locator("#effects-forest .modebar-btn[data-title*='PNG' i]")
+        assert camera.count() == 1
+        with page.expect_download(timeout=30000) as dl:
+            camera.click()
+        png = dl.value
+        assert png.suggested_filename.endswith(".png")
+        assert open(png.path(), "rb").read(8) == b"\x89PNG\r\n\x1a\n"
+
+        # the SVG download button next to the figure
+        with page.expect_download(timeout=30000) as dl:
+            page.locator("#effects-forest").locator(
+                "xpath=ancestor::div[contains(@class,'figure-block')]"
+            ).get_by_role("button", name="download SVG").click()
+        svg = dl.value
+        assert svg.suggested_filename.endswith(".svg")
+        assert b"<svg" in open(svg.path(), "rb").read(400)
+        w.check()
+    finally:
+        w.close()
+
+
+def test_effects_at_390px_stays_usable(browser, server):
+    w = tb.Watched(browser, width=390, height=844)
+    try:
+        w.goto(server + "/effects", "#effects-forest .main-svg .trace")
+        page = w.page
+        # nothing wider than the screen except inside scrollable tables
+        overflow = page.evaluate("() => document.documentElement.scrollWidth")
+        assert overflow <= 392, overflow
+        fig = page.locator("#effects-forest .main-svg").first.bounding_box()
+        assert fig["width"] <= 390 and fig["height"] > 150
+        tb.SHOTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(tb.SHOTS / "effects-390-delivery.png"), full_page=True)
+        w.check()
+    finally:
+        w.close()
