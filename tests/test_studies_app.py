@@ -280,6 +280,14 @@ def test_picker_changes_the_study_and_keeps_the_page(app_module, tmp_path):
         page.wait_for_url(re.compile(r"/methods\?study=proirri$"))
         page.wait_for_selector("h1")
         assert "association" in page.inner_text("main")
+        # Back through the history to the other study: the shell follows (one study on screen)
+        page.go_back()
+        page.go_back()
+        page.wait_for_url(re.compile(r"/effects\?scale=std$"))
+        page.locator("h1", has_text="AMK").wait_for()
+        page.wait_for_selector("#effects-forest .main-svg")
+        assert "Demonstration data" in page.inner_text(".provenance")
+        assert "AMK" in page.inner_text(".study-picker")
         browser.close()
 
 
