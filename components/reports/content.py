@@ -427,7 +427,7 @@ def build_content(arts: Artifacts, view: ReportView, study: Study | None = None)
         nulls=nulls,
         other=other,
         chain=chain,
-        indicators={r.outcome: (r.short, r.verdict) for r in rows.itertuples()},
+        indicators=_indicators(res, rows),
         chain_notes=chain_notes,
         forest_rows=forest_rows,
         forest_caption=forest_caption,
@@ -455,6 +455,15 @@ def build_content(arts: Artifacts, view: ReportView, study: Study | None = None)
         credit=credit,
         vs=vs,
     )
+
+
+def _indicators(res: pd.DataFrame, rows: pd.DataFrame) -> dict[str, tuple[str, str]]:
+    """Outcome -> (short label, verdict) for the results chain; an outcome that was not
+    measured at the view's wave says so ('other wave') rather than showing its bare name."""
+    shorts = res.drop_duplicates("outcome").set_index("outcome")["short"]
+    out = {str(o): (f"{s} (other wave)", "not estimable") for o, s in shorts.items()}
+    out.update({r.outcome: (r.short, r.verdict) for r in rows.itertuples()})
+    return out
 
 
 def study_files(
