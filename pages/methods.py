@@ -122,6 +122,19 @@ def download_payload(name: str) -> dict:
     }
 
 
+def unavailable_note(name: str) -> dbc.Alert | None:
+    """Why a diagnostic does not apply to this study (the build says so), or None."""
+    reason = (get_artifacts().diagnostics.get("unavailable") or {}).get(name)
+    if not reason:
+        return None
+    return dbc.Alert(
+        f"Not available for this study: {reason}.",
+        color="secondary",
+        className="py-2 small",
+        id=f"{PAGE}-{name.replace('_', '-')}-unavailable",
+    )
+
+
 def mde_wide(
     mde: pd.DataFrame, wl: dict[int, str]
 ) -> tuple[pd.DataFrame, list[tuple[str, str, object]]]:
@@ -231,6 +244,7 @@ def layout(**kwargs):
         html.Section(
             [
                 html.H2("Sample flow by arm and wave", className="h5"),
+                unavailable_note("sample_flow"),
                 dbc.Row(
                     [
                         dbc.Col(
@@ -366,7 +380,7 @@ def layout(**kwargs):
                     ],
                     className="small text-body-secondary",
                 ),
-                mde_table(mde, wl),
+                unavailable_note("design_mde") or mde_table(mde, wl),
             ],
             className="mb-4",
         ),

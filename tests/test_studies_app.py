@@ -280,6 +280,14 @@ def test_picker_changes_the_study_and_keeps_the_page(app_module, tmp_path):
         page.wait_for_url(re.compile(r"/methods\?study=proirri$"))
         page.wait_for_selector("h1")
         assert "association" in page.inner_text("main")
+        # Back through the history to the other study: the shell follows (one study on screen)
+        page.go_back()
+        page.go_back()
+        page.wait_for_url(re.compile(r"/effects\?scale=std$"))
+        page.locator("h1", has_text="AMK").wait_for()
+        page.wait_for_selector("#effects-forest .main-svg")
+        assert "Demonstration data" in page.inner_text(".provenance")
+        assert "AMK" in page.inner_text(".study-picker")
         browser.close()
 
 
@@ -294,3 +302,60 @@ def test_no_literal_study_words_in_pages_or_layout():
             if pattern.search(line) and not line.lstrip().startswith("#"):
                 hits.append(f"{f.name}:{i}: {line.strip()[:100]}")
     assert not hits, "\n".join(hits)
+
+
+def test_breakdowns_of_a_study_without_branches_write_no_branch_filter(app_module):
+    """PROIRRI is broken down by province only: its address gets no empty branch filter."""
+    from pages import breakdowns
+
+    with app_module.server.test_request_context(
+        "/_dash-update-component",
+        method="POST",
+        headers={"Referer": "http://127.0.0.1/breakdowns?study=proirri"},
+    ):
+        out = breakdowns.update("saved_cumul", "post", "4", "cluster", [], "?study=proirri")
+    search = out[-1]
+    assert "branches" not in search and "study=proirri" in search
+    text = visible_text(out[0]) + " " + str(out[3])
+    assert "province" in text.lower()
+
+
+def test_methods_page_says_why_a_diagnostic_does_not_apply(app_module):
+    import json
+
+    reasons = json.loads((BUILD / "proirri" / "diagnostics.json").read_text())["unavailable"]
+    text = visible_text(render("methods", study="proirri"))
+    for reason in reasons.values():
+        assert f"Not available for this study: {reason}." in text
+    assert "Not available for this study" not in visible_text(render("methods", study="amk"))
+
+
+def test_breakdowns_open_and_move_to_a_wave_the_outcome_was_asked_in(app_module):
+    """PROIRRI's endline outcomes were asked at the endline only; its savings in quarters 1-4."""
+    import dash
+    from pages import breakdowns
+
+    from components.store import using_study
+
+    def wave_value(lay):
+        found = {}
+
+        def walk(c):
+            if isinstance(c, list | tuple):
+                for x in c:
+                    walk(x)
+            elif hasattr(c, "to_plotly_json"):
+                props = c.to_plotly_json().get("props", {})
+                if props.get("id") == "breakdowns-wave":
+                    found["v"] = props["value"]
+                walk(props.get("children"))
+
+        walk(lay)
+        return found["v"]
+
+    assert wave_value(render("breakdowns", study="proirri")) == "4"
+    assert wave_value(render("breakdowns", study="proirri", outcome="uses_plough")) == "5"
+    with using_study("proirri"):
+        assert breakdowns.wave_asked("uses_plough", "4") == "5"
+        assert breakdowns.wave_asked("saved_cumul", "5") == "4"
+        assert breakdowns.wave_asked("saved_cumul", "2") is dash.no_update
