@@ -465,16 +465,17 @@ def headline_lead(rows: pd.DataFrame, wave_label: str, *, study: Study | None = 
     n_out = int((~rows["is_index"]).sum())
     wl = str(wave_label).lower()
     unit = nouns_of(study).unit
+    when = wl if "survey" in wl else f"{wl} survey"  # 'endline survey', never 'survey survey'
     if improved:
         top = improved[0]
         parts = [
-            f"By the {wl} survey, the programme measurably improved {len(improved)} of {n_out} {unit.one} outcomes. "
+            f"By the {when}, the programme measurably improved {len(improved)} of {n_out} {unit.one} outcomes. "
             f"The largest improvement, relative to how much {unit.many} differ, is in {top['short'].lower()} "
             f"({fmt_num(abs(top['improvement'] / top['comparison_sd']))} standard deviations)."
         ]
     else:
         parts = [
-            f"By the {wl} survey, no {unit.one} outcome improved measurably after adjusting for multiple testing."
+            f"By the {when}, no {unit.one} outcome improved measurably after adjusting for multiple testing."
         ]
     if worsened:
         names = ", ".join(r["short"].lower() for r in worsened)

@@ -27,7 +27,13 @@ from components.layout import (
     term,
     verdict_badge,
 )
-from components.spec import inference_menu, settle_inference, spec_controls, spec_params
+from components.spec import (
+    default_wave,
+    inference_menu,
+    settle_inference,
+    spec_controls,
+    spec_params,
+)
 from components.store import METHOD_LABELS, get_artifacts, per_study
 from components.studies import page_title, words
 from components.studies import post_only as _post_only
@@ -84,13 +90,14 @@ def verdict_rule() -> str:
     )
 
 
-def param_specs() -> list[qp.Param]:
+def param_specs(outcome: str | None = None) -> list[qp.Param]:
+    """The page's URL parameters; the wave defaults to the last one ``outcome`` was measured in."""
     res = get_artifacts().results
     opts = options(res)
     outcomes = opts["outcome"]
     return [
         qp.Param("outcome", outcomes, outcomes[0], "outcome"),
-        *spec_params(res),
+        *spec_params(res, outcome),
         qp.Param("branches", opts["branch"], tuple(opts["branch"]), "branch", multi=True),
     ]
 
@@ -332,7 +339,7 @@ def layout(outcome=None, method=None, wave=None, inference=None, branches=None, 
     arts = get_artifacts()
     if not arts.ok:
         return problem_page(arts, "Breakdowns")
-    specs = param_specs()
+    specs = param_specs(outcome if isinstance(outcome, str) else None)
     query = {
         k: v
         for k, v in dict(
@@ -541,6 +548,26 @@ def update(outcome, method, wave, inference, branches, current=None):
     # the shared filters this page does not set, and presentation mode, stay in the address
     search = qp.keep_carried(search, current, [p.name for p in specs])
     return (*[v[k] for k in ORDER], search)
+
+
+@dash.callback(
+    Output(WAVE, "value"),
+    Input(OUTCOME, "value"),
+    State(WAVE, "value"),
+    prevent_initial_call=True,
+)
+def wave_for_outcome(outcome, wave):
+    """An outcome asked in some waves only: choosing it moves the wave to its last one when
+    the wave on screen did not ask it (the wave is kept when it did)."""
+    return wave_asked(outcome, wave)
+
+
+def wave_asked(outcome, wave) -> str:
+    res = get_artifacts().results
+    if outcome not in options(res)["outcome"]:
+        return dash.no_update
+    asked = {str(int(w)) for w in res.loc[res["outcome"] == outcome, "wave"].unique()}
+    return dash.no_update if str(wave) in asked else str(default_wave(res, outcome))
 
 
 @dash.callback(

@@ -474,3 +474,29 @@ def test_missing_artifacts_give_a_rebuild_message_not_numbers(browser, tmp_path)
             w.check()
         finally:
             w.close()
+
+
+def test_effects_table_never_prints_a_nonzero_bound_as_zero(watched, server, table):
+    """The grid formats numbers in the browser (d3): a 95% bound such as −0.00004 must not read
+    "−0.000" or "0.000" there either."""
+    rows = table[(table["sample_type"] == "all") & ~table["suppressed"]]
+    tiny = rows[(rows["ci95_high"].abs() < 0.0005) & (rows["ci95_high"] != 0)]
+    if tiny.empty:
+        pytest.skip("no 95% bound within 0.0005 of zero in these results")
+    r = tiny.iloc[0]
+    page = watched.page
+    watched.goto(
+        server + f"/effects?method={r['method']}&inference={r['inference']}&wave={int(r['wave'])}",
+        "#effects-grid .ag-row",
+    )
+    page.wait_for_timeout(500)
+    names = page.evaluate(
+        "() => Array.from(document.querySelectorAll('#effects-grid .ag-pinned-left-cols-container .ag-row')).map(x => x.innerText.trim())"
+    )
+    highs = page.evaluate(
+        "() => Array.from(document.querySelectorAll('#effects-grid .ag-center-cols-container .ag-cell[col-id=\"ci95_high\"]')).map(x => x.innerText.trim())"
+    )
+    shown = dict(zip(names, highs, strict=True))[r["short"]]
+    value = float(shown.replace("−", "-").replace(",", ""))
+    assert value != 0 and abs(value - r["ci95_high"]) <= 0.05 * abs(r["ci95_high"]), shown
+    watched.check()

@@ -83,6 +83,30 @@ def test_download_actions_deliver_the_current_view(watched, server, table):
     watched.check()
 
 
+def test_download_for_another_study_carries_its_title_and_licence(watched, server):
+    """?study=proirri: the brief is that study's (its id in the file name, its title and the
+    CC BY attribution on every page, none of the default study's words)."""
+    from pypdf import PdfReader
+
+    from analysis.paths import PROJECT_ROOT
+
+    if not (PROJECT_ROOT / "build" / "proirri" / "results.parquet").is_file():
+        pytest.skip("PROIRRI is not built (make data)")
+    page = watched.page
+    watched.goto(server + "/effects?study=proirri&wave=4", PAGES["/effects"])
+    with page.expect_download(timeout=90000) as info:
+        page.click("#report-pdf-button")
+    download = info.value
+    assert download.suggested_filename == "proirri-brief-quarter-4-post.pdf"
+    pdf = PdfReader(download.path())
+    for p in pdf.pages:
+        text = untypeset(p.extract_text())
+        flat = re.sub(r"\s+", "", text)
+        assert "PROIRRIsavingsstudy" in flat and "Licence:CCBY4.0" in flat
+        assert not re.search(r"AMK|village|client", text, re.I)
+    watched.check()
+
+
 def test_presentation_mode_from_the_link_survives_navigation(watched, server):
     page = watched.page
     watched.goto(server + "/breakdowns?present=1", PAGES["/breakdowns"])
@@ -131,7 +155,9 @@ def test_print_stylesheet(browser, server, path, tmp_path):
         pdf = PdfReader(str(tmp_path / "print.pdf"))
         first = re.sub(r"\s+", "", pdf.pages[0].extract_text())
         assert re.sub(r"\s+", "", DEMO_LABEL) in first
-        for gone in ("Downloadslides", "Presentationmode", "Methods&data"):
+        # the controls and the navbar are not printed (a caption may name the Methods & data
+        # page in a sentence; the navbar is its links in a row)
+        for gone in ("Downloadslides", "Presentationmode", "EffectsBreakdownsMethods&data"):
             assert gone not in first, gone
         # laid out at the paper's width: nothing wider than the page, controls and navbar gone
         w.page.set_viewport_size({"width": 703, "height": 1000})

@@ -470,3 +470,9 @@ def test_proirri_endline_view_and_an_outcome_of_another_wave(proirri_arts):
     content = build_content(proirri_arts, view)
     assert [b.one for b in content.breakdowns] == ["province"]
     assert content.title == "PROIRRI savings study" and content.recommendations == []
+    assert content.lead.startswith("By the endline survey, no household outcome improved")
+    # the chain names an outcome of the quarters by its label, not its column name
+    assert content.indicators["saved_cumul"] == (
+        "Saved by this quarter (other wave)",
+        "not estimable",
+    )

@@ -17,6 +17,7 @@ import signal
 import subprocess
 import time
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from app_fixtures import *  # noqa: F403  (artefact_dir, dash_app)
@@ -94,11 +95,12 @@ def test_odd_urls_never_crash(gunicorn):
         )  # query values are never reflected raw
 
 
-def post_callback(base: str, body) -> tuple[int, bytes]:
+def post_callback(base: str, body, referer: str | None = None) -> tuple[int, bytes]:
     data = body if isinstance(body, bytes) else json.dumps(body, default=str).encode()
     # a slide or brief download renders figures with Chromium: the first one in a worker
     # can take half a minute on a busy machine (gunicorn's own limit is 60 s)
-    return http_post(base + CALLBACK, data, timeout=90)
+    headers = {"Referer": referer} if referer is not None else None
+    return http_post(base + CALLBACK, data, timeout=90, headers=headers)
 
 
 def test_realistic_callbacks_answer(gunicorn, callback_payloads):
@@ -225,10 +227,10 @@ def _set_values(items: list, values: list) -> None:
 
 SCALAR = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=40) | st.sampled_from(
     ["' OR 1=1 --", "<script>alert(1)</script>", "../../etc/passwd", "{{7*7}}", "%s%n", "\x00", "x" * 20000,
-     "did", "ancova", "iv", "ipw_did", "1", "2", "99", "natural", "std", "95", "q", "p"]
+     "did", "ancova", "iv", "ipw_did", "late", "1", "2", "99", "natural", "std", "95", "q", "p", "amk", "proirri"]
 )  # fmt: skip
 QUERY = st.lists(
-    st.tuples(st.sampled_from(["method", "wave", "inference", "scale", "level", "mt", "outcome", "branches", "node", "present", "x"]), SCALAR),
+    st.tuples(st.sampled_from(["study", "method", "wave", "inference", "scale", "level", "mt", "outcome", "branches", "node", "present", "x"]), SCALAR),
     max_size=5,
 ).map(lambda kv: "?" + "&".join(f"{k}={v}" for k, v in kv))  # fmt: skip
 PLAUSIBLE = {
@@ -245,6 +247,14 @@ PLAUSIBLE = {
 }
 
 
+# a callback's study is its page's (the Referer's query string, components.store)
+REFERER = (
+    st.none()
+    | st.tuples(st.sampled_from(["/", "/effects", "/breakdowns", "/results-chain", "/methods"]), QUERY).map(lambda pq: "http://127.0.0.1" + pq[0] + pq[1])
+    | st.text(max_size=60)
+).map(lambda r: r if r is None else quote(r, safe=":/?&="))  # fmt: skip
+
+
 def _set_plausible(items: list, data) -> None:
     """Each value of the JSON type its property carries (as the server's check wants) but
     not necessarily an allowed one: what reaches the callbacks themselves."""
@@ -257,16 +267,16 @@ def _set_plausible(items: list, data) -> None:
 def test_fuzz_callbacks_against_gunicorn(gunicorn, callback_payloads):
     """2,000+ generated payloads sent to gunicorn: wrong types, unknown ids, huge strings,
     nested junk, injection strings; and values of the right type that are not allowed
-    (unknown methods, numbers for names, lists for single choices, junk links), which reach
-    the callbacks.  Every answer is a clear 400 (413 for size) or a
+    (unknown methods, numbers for names, lists for single choices, junk links, junk page
+    addresses in the Referer, which names the study), which reach the callbacks.  Every answer is a clear 400 (413 for size) or a
     sane 200/204; no callback raises (body and error log), no traceback or file path
     is shown, and the server is still healthy after."""
     sent = {"n": 0, "rejected": 0, "plausible": 0}
     since = gunicorn.log_size()
 
-    def check(body: bytes) -> None:
+    def check(body: bytes, referer: str | None = None) -> None:
         before = gunicorn.log_size()
-        status, resp = post_callback(gunicorn.base, body)
+        status, resp = post_callback(gunicorn.base, body, referer)
         sent["n"] += 1
         sent["rejected"] += status in (400, 413)
         assert status in (200, 204, 400, 413), (status, body[:300], resp[:300])
@@ -306,7 +316,8 @@ def test_fuzz_callbacks_against_gunicorn(gunicorn, callback_payloads):
         elif mangle == "count":
             body["inputs"] = body["inputs"][1:] + body["inputs"][:1] * 2
         sent["plausible"] += mangle == "plausible"
-        check(json.dumps(body, default=str).encode())
+        referer = data.draw(REFERER) if mangle == "plausible" else None
+        check(json.dumps(body, default=str).encode(), referer)
 
     @settings(
         max_examples=600, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True

@@ -328,3 +328,34 @@ def test_methods_page_says_why_a_diagnostic_does_not_apply(app_module):
     for reason in reasons.values():
         assert f"Not available for this study: {reason}." in text
     assert "Not available for this study" not in visible_text(render("methods", study="amk"))
+
+
+def test_breakdowns_open_and_move_to_a_wave_the_outcome_was_asked_in(app_module):
+    """PROIRRI's endline outcomes were asked at the endline only; its savings in quarters 1-4."""
+    import dash
+    from pages import breakdowns
+
+    from components.store import using_study
+
+    def wave_value(lay):
+        found = {}
+
+        def walk(c):
+            if isinstance(c, list | tuple):
+                for x in c:
+                    walk(x)
+            elif hasattr(c, "to_plotly_json"):
+                props = c.to_plotly_json().get("props", {})
+                if props.get("id") == "breakdowns-wave":
+                    found["v"] = props["value"]
+                walk(props.get("children"))
+
+        walk(lay)
+        return found["v"]
+
+    assert wave_value(render("breakdowns", study="proirri")) == "4"
+    assert wave_value(render("breakdowns", study="proirri", outcome="uses_plough")) == "5"
+    with using_study("proirri"):
+        assert breakdowns.wave_asked("uses_plough", "4") == "5"
+        assert breakdowns.wave_asked("saved_cumul", "5") == "4"
+        assert breakdowns.wave_asked("saved_cumul", "2") is dash.no_update

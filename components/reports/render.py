@@ -1,0 +1,130 @@
+"""The report's figures, sized for slides and print, rendered to PNG by kaleido (the OS's Chromium)."""
+
+from __future__ import annotations
+
+import threading
+
+import plotly.graph_objects as go
+
+from components.chain import chain_figure
+from components.figures import make_forest_plot, make_subgroup_plot
+from components.reports.common import ReportError
+from components.reports.content import Content
+
+# ---------------------------------------------------------------- figures -> PNG
+
+_RENDER_LOCK = threading.Lock()
+CSS_PX_PER_INCH = 96
+
+
+def render_png(fig: go.Figure, width_px: int, height_px: int, *, scale: float = 2.5) -> bytes:
+    """PNG bytes of ``fig`` at ``width_px`` x ``height_px`` CSS pixels (times ``scale``).
+
+    One kaleido server (one Chromium) per process, started on first use; renders are
+    serialised because kaleido's server is not thread-safe.  MathJax is switched off
+    so that nothing is fetched from the network.
+    """
+    import kaleido
+    from kaleido.errors import ChromeNotFoundError
+
+    with _RENDER_LOCK:
+        try:
+            kaleido.start_sync_server(mathjax=False, silence_warnings=True)
+            return kaleido.calc_fig_sync(
+                fig.to_dict(),
+                opts={"format": "png", "width": width_px, "height": height_px, "scale": scale},
+            )
+        except ChromeNotFoundError as exc:
+            raise ReportError(
+                "Figures are rendered with the OS's Chromium, which was not found "
+                "(install it with `make sysdeps`, or set BROWSER_PATH)."
+            ) from exc
+
+
+def _restyle(
+    fig: go.Figure, width: int, height: int, font: int, legend_columns: int = 3
+) -> go.Figure:
+    """A page figure made static: fixed size, larger type, the legend in a grid above the plot."""
+    fig = go.Figure(fig)
+    fig.update_layout(
+        width=width,
+        height=height,
+        font={"size": font},
+        margin={"l": 8, "r": 16, "t": 8, "b": 8},
+        legend={
+            "orientation": "h",
+            "yanchor": "bottom",
+            "y": 1.01,
+            "x": 0,
+            "xanchor": "left",
+            "font": {"size": font - 1},
+            # columns of equal width (plotly otherwise gives every entry the widest one's width)
+            "entrywidth": 1 / legend_columns,
+            "entrywidthmode": "fraction",
+        },
+    )
+    for tr in fig.data:
+        role = (tr.meta or {}).get("role")
+        if role == "mde":
+            tr.name = "± minimum detectable effect"
+        elif role == "pooled":
+            tr.name = "Partially pooled estimate (95% interval)"
+    fig.update_xaxes(title_font={"size": font}, tickfont={"size": font - 1}, automargin=True)
+    fig.update_yaxes(tickfont={"size": font}, automargin=True)
+    for a in fig.layout.annotations or []:
+        a.font = {**(a.font.to_plotly_json() if a.font else {}), "size": font - 1}
+    return fig
+
+
+def figure(content: Content, which: str, width: int, height: int, font: int) -> go.Figure:
+    """One of the report's figures, sized: ``chain``, ``forest``, or ``breakdown-<i>`` (the
+    i-th of :attr:`Content.breakdowns`)."""
+    if which == "chain":
+        return chain_figure(
+            content.chain,
+            content.indicators,
+            notes=content.chain_notes,
+            width=width,
+            height=height,
+            font_size=font + 2,
+        )
+    if which == "forest":
+        v = content.view
+        fig = make_forest_plot(
+            content.forest_rows, scale=v.scale, view=v.mt, level=v.level, study=content.study
+        )
+        return _restyle(fig, width, height, font, legend_columns=3 if width > 760 else 2)
+    if which.startswith("breakdown-"):
+        b = content.breakdowns[int(which.split("-", 1)[1])]
+        fig = make_subgroup_plot(
+            b.rows,
+            unit=content.outcome_unit,
+            pooled=b.pooled,
+            reference=content.reference,
+            study=content.study,
+            groups=b.many,
+        )
+        return _restyle(fig, width, height, font, legend_columns=1 if b.pooled else 2)
+    raise ValueError(f"unknown figure {which!r}")
+
+
+def figure_png(content: Content, which: str, width_in: float, height_in: float, font: int) -> bytes:
+    w, h = int(width_in * CSS_PX_PER_INCH), int(height_in * CSS_PX_PER_INCH)
+    return render_png(figure(content, which, w, h, font), w, h)
+
+
+def alt_text(content: Content, which: str) -> str:
+    """Alternative text of a report figure, for screen readers."""
+    if which == "chain":
+        return (
+            "Results chain: inputs, activities, outputs, outcomes and impact; each outcome lists "
+            "its indicators marked improved, worsened or no detectable effect."
+        )
+    if which == "forest":
+        return "Forest plot: the effect on every outcome with 90, 95 and 99% intervals, grouped by family."
+    b = content.breakdowns[int(which.split("-", 1)[1])]
+    whole = str((content.reference or {}).get("sample") or "the whole sample")
+    own = "own and partially pooled estimates" if b.pooled else "estimates"
+    return (
+        f"Effect by {b.one}: {own} with 95% intervals; dashed line: {whole[:1].lower()}{whole[1:]}."
+    )
