@@ -13,6 +13,10 @@ from analysis.panel import build_panel
 
 DEMO_SEED = 20100201
 
+# raising_app.py is an app for gunicorn (test_server serves it): importing it in the test
+# process -- as --doctest-modules would -- patches the real Effects page to raise
+collect_ignore = ["raising_app.py"]
+
 
 @pytest.fixture(scope="session")
 def codebook():
