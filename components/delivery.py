@@ -274,7 +274,13 @@ def speed_up(
     page_lock = threading.Lock()
 
     def draws_figures(path: str) -> bool:
-        """Whether the page at ``path`` has a dcc.Graph in its default layout (memoised)."""
+        """Whether the page at ``path`` draws figures (memoised).
+
+        A page says so when it registers (``dash.register_page(..., draws_figures=True)``);
+        otherwise its default layout is searched for a dcc.Graph, and only a "yes" is
+        remembered: a layout that failed or showed a problem message instead of its figures
+        (results stale, an error) must not lose the hint until the server restarts.
+        """
         if path in figure_pages:
             return figure_pages[path]
         layout: Any = None
@@ -282,14 +288,19 @@ def speed_up(
             layout = app.layout
         for page in dash.page_registry.values():
             if page.get("relative_path") == path:
+                if isinstance(page.get("draws_figures"), bool):
+                    with page_lock:
+                        figure_pages[path] = page["draws_figures"]
+                    return page["draws_figures"]
                 layout = page["layout"]
                 break
         try:
             found = "Graph" in _components_in(layout() if callable(layout) else layout)
         except Exception:  # noqa: BLE001 - a hint only; the page itself reports its errors
-            found = False
-        with page_lock:
-            figure_pages[path] = found
+            return False
+        if found:
+            with page_lock:
+                figure_pages[path] = found
         return found
 
     @server.before_request

@@ -51,6 +51,7 @@ from components.views import (
 
 dash.register_page(
     __name__,
+    draws_figures=True,  # the Link: rel=preload hint for plotly.js (components/delivery.py)
     path="/breakdowns",
     name="Breakdowns",
     order=3,

@@ -53,6 +53,7 @@ from components.views import (
 
 dash.register_page(
     __name__,
+    draws_figures=True,  # the Link: rel=preload hint for plotly.js (components/delivery.py)
     path="/effects",
     name="Effects",
     order=2,

@@ -39,6 +39,7 @@ from components.views import (
 
 dash.register_page(
     __name__,
+    draws_figures=True,  # the Link: rel=preload hint for plotly.js (components/delivery.py)
     path="/methods",
     name="Methods & data",
     order=4,

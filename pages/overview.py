@@ -34,6 +34,7 @@ from components.views import (
 
 dash.register_page(
     __name__,
+    draws_figures=False,  # the Link: rel=preload hint for plotly.js (components/delivery.py)
     path="/",
     name="Overview",
     order=0,
