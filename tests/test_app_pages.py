@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import io
 import json
@@ -224,10 +225,11 @@ def test_detail_shows_means_by_arm_over_three_waves(pages, arts):
 def test_csv_download_has_label_and_equals_table(pages, arts):
     eff = pages["effects"]
     payload = eff.download_csv(1, "did", "2", "wild", "natural", "95", "q")
-    lines = payload["content"].splitlines()
-    assert lines[0] == f"# {arts.data_label}"
+    # the provenance is ONE cell in row 1 (Excel shows no '#' lines as data rows)
+    first = next(csv.reader(io.StringIO(payload["content"])))
+    assert len(first) == 1 and first[0].startswith(arts.data_label)
     assert payload["filename"].endswith(".csv")
-    df = pd.read_csv(io.StringIO(payload["content"]), comment="#")
+    df = pd.read_csv(io.StringIO(payload["content"]), skiprows=1)
     rows, _, _ = eff.view_rows("did", "2", "wild", "natural", "q")
     frame = eff.table_frame(rows, "natural", "95")
     assert list(df.columns) == list(frame.columns)
@@ -467,7 +469,11 @@ def test_methods_downloads_are_aggregate_and_labelled(pages, arts):
             key == "manifests" and arts.data_label in content
         )
         if key != "manifests":
-            df = pd.read_csv(io.StringIO(content), comment="#")
+            # row 1 is the provenance as one cell; no '#' lines a spreadsheet shows as data
+            first = next(csv.reader(io.StringIO(content)))
+            assert len(first) == 1 and first[0].startswith(arts.data_label)
+            assert not any(line.startswith("#") for line in content.splitlines())
+            df = pd.read_csv(io.StringIO(content), skiprows=1)
             assert not {"client_id", "village"} & set(df.columns)
             assert len(df) > 0
 
