@@ -215,7 +215,8 @@ def analysis_frame(panel: pd.DataFrame, codebook: Codebook, arm=None) -> pd.Data
         if chosen not in programme:
             raise EstimationError(
                 f"arm {chosen!r} is not a programme arm of '{roles.arm}' (arms: "
-                + ", ".join(map(arm_text, programme)) + ")"
+                + ", ".join(map(arm_text, programme))
+                + ")"
             )
         data = data[data["arm"].isin([chosen, roles.comparison])].copy()
     if set(data["arm"].dropna().unique()) != {0, 1} or roles.comparison != 0:

@@ -15,7 +15,6 @@ import pytest
 import statsmodels.formula.api as smf
 
 from analysis.codebook import load_codebook
-from analysis.core import EstimationError
 from analysis.panel import build_panel
 from analysis.paths import PROJECT_ROOT
 from analysis.results import build_diagnostics, build_results
