@@ -95,7 +95,10 @@ def navbar() -> html.Header:
                         className="me-3",
                     ),
                     dbc.Nav(links, pills=True, className="main-nav flex-row flex-wrap gap-1"),
-                    dbc.Nav([arm_picker(), picker()], className="flex-row ms-lg-auto"),
+                    dbc.Nav(
+                        [arm_picker(), picker()],
+                        className="flex-row flex-wrap column-gap-2 ms-lg-auto",
+                    ),
                 ],
                 fluid="xxl",
                 className="flex-wrap",
