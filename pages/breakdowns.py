@@ -30,7 +30,7 @@ from components.layout import (
 )
 from components.spec import (
     default_wave,
-    inference_menu,
+    register_inference_menu,
     settle_inference,
     spec_controls,
     spec_params,
@@ -702,16 +702,8 @@ def wave_asked(outcome, wave) -> str:
     return dash.no_update if str(wave) in asked else str(default_wave(res, outcome))
 
 
-@dash.callback(
-    Output(INFERENCE, "options"),
-    Output(INFERENCE, "value"),
-    Input(METHOD, "value"),
-    State(INFERENCE, "value"),
-    prevent_initial_call=True,
-)
-def inference_for_method(method, inference):
-    """The Inference menu offers only what the chosen estimator really uses."""
-    return inference_menu(method, inference, get_artifacts().results)
+# the Inference menu follows the Estimator menu in the browser (no extra round trip)
+register_inference_menu(PAGE)
 
 
 def download_values(outcome, method, wave, inference, branches) -> dict:
