@@ -42,7 +42,22 @@ eb_estimate, eb_std_error, eb_ci95_low, eb_ci95_high
                        standard error, interval with t(G-1) like the branch's own interval
 suppressed, note       cell with fewer than ``min_cell`` clients in either arm: no numbers
 boot_draws, boot_weights, boot_seed   wild bootstrap settings
+arm, contrast          the programme arm of the row (its value as text, the pages' ``arm`` URL
+                       parameter) and ``<arm> vs <comparison>``
 =====================  ==================================================================
+
+Studies with three or more arms: every programme arm is compared with the comparison arm,
+one contrast at a time, on the units of those two arms (pairwise).  Every estimator is then
+the two-arm one -- post-only, DiD, ANCOVA; the IPW-DiD propensity model is P(this arm | x)
+among the two arms' units, and the LATE instruments take-up by this arm's assignment, which
+is what a complier means in a pairwise comparison.  Family indices are standardised by the
+comparison arm, which is the same for every contrast.  Against one regression with all arm
+indicators (what ``python -m analysis estimate`` runs for a three-valued ``--treat``) the point
+estimates agree without strata or controls and differ slightly with them, because strata fixed
+effects and the ANCOVA baseline slope are estimated from the two arms only.  Multiple-testing
+families (``q_value``, ``q_value_family``), heterogeneity tests and partial pooling are
+computed within a contrast: each contrast is its own set of hypotheses.  A two-arm study has a
+single contrast and its table is what it was before arms were added (same rows and numbers).
 
 The table is stamped (``results.manifest.json``) with the panel's content hash, the
 analysis code fingerprint and the settings; ``build_results`` is skipped when they
@@ -143,9 +158,39 @@ def outcome_catalogue(codebook: Codebook) -> pd.DataFrame:
     return pd.concat([rows, pd.DataFrame(idx)], ignore_index=True)
 
 
-def analysis_frame(panel: pd.DataFrame, codebook: Codebook) -> pd.DataFrame:
+def arm_values(panel: pd.DataFrame, codebook: Codebook) -> list:
+    """The programme arms (every arm value other than the comparison), in the codebook's order
+    (its code list) or sorted; the first is the one the pages open on."""
+    roles = codebook.roles
+    present = list(pd.unique(panel[roles.arm].dropna()))
+    if roles.comparison not in present:
+        raise EstimationError(
+            f"no unit is in the comparison arm ({roles.arm} = {roles.comparison!r}); arms found: "
+            + ", ".join(map(str, sorted(present, key=str)))
+        )
+    coded = codebook.variables[roles.arm].values
+    order = list(dict.fromkeys(coded.values())) if coded else []
+    ranked = [v for v in order if v in present] + sorted(
+        (v for v in present if v not in order), key=str
+    )
+    return [v for v in ranked if v != roles.comparison]
+
+
+def arm_text(value) -> str:
+    """An arm value as the results table's ``arm`` column and the ``arm`` URL parameter carry it
+    (``1.0`` as Stata stores codes prints ``1``)."""
+    from analysis.post import arm_label
+
+    return arm_label(value)
+
+
+def analysis_frame(panel: pd.DataFrame, codebook: Codebook, arm=None) -> pd.DataFrame:
     """The panel with the design roles under the estimators' internal names (``INTERNAL``)
-    and the arm coded 1 (programme) / 0 (comparison)."""
+    and the arm coded 1 (programme) / 0 (comparison).
+
+    A study with three or more arms is compared one programme arm at a time: ``arm`` names
+    the programme arm (default: the first, see :func:`arm_values`) and the frame holds the
+    units of that arm and of the comparison arm only (a pairwise contrast)."""
     roles = codebook.roles
     rename = {}
     for role, internal in INTERNAL.items():
@@ -158,20 +203,23 @@ def analysis_frame(panel: pd.DataFrame, codebook: Codebook) -> pd.DataFrame:
                 f"{role} ('{name}'); rename it in the codebook"
             )
         rename[name] = internal
+    programme = arm_values(panel, codebook)
+    if not programme:
+        raise EstimationError(
+            f"every unit is in the comparison arm ({roles.arm} = {roles.comparison!r}); "
+            "there is no programme arm to compare with it"
+        )
     data = panel.rename(columns=rename)
-    arms = sorted(data["arm"].dropna().unique(), key=str)
-    if roles.comparison not in arms:
-        raise EstimationError(
-            f"no unit is in the comparison arm ({roles.arm} = {roles.comparison!r}); arms found: "
-            + ", ".join(map(str, arms))
-        )
-    if len(arms) != 2:
-        raise EstimationError(
-            f"the results table compares one programme arm with the comparison arm; this study "
-            f"has {len(arms)} arms ({', '.join(map(str, arms))}). Estimate each arm against the "
-            "comparison with 'python -m analysis estimate' (one row per arm)"
-        )
-    if set(arms) != {0, 1} or roles.comparison != 0:
+    if len(programme) > 1:
+        chosen = programme[0] if arm is None else arm
+        if chosen not in programme:
+            raise EstimationError(
+                f"arm {chosen!r} is not a programme arm of '{roles.arm}' (arms: "
+                + ", ".join(map(arm_text, programme))
+                + ")"
+            )
+        data = data[data["arm"].isin([chosen, roles.comparison])].copy()
+    if set(data["arm"].dropna().unique()) != {0, 1} or roles.comparison != 0:
         data["arm"] = (data["arm"] != roles.comparison).astype("int64")
     return data
 
@@ -330,7 +378,28 @@ def build_results(
     """
     cb = codebook or load_codebook()
     min_cell = min_cell_default() if min_cell is None else min_cell
-    data = add_family_indices(analysis_frame(panel, cb), cb)
+    programme = arm_values(panel, cb)
+    tables = []
+    for value in programme:
+        if progress and len(programme) > 1:
+            progress(f"arm {arm_text(value)} vs {arm_text(cb.roles.comparison)}")
+        table = _build_contrast(
+            analysis_frame(panel, cb, arm=value), cb, methods=methods, waves=waves,
+            min_cell=min_cell, draws=draws, seed=seed, sample_types=sample_types,
+            progress=progress,
+        )  # fmt: skip
+        table["arm"] = arm_text(value)
+        table["contrast"] = f"{arm_text(value)} vs {arm_text(cb.roles.comparison)}"
+        tables.append(table)
+    return pd.concat(tables, ignore_index=True)
+
+
+def _build_contrast(
+    frame: pd.DataFrame, cb: Codebook, *, methods, waves, min_cell, draws, seed, sample_types,
+    progress,
+) -> pd.DataFrame:  # fmt: skip
+    """The results of one contrast: ``frame`` is the analysis frame (arm coded 1/0)."""
+    data = add_family_indices(frame, cb)
     strata = list(cb.roles.strata)
     base_wave = cb.baseline_wave
     if cb.roles.exposure is None:
@@ -340,7 +409,7 @@ def build_results(
         data[col] = pd.factorize(data[col])[0]
     catalogue = outcome_catalogue(cb).set_index("outcome")
     outcomes = list(catalogue.index)
-    waves = waves or tuple(sorted(int(w) for w in panel["wave"].unique() if w != base_wave))
+    waves = waves or tuple(sorted(int(w) for w in frame["wave"].unique() if w != base_wave))
     with_base = {o: _has_baseline(cb, o, catalogue) for o in outcomes}
     asked = {o: _outcome_waves(cb, o, catalogue) for o in outcomes}
     weights, winfo, ipw_problem = None, {}, "no outcome has a baseline"
@@ -631,9 +700,24 @@ def build_diagnostics(
     panel: pd.DataFrame, codebook: Codebook, *, min_cell: int | None = None
 ) -> dict[str, Any]:
     """Balance, attrition, sample flow, design MDE, the propensity model and outcome
-    means by arm and wave (small cells suppressed), as a JSON-able dict."""
+    means by arm and wave (small cells suppressed), as a JSON-able dict.
+
+    With three or more arms the top level is the first programme arm against the comparison
+    arm, and ``by_arm`` holds the same parts for every programme arm (keyed by the results'
+    ``arm`` column)."""
+    programme = arm_values(panel, codebook)
+    out = _diagnostics(panel, codebook, programme[0] if programme else None, min_cell)
+    if len(programme) > 1:
+        out["by_arm"] = {arm_text(programme[0]): dict(out)} | {
+            arm_text(v): _diagnostics(panel, codebook, v, min_cell) for v in programme[1:]
+        }
+        out["arm"] = arm_text(programme[0])
+    return out
+
+
+def _diagnostics(panel: pd.DataFrame, codebook: Codebook, arm, min_cell: int | None):
     min_cell = min_cell_default() if min_cell is None else min_cell
-    panel = analysis_frame(panel, codebook)
+    panel = analysis_frame(panel, codebook, arm=arm)
     with_idx = add_family_indices(panel, codebook)
     labels = {n: (v.short or v.label) for n, v in codebook.outcomes.items()}
     waves = sorted(int(w) for w in panel["wave"].unique() if w != codebook.baseline_wave)

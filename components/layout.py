@@ -5,6 +5,7 @@ Pieces used more than once on a page take an ``id_prefix``.
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 from collections.abc import Iterable, Sequence
@@ -404,19 +405,33 @@ def profile_card(
     )
 
 
-def csv_text(df: pd.DataFrame, *, label: str, spec: str = "") -> str:
-    """CSV with the data-provenance label (and the view's specification) as comment lines."""
+def provenance_line(*, label: str, spec: str = "") -> str:
+    """The data label, licence credit (data under a licence, e.g. CC BY 4.0), the view's
+    specification and the aggregate-only promise, as one line of text."""
     from components.store import get_artifacts
 
-    buf = io.StringIO()
-    buf.write(f"# {label}\n")
-    # data under a licence carries its attribution line in every download (e.g. CC BY 4.0)
     credit = get_artifacts().data_credit
+    parts = [label]
     if credit and credit not in label:
-        buf.write(f"# {credit}\n")
+        parts.append(credit)
     if spec:
-        buf.write(f"# {spec}\n")
-    buf.write("# Aggregate results only: no individual rows.\n")
+        parts.append(spec)
+    parts.append("Aggregate results only: no individual rows.")
+    return " ".join(" ".join(str(p).split()) for p in parts)
+
+
+def csv_text(df: pd.DataFrame, *, label: str, spec: str = "") -> str:
+    """CSV whose first row is the provenance line as ONE quoted cell (Excel shows it in A1,
+    not spread over data rows as ``#`` comment lines were); the table's header is row 2.
+
+    Read it back with ``pd.read_csv(path, skiprows=1)``.
+    """
+    buf = io.StringIO()
+    line = provenance_line(label=label, spec=spec)
+    # a leading = + - @ would make a spreadsheet read the cell as a formula
+    if line[:1] in "=+-@":
+        line = "'" + line
+    csv.writer(buf, quoting=csv.QUOTE_ALL, lineterminator="\n").writerow([line])
     df.to_csv(buf, index=False, lineterminator="\n")
     return buf.getvalue()
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+import dash
 import pandas as pd
+from dash import Input, Output, State, dcc
 
 from components import params as qp
 from components.layout import control, term
@@ -64,7 +66,7 @@ def spec_controls(page: str, values: dict, results: pd.DataFrame | None) -> list
     """The three dropdowns, with ids ``<page>-method``, ``<page>-wave``, ``<page>-inference``."""
     opts = options(results)
     wl = wave_labels(results)
-    return [
+    controls = [
         control(
             f"{page}-method",
             term("Estimator", "itt", f"{page}-ctl"),
@@ -87,6 +89,12 @@ def spec_controls(page: str, values: dict, results: pd.DataFrame | None) -> list
             *inference_choices(values["method"], values["inference"], results),
         ),
     ]
+    # what the Inference menu becomes for each estimator, read by the browser (see
+    # register_inference_menu)
+    controls[-1].children.append(
+        dcc.Store(id=f"{page}-inference-menus", data=inference_menus(results))
+    )
+    return controls
 
 
 def inference_choices(
@@ -120,3 +128,60 @@ def inference_menu(method, inference, results: pd.DataFrame) -> tuple[list[dict]
     i, _ = spec["inference"].check(inference)
     choices, used = inference_choices(m, i, results)
     return [{"label": lab, "value": v} for v, lab in choices], used
+
+
+def inference_menus(results: pd.DataFrame | None) -> dict:
+    """The Inference menu for every (estimator, inference asked), worked out here by
+    :func:`inference_menu`: ``{"method": default, "inference": default, "menus": {method:
+    {"options": [...], "value": {inference asked: inference shown}}}}``.  The browser only
+    looks the answer up, so that an estimator change needs no server round trip before the
+    page's own callback (one round trip per filter change)."""
+    if results is None:
+        return {}
+    spec = {p.name: p for p in spec_params(results)}
+    opts = options(results)
+    menus = {}
+    for m in opts["method"]:
+        choices, _ = inference_menu(m, None, results)
+        menus[m] = {
+            "options": choices,
+            "value": {i: inference_menu(m, i, results)[1] for i in opts["inference"]},
+        }
+    return {
+        "method": spec["method"].default,
+        "inference": spec["inference"].default,
+        "menus": menus,
+    }
+
+
+# the look-up in the browser: an unknown estimator or inference reads as the default (as
+# params.Param.check does); what does not change is not sent again
+_MENU_LOOKUP = """
+function(method, inference, data, before) {
+    const nu = window.dash_clientside.no_update;
+    const has = (o, k) => typeof k === 'string' && Object.prototype.hasOwnProperty.call(o, k);
+    if (!data || !data.menus) { return [nu, nu]; }
+    const menu = data.menus[has(data.menus, method) ? method : data.method];
+    if (!menu) { return [nu, nu]; }
+    const value = menu.value[has(menu.value, inference) ? inference : data.inference];
+    return [
+        JSON.stringify(before) === JSON.stringify(menu.options) ? nu : menu.options,
+        value === inference ? nu : value,
+    ];
+}
+"""
+
+
+def register_inference_menu(page: str) -> None:
+    """The Inference menu of ``page`` follows its Estimator menu, in the browser (a
+    clientside callback; the page's CSP allows it by hash, see components.server)."""
+    dash.clientside_callback(
+        _MENU_LOOKUP,
+        Output(f"{page}-inference", "options"),
+        Output(f"{page}-inference", "value"),
+        Input(f"{page}-method", "value"),
+        State(f"{page}-inference", "value"),
+        State(f"{page}-inference-menus", "data"),
+        State(f"{page}-inference", "options"),
+        prevent_initial_call=True,
+    )

@@ -27,7 +27,12 @@ from components.layout import (
     verdict_badge,
 )
 from components.present import FIT, present_keep
-from components.spec import inference_menu, settle_inference, spec_controls, spec_params
+from components.spec import (
+    register_inference_menu,
+    settle_inference,
+    spec_controls,
+    spec_params,
+)
 from components.store import METHOD_LABELS, METHOD_SHORT, get_artifacts, per_study
 from components.studies import page_title, words
 from components.studies import post_only as _post_only
@@ -780,13 +785,5 @@ def csv_download(
     }
 
 
-@dash.callback(
-    Output(INFERENCE, "options"),
-    Output(INFERENCE, "value"),
-    Input(METHOD, "value"),
-    State(INFERENCE, "value"),
-    prevent_initial_call=True,
-)
-def inference_for_method(method, inference):
-    """The Inference menu offers only what the chosen estimator really uses."""
-    return inference_menu(method, inference, get_artifacts().results)
+# the Inference menu follows the Estimator menu in the browser (no extra round trip)
+register_inference_menu(PAGE)

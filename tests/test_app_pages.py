@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import io
 import json
@@ -14,6 +15,7 @@ from app_fixtures import find_by_id, text_of
 
 from analysis.artifacts import Problem
 from components.errors import APP_ERROR_ID
+from components.spec import inference_menu
 from components.views import Spec, select
 
 
@@ -230,10 +232,11 @@ def test_detail_shows_means_by_arm_over_three_waves(pages, arts):
 def test_csv_download_has_label_and_equals_table(pages, arts):
     eff = pages["effects"]
     payload = eff.download_csv(1, "did", "2", "wild", "natural", "95", "q")
-    lines = payload["content"].splitlines()
-    assert lines[0] == f"# {arts.data_label}"
+    # the provenance is ONE cell in row 1 (Excel shows no '#' lines as data rows)
+    first = next(csv.reader(io.StringIO(payload["content"])))
+    assert len(first) == 1 and first[0].startswith(arts.data_label)
     assert payload["filename"].endswith(".csv")
-    df = pd.read_csv(io.StringIO(payload["content"]), comment="#")
+    df = pd.read_csv(io.StringIO(payload["content"]), skiprows=1)
     rows, _, _ = eff.view_rows("did", "2", "wild", "natural", "q")
     frame = eff.table_frame(rows, "natural", "95")
     assert list(df.columns) == list(frame.columns)
@@ -475,7 +478,11 @@ def test_methods_downloads_are_aggregate_and_labelled(pages, arts):
             key == "manifests" and arts.data_label in content
         )
         if key != "manifests":
-            df = pd.read_csv(io.StringIO(content), comment="#")
+            # row 1 is the provenance as one cell; no '#' lines a spreadsheet shows as data
+            first = next(csv.reader(io.StringIO(content)))
+            assert len(first) == 1 and first[0].startswith(arts.data_label)
+            assert not any(line.startswith("#") for line in content.splitlines())
+            df = pd.read_csv(io.StringIO(content), skiprows=1)
             assert not {"client_id", "village"} & set(df.columns)
             assert len(df) > 0
 
@@ -609,23 +616,57 @@ def test_inference_menu_offers_only_what_the_late_uses(pages, results, name):
     assert [o["value"] for o in menu.options] == ["cluster"]
     assert menu.value == "cluster"
     assert "Wild cluster bootstrap" not in [o["label"] for o in menu.options]
-    # choosing the LATE in the Estimator menu while the bootstrap is selected
-    options, value = mod.inference_for_method(late, "wild")
+    # choosing the LATE in the Estimator menu while the bootstrap is selected: the menu's
+    # clientside callback (its own JavaScript, run by node) on the data the page carries
+    data = find_by_id(lay, f"{mod.PAGE}-inference-menus").data
+    both = [{"label": "x", "value": "cluster"}, {"label": "y", "value": "wild"}]
+    options, value = _menu_in_browser(data, late, "wild", both)
     assert [o["value"] for o in options] == ["cluster"] and value == "cluster"
-    # back to an estimator with both: both offered, the current choice kept
-    options, value = mod.inference_for_method("did", "cluster")
-    assert {o["value"] for o in options} == {"cluster", "wild"} and value == "cluster"
-    options, value = mod.inference_for_method("did", "wild")
-    assert value == "wild"
+    # back to an estimator with both: both offered, the current choice kept (not re-sent)
+    options, value = _menu_in_browser(data, "did", "cluster", options)
+    assert {o["value"] for o in options} == {"cluster", "wild"} and value is NO_UPDATE
+    options, value = _menu_in_browser(data, "did", "wild", options)
+    assert options is NO_UPDATE and value is NO_UPDATE
     # garbage in: a sane menu out
-    options, value = mod.inference_for_method(["x"], {"a": 1})
+    options, value = _menu_in_browser(data, ["x"], {"a": 1}, None)
     assert value in {o["value"] for o in options}
+    # what the page carries is what the server-side rule says, for every pair
+    for m in set(results["method"]):
+        for i in set(results["inference"]):
+            want_options, want_value = inference_menu(m, i, results)
+            assert data["menus"][m]["options"] == want_options
+            assert data["menus"][m]["value"][i] == want_value
+
+
+NO_UPDATE = object()
+
+
+def _menu_in_browser(data, method, inference, before):
+    """components.spec's clientside look-up, run by node: (options, value), NO_UPDATE for
+    what it leaves as it is."""
+    import shutil
+    import subprocess
+
+    from components.spec import _MENU_LOOKUP
+
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not installed (tests/test_browser.py covers the menu in Chromium)")
+    script = (
+        "window = {dash_clientside: {no_update: '__NO_UPDATE__'}};\n"
+        f"const f = {_MENU_LOOKUP.strip()};\n"
+        f"process.stdout.write(JSON.stringify(f(...{json.dumps([method, inference, data, before])})));"
+    )
+    out = json.loads(subprocess.run([node, "-e", script], capture_output=True, text=True,
+                                    check=True, timeout=30).stdout)  # fmt: skip
+    return tuple(NO_UPDATE if v == "__NO_UPDATE__" else v for v in out)
 
 
 def test_late_view_caption_and_inference_menu_agree(pages, results):
     late = _late(results)
     eff = pages["effects"]
-    options, value = eff.inference_for_method(late, "wild")
+    data = find_by_id(eff.layout(), f"{eff.PAGE}-inference-menus").data
+    options, value = _menu_in_browser(data, late, "wild", None)
     fig, config, caption, rows, cols, note, _phone = eff.update_forest(
         late, "2", value, "natural", "95", "q"
     )

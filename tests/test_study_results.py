@@ -15,7 +15,6 @@ import pytest
 import statsmodels.formula.api as smf
 
 from analysis.codebook import load_codebook
-from analysis.core import EstimationError
 from analysis.panel import build_panel
 from analysis.paths import PROJECT_ROOT
 from analysis.results import build_diagnostics, build_results
@@ -202,10 +201,67 @@ def test_made_up_study_gets_the_estimators_its_outcomes_allow(tmp_path):
     assert row["std_error"] == pytest.approx(fit.bse["treat"], rel=1e-9)
 
 
-def test_a_multi_arm_study_is_refused_with_the_route_that_works(tmp_path):
-    cb, panel = _made_up(tmp_path, arms=3)
-    with pytest.raises(EstimationError, match="3 arms.*python -m analysis estimate"):
-        build_results(panel, cb, draws=99)
+@pytest.fixture(scope="module")
+def three_arms(tmp_path_factory):
+    cb, panel = _made_up(tmp_path_factory.mktemp("three"), arms=3)
+    return cb, panel, build_results(panel, cb, draws=99, seed=1)
+
+
+@pytest.mark.parametrize("arm", ["training", "visits"])
+def test_a_three_arm_study_compares_each_arm_with_the_comparison(three_arms, arm):
+    """Each programme arm against the comparison arm, on those two arms' units, checked against
+    weighted regressions written out here (statsmodels WLS, cluster-robust CR1 by village)."""
+    cb, panel, table = three_arms
+    assert list(dict.fromkeys(table["arm"])) == ["training", "visits"]  # the codebook's order
+    rows = table[(table["arm"] == arm) & (table["sample_type"] == "all")
+                 & (table["inference"] == "cluster")].set_index(["outcome", "method"])  # fmt: skip
+    assert set(rows["contrast"]) == {f"{arm} vs control"}
+    two = panel[panel["group"].isin([arm, "control"])]
+    # post-only (confidence is asked at endline only): WLS of the outcome on the arm dummy
+    end = two[two["wave"] == 1].dropna(subset=["confidence"])
+    end = end.assign(treat=(end["group"] == arm).astype(float))
+    post = smf.wls("confidence ~ treat", data=end, weights=end["w"]).fit(
+        cov_type="cluster", cov_kwds={"groups": end["village"]}
+    )
+    row = rows.loc[("confidence", "post")]
+    assert row["estimate"] == pytest.approx(post.params["treat"], rel=1e-9)
+    assert row["std_error"] == pytest.approx(post.bse["treat"], rel=1e-9)
+    assert row["n_clusters"] == 20 and row["n_programme"] == end["treat"].sum()
+    # ANCOVA of saves (asked at both waves): WLS of the endline on the arm and the baseline
+    wide = two.pivot(index="pid", columns="wave", values="saves").dropna()
+    units = two.drop_duplicates("pid").set_index("pid").loc[wide.index]
+    d = pd.DataFrame({"y0": wide[0], "y1": wide[1], "dy": wide[1] - wide[0], "w": units["w"],
+                      "treat": (units["group"] == arm).astype(float),
+                      "village": units["village"]})  # fmt: skip
+    anc = smf.wls("y1 ~ treat + y0", data=d, weights=d["w"]).fit(
+        cov_type="cluster", cov_kwds={"groups": d["village"]}
+    )
+    assert rows.loc[("saves", "ancova"), "estimate"] == pytest.approx(anc.params["treat"], rel=1e-9)
+    assert rows.loc[("saves", "ancova"), "std_error"] == pytest.approx(anc.bse["treat"], rel=1e-9)
+    fd = smf.wls("dy ~ treat", data=d, weights=d["w"]).fit()
+    assert rows.loc[("saves", "did"), "estimate"] == pytest.approx(fd.params["treat"], rel=1e-9)
+
+
+def test_three_arm_contrasts_are_their_own_testing_families(three_arms):
+    from analysis.multiple import sharpened_qvalues
+
+    _, _, table = three_arms
+    assert table.groupby("arm").size().nunique() == 1  # the same cells for both contrasts
+    for _, cell in table[~table["is_index"]].groupby(["arm", "method", "inference", "sample"]):
+        expected = sharpened_qvalues(cell["p_value"].to_numpy())
+        assert cell["q_value"].to_numpy() == pytest.approx(expected, nan_ok=True)
+    # the two contrasts' estimates differ (training and visits are different arms)
+    post = table[(table["method"] == "post") & (table["sample_type"] == "all")
+                 & (table["inference"] == "cluster")].set_index("arm")["estimate"]  # fmt: skip
+    assert post["training"] != post["visits"]
+
+
+def test_three_arm_diagnostics_per_arm(three_arms):
+    cb, panel, _ = three_arms
+    diag = build_diagnostics(panel, cb)
+    assert list(diag["by_arm"]) == ["training", "visits"] and diag["arm"] == "training"
+    assert diag["by_arm"]["training"]["balance"] == diag["balance"]
+    assert diag["by_arm"]["visits"]["balance"] != diag["balance"]
 
 
 def test_a_cell_without_variance_gets_a_reason_not_a_crash(tmp_path):

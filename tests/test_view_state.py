@@ -19,7 +19,9 @@ def _q(search: str) -> dict[str, str]:
 
 
 def test_shared_and_page_only_parameters():
-    assert qp.CARRIED_PARAMS == ("study", "method", "wave", "inference", "branches", "present")
+    assert qp.CARRIED_PARAMS == (
+        "study", "arm", "method", "wave", "inference", "branches", "present"
+    )  # fmt: skip
     full = "?scale=std&level=90&mt=qf&outcome=x&node=y&present=1&branches=Baray%2CSantuk&wave=1&method=ancova&inference=cluster&study=s2"
     assert _q(qp.nav_search(full)) == {
         "study": "s2",
