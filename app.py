@@ -33,7 +33,7 @@ from components.layout import problems_alert, provenance_banner
 from components.present import toolbar
 from components.server import harden
 from components.store import get_artifacts, health
-from components.studies import picker, study_name, study_note
+from components.studies import arm_picker, picker, study_name, study_note
 from components.urlstate import BRAND, nav_link
 
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -102,7 +102,10 @@ def navbar() -> html.Header:
                         className="me-3",
                     ),
                     dbc.Nav(links, pills=True, className="main-nav flex-row flex-wrap gap-1"),
-                    dbc.Nav(picker(), className="flex-row"),
+                    dbc.Nav(
+                        [arm_picker(), picker()],
+                        className="flex-row flex-wrap column-gap-2 ms-lg-auto",
+                    ),
                 ],
                 fluid="xxl",
                 className="flex-wrap",

@@ -42,7 +42,22 @@ eb_estimate, eb_std_error, eb_ci95_low, eb_ci95_high
                        standard error, interval with t(G-1) like the branch's own interval
 suppressed, note       cell with fewer than ``min_cell`` clients in either arm: no numbers
 boot_draws, boot_weights, boot_seed   wild bootstrap settings
+arm, contrast          the programme arm of the row (its value as text, the pages' ``arm`` URL
+                       parameter) and ``<arm> vs <comparison>``
 =====================  ==================================================================
+
+Studies with three or more arms: every programme arm is compared with the comparison arm,
+one contrast at a time, on the units of those two arms (pairwise).  Every estimator is then
+the two-arm one -- post-only, DiD, ANCOVA; the IPW-DiD propensity model is P(this arm | x)
+among the two arms' units, and the LATE instruments take-up by this arm's assignment, which
+is what a complier means in a pairwise comparison.  Family indices are standardised by the
+comparison arm, which is the same for every contrast.  Against one regression with all arm
+indicators (what ``python -m analysis estimate`` runs for a three-valued ``--treat``) the point
+estimates agree without strata or controls and differ slightly with them, because strata fixed
+effects and the ANCOVA baseline slope are estimated from the two arms only.  Multiple-testing
+families (``q_value``, ``q_value_family``), heterogeneity tests and partial pooling are
+computed within a contrast: each contrast is its own set of hypotheses.  A two-arm study has a
+single contrast and its table is what it was before arms were added (same rows and numbers).
 
 The table is stamped (``results.manifest.json``) with the panel's content hash, the
 analysis code fingerprint and the settings; ``build_results`` is skipped when they
@@ -86,7 +101,12 @@ from analysis.estimators import (
     ipw_weights,
 )
 from analysis.io import atomic_write
-from analysis.multiple import add_family_indices, index_name, sharpened_qvalues
+from analysis.multiple import (
+    add_family_indices,
+    index_name,
+    sharpened_qvalues,
+    weighted_mean_sd,
+)
 from analysis.panel import read_panel
 from analysis.post import fit_post
 from analysis.version import code_fingerprint
@@ -143,9 +163,39 @@ def outcome_catalogue(codebook: Codebook) -> pd.DataFrame:
     return pd.concat([rows, pd.DataFrame(idx)], ignore_index=True)
 
 
-def analysis_frame(panel: pd.DataFrame, codebook: Codebook) -> pd.DataFrame:
+def arm_values(panel: pd.DataFrame, codebook: Codebook) -> list:
+    """The programme arms (every arm value other than the comparison), in the codebook's order
+    (its code list) or sorted; the first is the one the pages open on."""
+    roles = codebook.roles
+    present = list(pd.unique(panel[roles.arm].dropna()))
+    if roles.comparison not in present:
+        raise EstimationError(
+            f"no unit is in the comparison arm ({roles.arm} = {roles.comparison!r}); arms found: "
+            + ", ".join(map(str, sorted(present, key=str)))
+        )
+    coded = codebook.variables[roles.arm].values
+    order = list(dict.fromkeys(coded.values())) if coded else []
+    ranked = [v for v in order if v in present] + sorted(
+        (v for v in present if v not in order), key=str
+    )
+    return [v for v in ranked if v != roles.comparison]
+
+
+def arm_text(value) -> str:
+    """An arm value as the results table's ``arm`` column and the ``arm`` URL parameter carry it
+    (``1.0`` as Stata stores codes prints ``1``)."""
+    from analysis.post import arm_label
+
+    return arm_label(value)
+
+
+def analysis_frame(panel: pd.DataFrame, codebook: Codebook, arm=None) -> pd.DataFrame:
     """The panel with the design roles under the estimators' internal names (``INTERNAL``)
-    and the arm coded 1 (programme) / 0 (comparison)."""
+    and the arm coded 1 (programme) / 0 (comparison).
+
+    A study with three or more arms is compared one programme arm at a time: ``arm`` names
+    the programme arm (default: the first, see :func:`arm_values`) and the frame holds the
+    units of that arm and of the comparison arm only (a pairwise contrast)."""
     roles = codebook.roles
     rename = {}
     for role, internal in INTERNAL.items():
@@ -158,20 +208,23 @@ def analysis_frame(panel: pd.DataFrame, codebook: Codebook) -> pd.DataFrame:
                 f"{role} ('{name}'); rename it in the codebook"
             )
         rename[name] = internal
+    programme = arm_values(panel, codebook)
+    if not programme:
+        raise EstimationError(
+            f"every unit is in the comparison arm ({roles.arm} = {roles.comparison!r}); "
+            "there is no programme arm to compare with it"
+        )
     data = panel.rename(columns=rename)
-    arms = sorted(data["arm"].dropna().unique(), key=str)
-    if roles.comparison not in arms:
-        raise EstimationError(
-            f"no unit is in the comparison arm ({roles.arm} = {roles.comparison!r}); arms found: "
-            + ", ".join(map(str, arms))
-        )
-    if len(arms) != 2:
-        raise EstimationError(
-            f"the results table compares one programme arm with the comparison arm; this study "
-            f"has {len(arms)} arms ({', '.join(map(str, arms))}). Estimate each arm against the "
-            "comparison with 'python -m analysis estimate' (one row per arm)"
-        )
-    if set(arms) != {0, 1} or roles.comparison != 0:
+    if len(programme) > 1:
+        chosen = programme[0] if arm is None else arm
+        if chosen not in programme:
+            raise EstimationError(
+                f"arm {chosen!r} is not a programme arm of '{roles.arm}' (arms: "
+                + ", ".join(map(arm_text, programme))
+                + ")"
+            )
+        data = data[data["arm"].isin([chosen, roles.comparison])].copy()
+    if set(data["arm"].dropna().unique()) != {0, 1} or roles.comparison != 0:
         data["arm"] = (data["arm"] != roles.comparison).astype("int64")
     return data
 
@@ -245,9 +298,7 @@ def _fit_one(
             weights = weights * per_unit.reindex(weights.index)
         return fit_ipw_did(data, outcome, wave=wave, weights=weights, weight_info=winfo)
     if method == IV_METHOD:
-        if sampling is not None:
-            raise EstimationError("the LATE is not estimated with sampling weights")
-        return fit_late(data, outcome, wave=wave)
+        return fit_late(data, outcome, wave=wave, weights=sampling)
     raise ValueError(f"unknown method {method!r}; expected one of {', '.join(METHODS)}")
 
 
@@ -330,7 +381,29 @@ def build_results(
     """
     cb = codebook or load_codebook()
     min_cell = min_cell_default() if min_cell is None else min_cell
-    data = add_family_indices(analysis_frame(panel, cb), cb)
+    programme = arm_values(panel, cb)
+    tables = []
+    for value in programme:
+        if progress and len(programme) > 1:
+            progress(f"arm {arm_text(value)} vs {arm_text(cb.roles.comparison)}")
+        table = _build_contrast(
+            analysis_frame(panel, cb, arm=value), cb, methods=methods, waves=waves,
+            min_cell=min_cell, draws=draws, seed=seed, sample_types=sample_types,
+            progress=progress,
+        )  # fmt: skip
+        table["arm"] = arm_text(value)
+        table["contrast"] = f"{arm_text(value)} vs {arm_text(cb.roles.comparison)}"
+        tables.append(table)
+    return pd.concat(tables, ignore_index=True)
+
+
+def _build_contrast(
+    frame: pd.DataFrame, cb: Codebook, *, methods, waves, min_cell, draws, seed, sample_types,
+    progress,
+) -> pd.DataFrame:  # fmt: skip
+    """The results of one contrast: ``frame`` is the analysis frame (arm coded 1/0)."""
+    sampling = cb.roles.weights
+    data = add_family_indices(frame, cb, weights=sampling)
     strata = list(cb.roles.strata)
     base_wave = cb.baseline_wave
     if cb.roles.exposure is None:
@@ -340,7 +413,7 @@ def build_results(
         data[col] = pd.factorize(data[col])[0]
     catalogue = outcome_catalogue(cb).set_index("outcome")
     outcomes = list(catalogue.index)
-    waves = waves or tuple(sorted(int(w) for w in panel["wave"].unique() if w != base_wave))
+    waves = waves or tuple(sorted(int(w) for w in frame["wave"].unique() if w != base_wave))
     with_base = {o: _has_baseline(cb, o, catalogue) for o in outcomes}
     asked = {o: _outcome_waves(cb, o, catalogue) for o in outcomes}
     weights, winfo, ipw_problem = None, {}, "no outcome has a baseline"
@@ -385,14 +458,13 @@ def build_results(
                     "wave": wave,
                     "n_programme": n_prog,
                     "n_comparison": n_comp,
-                    "comparison_mean": float(observed.loc[observed["arm"] == 0, outcome].mean()),
+                    "comparison_mean": _stat(observed[observed["arm"] == 0], outcome, sampling)[0],
                     # the comparison group's SD at baseline; without a baseline, at this wave
-                    "comparison_sd": float(
-                        base_c[outcome].std()
-                        if with_base[outcome]
-                        else observed.loc[observed["arm"] == 0, outcome].std()
-                    ),
-                }
+                    "comparison_sd": _stat(
+                        base_c if with_base[outcome] else observed[observed["arm"] == 0],
+                        outcome, sampling,
+                    )[1],
+                }  # fmt: skip
                 suppressed = min(n_prog, n_comp) < min_cell
                 for method in methods if with_base[outcome] else (POST_METHOD,):
                     infs = ("cluster",) if method == IV_METHOD else INFERENCES
@@ -447,6 +519,13 @@ def build_results(
     table = pd.DataFrame(rows)
     table = _finish(table, catalogue, cb, data, weights, min_cell)
     return table
+
+
+def _stat(rows: pd.DataFrame, outcome: str, sampling: str | None) -> tuple[float, float]:
+    """Mean and SD of an outcome in some rows, weighted by the sampling weights if declared."""
+    if sampling is None:
+        return float(rows[outcome].mean()), float(rows[outcome].std())
+    return weighted_mean_sd(rows[outcome], rows[sampling])
 
 
 def _post_rows(
@@ -631,10 +710,25 @@ def build_diagnostics(
     panel: pd.DataFrame, codebook: Codebook, *, min_cell: int | None = None
 ) -> dict[str, Any]:
     """Balance, attrition, sample flow, design MDE, the propensity model and outcome
-    means by arm and wave (small cells suppressed), as a JSON-able dict."""
+    means by arm and wave (small cells suppressed), as a JSON-able dict.
+
+    With three or more arms the top level is the first programme arm against the comparison
+    arm, and ``by_arm`` holds the same parts for every programme arm (keyed by the results'
+    ``arm`` column)."""
+    programme = arm_values(panel, codebook)
+    out = _diagnostics(panel, codebook, programme[0] if programme else None, min_cell)
+    if len(programme) > 1:
+        out["by_arm"] = {arm_text(programme[0]): dict(out)} | {
+            arm_text(v): _diagnostics(panel, codebook, v, min_cell) for v in programme[1:]
+        }
+        out["arm"] = arm_text(programme[0])
+    return out
+
+
+def _diagnostics(panel: pd.DataFrame, codebook: Codebook, arm, min_cell: int | None):
     min_cell = min_cell_default() if min_cell is None else min_cell
-    panel = analysis_frame(panel, codebook)
-    with_idx = add_family_indices(panel, codebook)
+    panel = analysis_frame(panel, codebook, arm=arm)
+    with_idx = add_family_indices(panel, codebook, weights=codebook.roles.weights)
     labels = {n: (v.short or v.label) for n, v in codebook.outcomes.items()}
     waves = sorted(int(w) for w in panel["wave"].unique() if w != codebook.baseline_wave)
 
@@ -642,6 +736,8 @@ def build_diagnostics(
         return json.loads(df.to_json(orient="records"))
 
     out: dict[str, Any] = {"min_cell": int(min_cell), "unavailable": {}}
+    if codebook.roles.weights is not None:  # the pages' captions say "weighted"
+        out["weights"] = _weights_info(codebook)
 
     def part(key: str, make) -> None:
         """One diagnostic; one that does not apply to this study's design says why."""
@@ -685,10 +781,17 @@ def build_diagnostics(
                 list(outcome_catalogue(codebook)["outcome"]),
                 min_cell,
                 samples(with_idx, codebook, _all_label(codebook)),
+                weights=codebook.roles.weights,
             )
         ),
     )
     return out
+
+
+def _weights_info(codebook: Codebook) -> dict[str, str]:
+    """The declared sampling weights: the column and its codebook label."""
+    name = codebook.roles.weights
+    return {"column": name, "label": codebook.variables[name].label}
 
 
 def settings(min_cell: int, draws: int, seed: int) -> dict[str, Any]:
@@ -752,6 +855,8 @@ def write_results(
         "build_seconds": round(elapsed, 2),
         "n_rows": int(len(table)),
     }
+    if cb.roles.weights is not None:  # every estimate, mean and index is weighted
+        manifest["weights"] = _weights_info(cb)
     atomic_write(diagnostics_path(out), json.dumps(diag, indent=1, default=float).encode())
     atomic_write(out, lambda tmp: table.to_parquet(tmp, index=False))
     atomic_write(results_manifest_path(out), json.dumps(manifest, indent=2).encode())

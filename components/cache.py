@@ -18,7 +18,7 @@ from typing import Any
 
 from flask_caching import Cache
 
-from components.store import current_study
+from components.store import view_key
 
 log = logging.getLogger("amk.cache")
 cache = Cache()
@@ -73,9 +73,8 @@ def memoize(func: Callable | None = None, *, keep: Callable[[Any], bool] | None 
     def wrapper(*args, **kwargs):
         if not _state["ready"]:
             return func(*args, **kwargs)
-        # the study is part of the key: the same view of another study is another view
-        study = current_study()[0]
-        key = f"{_state['prefix']}:{study}:{name}:{args!r}:{sorted(kwargs.items())!r}"
+        # the study (and arm) is part of the key: the same view of another study is another view
+        key = f"{_state['prefix']}:{view_key()}:{name}:{args!r}:{sorted(kwargs.items())!r}"
         try:
             hit = cache.get(key)
         except Exception as exc:  # noqa: BLE001 - a cache outage must not take the page down

@@ -127,6 +127,8 @@ def chain_diagram(
 
 
 def chain_legend() -> html.Div:
+    """A key to every convention of the diagram: indicator symbols, the index bar and
+    the outlines of the chosen step and of the steps linked to it."""
     items = []
     for v in ("improved", "worsened", "no detectable effect"):
         items.append(
@@ -143,7 +145,32 @@ def chain_legend() -> html.Div:
                 className="me-3 text-nowrap",
             )
         )
-    return html.Div(items, className="chain-legend small")
+    items += [
+        html.Span(
+            [
+                html.Span(className="legend-swatch legend-index", **{"aria-hidden": "true"}),
+                "Bar beside “Index”: the family index's verdict, in the same colours",
+            ],
+            className="me-3",
+        ),
+        html.Span(
+            [
+                html.Span(className="legend-swatch legend-selected", **{"aria-hidden": "true"}),
+                "Solid blue outline: the step you chose",
+            ],
+            className="me-3 text-nowrap",
+        ),
+        html.Span(
+            [
+                html.Span(className="legend-swatch legend-linked", **{"aria-hidden": "true"}),
+                "Dashed outline: steps directly before or after it",
+            ],
+            className="me-3 text-nowrap",
+        ),
+    ]
+    return html.Div(
+        items, className="chain-legend small", role="note", **{"aria-label": "Key to the diagram"}
+    )
 
 
 def edges_table_rows(chain: dict[str, Any]) -> list[tuple[str, str]]:

@@ -16,6 +16,7 @@ Which parameters travel between pages
 (a page that does not use one leaves it in its address untouched):
 
 * ``study`` -- which study's results (when the app serves more than one);
+* ``arm`` -- the programme arm compared with the comparison arm (studies with 3+ arms);
 * ``method``, ``wave``, ``inference`` -- the estimator, survey wave and inference;
 * ``branches`` -- the branches kept in the branch breakdown;
 * ``present`` -- presentation mode (a setting of the app shell, not of a page).
@@ -37,7 +38,7 @@ from urllib.parse import parse_qs, urlencode
 # parameters of the app shell, valid on every page (read by the shell, not by the pages)
 APP_PARAMS = frozenset({"present"})
 # the view's filters that every page passes on (see the module docstring), in link order
-SHARED_PARAMS = ("study", "method", "wave", "inference", "branches")
+SHARED_PARAMS = ("study", "arm", "method", "wave", "inference", "branches")
 CARRIED_PARAMS = (*SHARED_PARAMS, "present")
 PRESENT_ON = ("1", "true", "yes", "on")
 PRESENT_OFF = ("0", "false", "no", "off")

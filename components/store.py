@@ -27,6 +27,8 @@ from contextvars import ContextVar
 from functools import lru_cache
 from urllib.parse import parse_qs, urlparse
 
+import pandas as pd
+
 from analysis.artifacts import Artifacts, Problem, load_artifacts
 from analysis.estimators import METHOD_LABELS as _METHOD_LABELS
 from analysis.paths import default_study, study_build_dir, study_dir, study_ids
@@ -60,6 +62,7 @@ METHOD_SHORT = {
 
 
 _EXPLICIT: ContextVar[str | None] = ContextVar("study", default=None)
+_EXPLICIT_ARM: ContextVar[str | None] = ContextVar("arm", default=None)
 
 
 def resolve_study(raw: object) -> tuple[str, str | None]:
@@ -88,18 +91,24 @@ def resolve_study(raw: object) -> tuple[str, str | None]:
 def study_from_request() -> str | None:
     """The raw ``study`` parameter of the page the current request belongs to (None outside
     a request, or when the page address has none)."""
+    return _from_request("study")
+
+
+def _from_request(name: str) -> str | None:
+    """The raw ``name`` parameter of the page the current request belongs to (None outside a
+    request, or when the page address has none): see :func:`study_from_request`."""
     try:
         from flask import has_request_context, request
     except ImportError:  # pragma: no cover - flask comes with dash
         return None
     if not has_request_context():
         return None
-    if "study" in request.args:
-        return request.args.get("study")
+    if name in request.args:
+        return request.args.get(name)
     if request.path.startswith(("/_dash-", "/_reload-hash", "/_favicon")) and request.referrer:
         query = parse_qs(urlparse(request.referrer).query, keep_blank_values=True)
-        if query.get("study"):
-            return query["study"][-1]
+        if query.get(name):
+            return query[name][-1]
     return None
 
 
@@ -109,26 +118,65 @@ def current_study() -> tuple[str, str | None]:
     return resolve_study(explicit if explicit is not None else study_from_request())
 
 
+def study_arms(study: str | None = None) -> list[str]:
+    """The programme arms of a study's results table (its ``arm`` column, in table order):
+    more than one only for a study with three or more arms."""
+    return list(_arms(resolve_study(study)[0] if study is not None else current_study()[0]))
+
+
+@lru_cache(maxsize=16)
+def _arms(study: str) -> tuple[str, ...]:
+    res = _load(study).results
+    if res is None or "arm" not in res.columns:
+        return ()
+    return tuple(str(a) for a in pd.unique(res["arm"].dropna()))
+
+
+def current_arm(study: str | None = None) -> tuple[str | None, str | None]:
+    """(programme arm on screen, fallback note) for a study with three or more arms: the
+    ``arm`` parameter of the address (explicit in layouts and tests), else the first arm;
+    (None, None) for a two-arm study."""
+    arms = study_arms(study)
+    if len(arms) < 2:
+        return None, None
+    explicit = _EXPLICIT_ARM.get()
+    raw = explicit if explicit is not None else _from_request("arm")
+    if raw is None or raw == "" or raw in arms:
+        return (raw or arms[0]), None
+    return arms[0], f"There is no arm '{str(raw)[:40]}' in this study; showing {arms[0]} instead."
+
+
+def view_key() -> str:
+    """What, besides a view's own arguments, decides what it shows: the study and, for a study
+    with three or more arms, the arm (the cached views' key, components.cache)."""
+    study = current_study()[0]
+    arm = current_arm()[0]
+    return study if arm is None else f"{study}/arm={arm}"
+
+
 @contextlib.contextmanager
-def using_study(study: str | None) -> Iterator[None]:
-    """Run a block for one study (a page layout given ``study=``, a test)."""
+def using_study(study: str | None, arm: str | None = None) -> Iterator[None]:
+    """Run a block for one study (a page layout given ``study=``, a test), and one of its
+    programme arms when it has three or more."""
     token = _EXPLICIT.set(study)
+    arm_token = _EXPLICIT_ARM.set(arm)
     try:
         yield
     finally:
+        _EXPLICIT_ARM.reset(arm_token)
         _EXPLICIT.reset(token)
 
 
 def per_study(layout):
-    """Decorate a page layout: its ``study`` query parameter chooses the study it renders."""
+    """Decorate a page layout: its ``study`` (and ``arm``) query parameters choose what it renders."""
 
     @functools.wraps(layout)
     def wrapper(*args, **kwargs):
-        # ``study`` stays in kwargs: the page's links carry it on (components.params)
-        study = kwargs.get("study")
-        if study is None:
+        # ``study`` and ``arm`` stay in kwargs: the page's links carry them on (components.params)
+        study, arm = kwargs.get("study"), kwargs.get("arm")
+        if study is None and arm is None:
             return layout(*args, **kwargs)
-        with using_study(study):
+        with using_study(study, arm if isinstance(arm, str) else None):
             return layout(*args, **kwargs)
 
     return wrapper
@@ -176,13 +224,29 @@ def _data_dir(study: str):
 
 
 def get_artifacts(study: str | None = None) -> Artifacts:
-    """The artefacts of ``study`` (default: the current study, see the module docstring)."""
+    """The artefacts of ``study`` (default: the current study, see the module docstring).
+
+    For a study with three or more arms, the results and diagnostics are those of the arm
+    on screen against the comparison arm (:func:`current_arm`), so every page shows one
+    contrast at a time."""
     sid = resolve_study(study)[0] if study is not None else current_study()[0]
-    return _load(sid)
+    arm = current_arm(sid)[0]
+    return _load(sid) if arm is None else _load_arm(sid, arm)
+
+
+@lru_cache(maxsize=32)
+def _load_arm(study: str, arm: str) -> Artifacts:
+    """One contrast of a multi-arm study: its rows of the results, its diagnostics."""
+    arts = _load(study)
+    results = arts.results[arts.results["arm"].astype(str) == arm].reset_index(drop=True)
+    diagnostics = {**arts.diagnostics, **arts.diagnostics.get("by_arm", {}).get(arm, {})}
+    return dataclasses.replace(arts, results=results, diagnostics=diagnostics)
 
 
 def reload() -> Artifacts:
     _load.cache_clear()
+    _load_arm.cache_clear()
+    _arms.cache_clear()
     study_info.cache_clear()
     return get_artifacts()
 

@@ -9,13 +9,21 @@ the page and its menus are all built from that study's files.  Filters are reset
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import dash
 import dash_bootstrap_components as dbc
 from dash import ALL, Input, Output, State, html
 
-from components.store import current_study, get_artifacts, get_study, study_info
+from components.store import (
+    current_arm,
+    current_study,
+    get_artifacts,
+    get_study,
+    study_arms,
+    study_info,
+)
 from components.urlstate import LOCATION
 
 PICKER = "study-picker"
@@ -23,6 +31,8 @@ PICKER_ITEM = "study-link"
 STUDY_NOTE = "study-note"
 # what the picker's links keep of the current address
 PICKER_KEEP = ("present",)
+ARM_PICKER = "arm-picker"
+ARM_ITEM = "arm-link"
 
 
 def shipped() -> list[tuple[str, str]]:
@@ -79,6 +89,63 @@ def picker() -> html.Div | dbc.DropdownMenu:
     )
 
 
+def comparison_name() -> str:
+    """The comparison arm's name in a multi-arm study (from the results' ``contrast``)."""
+    res = get_artifacts().results
+    if res is None or "contrast" not in res.columns or res.empty:
+        return "comparison"
+    return str(res["contrast"].iloc[0]).split(" vs ", 1)[-1]
+
+
+def arm_picker() -> html.Div | dbc.DropdownMenu:
+    """The "Compared arm" menu of a study with three or more arms: links that open the page
+    on screen for another programme arm (``?arm=<arm>``, the other filters kept); nothing
+    for a two-arm study."""
+    arms = study_arms()
+    arm = current_arm()[0]
+    if arm is None:
+        return html.Div(id=ARM_PICKER)
+    versus = comparison_name()
+    return dbc.DropdownMenu(
+        [dbc.DropdownMenuItem(f"Compared with {versus}", header=True)]
+        + [
+            dbc.DropdownMenuItem(
+                a,
+                href=f"?study={current_study()[0]}&arm={a}",
+                external_link=True,
+                active=a == arm,
+                id={"type": ARM_ITEM, "index": a},
+            )
+            for a in arms
+        ],
+        label=f"Compared arm: {arm}",
+        id=ARM_PICKER,
+        nav=True,
+        in_navbar=True,
+        align_end=True,
+        toggle_class_name="text-light",
+        className="arm-picker",
+    )
+
+
+# the arm menu's links keep the page and every other parameter of the address
+dash.clientside_callback(
+    """
+    function(pathname, search, ids) {
+        return ids.map(function(id) {
+            const q = new URLSearchParams(search || '');
+            q.set('arm', id.index);
+            return (pathname || '/') + '?' + q.toString();
+        });
+    }
+    """,
+    Output({"type": ARM_ITEM, "index": ALL}, "href"),
+    Input(LOCATION, "pathname"),
+    Input(LOCATION, "search"),
+    State({"type": ARM_ITEM, "index": ALL}, "id"),
+)
+
+
 def status_line(*, id_prefix: str) -> list:
     """The data status of the current study: its label and, for data under a licence,
     the attribution line (citation and licence) — shown on every page."""
@@ -101,6 +168,7 @@ def status_kind() -> str:
 def study_note() -> html.Div:
     """A visible note when the address named a study this app does not have."""
     _, note = current_study()
+    note = " ".join(n for n in (note, current_arm()[1]) if n)
     if not note:
         return html.Div(id=STUDY_NOTE)
     return html.Div(
@@ -144,6 +212,11 @@ def words() -> dict[str, str]:
             "innovation": "", "design": "",
         }  # fmt: skip
     n = info.nouns
+    arm = current_arm()[0]
+    if arm is not None:  # a study with three or more arms: the contrast on screen
+        n = dataclasses.replace(
+            n, programme_arm=f"the {arm} arm", comparison_arm=f"the {comparison_name()} arm"
+        )
     return {
         "unit": n.unit.one,
         "units": n.unit.many,

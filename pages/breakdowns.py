@@ -10,8 +10,9 @@ from __future__ import annotations
 import dash
 import dash_bootstrap_components as dbc
 import pandas as pd
-from dash import Input, Output, State, html
+from dash import Input, Output, State, dcc, html
 
+from components import breakdown_data as bd
 from components import params as qp
 from components.cache import memoize
 from components.errors import safe_layout
@@ -77,6 +78,14 @@ PROVINCE_TABLE = f"{PAGE}-province-table"
 SEX_TABLE = f"{PAGE}-sex-table"
 HETEROGENEITY = f"{PAGE}-heterogeneity"
 HEADER = f"{PAGE}-header"
+PROVINCE_SCOPE = f"{PAGE}-province-scope"
+SEX_SCOPE = f"{PAGE}-sex-scope"
+HET_SCOPE = f"{PAGE}-heterogeneity-scope"
+COMPARE = f"{PAGE}-compare"
+CSV_BUTTON = f"{PAGE}-csv-button"
+XLSX_BUTTON = f"{PAGE}-xlsx-button"
+CSV_DOWNLOAD = f"{PAGE}-csv-download"
+XLSX_DOWNLOAD = f"{PAGE}-xlsx-download"
 
 
 def n_column() -> str:
@@ -244,7 +253,12 @@ def breakdown_view(outcome: str, method: str, wave: str, inference: str, branche
     dims = dimensions()
     first_label = dims.get(first, first).lower()
     unit_many = arts.study.nouns.unit.many if arts.study is not None else "units"
-    prov = subgroup_rows(outcome, method, w, inf, first)
+    prov_all = subgroup_rows(outcome, method, w, inf, first)
+    has_branch = "branch" in dims
+    keep_first, first_scope = bd.shown_first(
+        first, sorted(prov_all["sample"].unique()), branches if has_branch else (), first_label
+    )
+    prov = prov_all[prov_all["sample"].isin(keep_first)] if has_branch else prov_all
     br_all = subgroup_rows(outcome, method, w, inf, "branch")
     br = br_all[br_all["sample"].isin(branches)]
     sex = subgroup_rows(outcome, method, w, inf, "sex")
@@ -280,7 +294,7 @@ def breakdown_view(outcome: str, method: str, wave: str, inference: str, branche
         header.append(dbc.Alert(inf_note, color="info", className="py-2 small mt-2 mb-0"))
     het = html.Ul(
         [
-            html.Li(het_sentence(prov, first_label)),
+            html.Li(het_sentence(prov_all, first_label)),
             html.Li(het_sentence(br_all, "branch")) if "branch" in dims else None,
             html.Li(het_sentence(sex, "group of women and men")) if "sex" in dims else None,
         ],
@@ -292,7 +306,26 @@ def breakdown_view(outcome: str, method: str, wave: str, inference: str, branche
         if "min_cell" in res
         else ""
     )
+    n_branches = len(options(res)["branch"])
+    scopes = {
+        "province_scope": first_scope if has_branch else "",
+        "sex_scope": (
+            "All branches: the results hold no estimate for women and men within a "
+            "branch (the groups would be small), so this panel does not follow the branch choice."
+        )
+        if has_branch
+        else "",
+        "heterogeneity_scope": (
+            f"Each test compares all the groups of its breakdown (all {n_branches} branches for the "
+            "branch test), whatever branches are chosen: a test on part of them would be a "
+            "different test, so it is not recomputed."
+        )
+        if has_branch
+        else "",
+    }
     return {
+        **scopes,
+        "compare": compare_block(br_all, branches, unit, inf) if has_branch else None,
         "header": header,
         "province_figure": prov_fig,
         "province_config": graph_config(f"{base}-by-{slug(first_label)}"),
@@ -331,7 +364,64 @@ ORDER = [
     "province_table",
     "sex_table",
     "heterogeneity",
+    "province_scope",
+    "sex_scope",
+    "heterogeneity_scope",
+    "compare",
 ]
+
+
+def compare_block(
+    rows: pd.DataFrame, branches: tuple[str, ...], unit: str, inference: str
+) -> html.Div:
+    """The chosen branches side by side in words, and whether their effects differ."""
+    shown = rows[rows["sample"].isin(branches)]
+    items = []
+    for r in shown.to_dict("records"):
+        if r["suppressed"]:
+            items.append(html.Li(f"{r['sample']}: {TOO_FEW}."))
+            continue
+        items.append(
+            html.Li(
+                f"{r['sample']}: {fmt_num(r['estimate'])} ({_ci(r['ci95_low'], r['ci95_high'])}) "
+                f"on its own; {fmt_num(r['eb_estimate'])} ({_ci(r['eb_ci95_low'], r['eb_ci95_high'])}) "
+                f"pooled — {r['verdict']}."
+            )
+        )
+    cmp = bd.compare_two(rows, branches)
+    d = cmp.get("difference")
+    if d is None:
+        verdict = html.P(cmp["status"], className="small mb-0 fw-semibold")
+    else:
+        verdict = html.P(
+            [
+                html.Strong(f"{cmp['a']} minus {cmp['b']}: {fmt_num(d.estimate)} {unit} "),
+                f"(95% interval {_ci(d.ci95_low, d.ci95_high)}; p = {fmt_p(d.p_value)}): ",
+                html.Strong(
+                    "the two branches' effects differ."
+                    if d.distinguishable
+                    else "the two branches' effects cannot be told apart."
+                ),
+                " From each branch's own estimate: the branches have separate villages, so the "
+                "estimates are independent and the difference's standard error is the root of the "
+                "summed squares"
+                + (
+                    " (their cluster-robust standard errors with a t reference, not the wild bootstrap)"
+                    if inference == "wild"
+                    else ""
+                )
+                + "; the pooled estimates borrow from every branch and are not compared.",
+            ],
+            className="small mb-0",
+        )
+    return html.Div(
+        [
+            html.Ul(items, className="small mb-1")
+            if items
+            else html.P("No branch chosen.", className="small mb-1"),
+            verdict,
+        ]
+    )
 
 
 @safe_layout
@@ -392,6 +482,38 @@ def layout(outcome=None, method=None, wave=None, inference=None, branches=None, 
                 ],
                 className="controls g-2 align-items-end",
             ),
+            html.Fieldset(
+                [
+                    html.Legend(
+                        "Branches (every panel below follows this choice or says why not)",
+                        className="small fw-semibold mb-1 float-none w-auto",
+                    ),
+                    dbc.Checklist(
+                        id=BRANCHES,
+                        options=[{"label": b, "value": b} for b in opts["branch"]],
+                        value=list(values["branches"]),
+                        inline=True,
+                        className="small",
+                    ),
+                ],
+                className="branch-filter mt-2",
+                hidden="branch" not in dims,
+            ),
+            html.Div(
+                [
+                    html.Span(
+                        "Download this page's numbers, every outcome:",
+                        className="small text-body-secondary",
+                    ),
+                    html.Button("CSV", id=CSV_BUTTON, className="btn btn-outline-primary btn-sm"),
+                    html.Button(
+                        "Excel (XLSX)", id=XLSX_BUTTON, className="btn btn-outline-primary btn-sm"
+                    ),
+                    dcc.Download(id=CSV_DOWNLOAD),
+                    dcc.Download(id=XLSX_DOWNLOAD),
+                ],
+                className="page-downloads d-flex flex-wrap gap-2 align-items-center mt-2",
+            ),
             dbc.Row(
                 [
                     dbc.Col(
@@ -401,6 +523,11 @@ def layout(outcome=None, method=None, wave=None, inference=None, branches=None, 
                                 [
                                     html.H3("Is the effect the same everywhere?", className="h6"),
                                     html.Div(v["heterogeneity"], id=HETEROGENEITY),
+                                    html.P(
+                                        v["heterogeneity_scope"],
+                                        id=HET_SCOPE,
+                                        className="small text-body-secondary mb-0",
+                                    ),
                                 ],
                                 className="card card-body mb-3 py-2",
                                 **{"aria-label": "Heterogeneity tests"},
@@ -408,6 +535,11 @@ def layout(outcome=None, method=None, wave=None, inference=None, branches=None, 
                             html.Section(
                                 [
                                     html.H3(f"By {dims.get(first, first).lower()}", className="h6"),
+                                    html.P(
+                                        v["province_scope"],
+                                        id=PROVINCE_SCOPE,
+                                        className="small text-body-secondary mb-1",
+                                    ),
                                     graph(
                                         PROVINCE_FIG,
                                         v["province_figure"],
@@ -434,21 +566,13 @@ def layout(outcome=None, method=None, wave=None, inference=None, branches=None, 
             html.Section(
                 [
                     html.H3("By branch", className="h6 mt-3"),
-                    html.Fieldset(
+                    html.Section(
                         [
-                            html.Legend(
-                                "Branches shown",
-                                className="small fw-semibold mb-1 float-none w-auto",
-                            ),
-                            dbc.Checklist(
-                                id=BRANCHES,
-                                options=[{"label": b, "value": b} for b in opts["branch"]],
-                                value=list(values["branches"]),
-                                inline=True,
-                                className="small",
-                            ),
+                            html.H3("Your branches compared", className="h6"),
+                            html.Div(v["compare"], id=COMPARE),
                         ],
-                        className="mb-2",
+                        className="card card-body mb-3 py-2",
+                        **{"aria-label": "The chosen branches compared"},
                     ),
                     dbc.Row(
                         [
@@ -476,6 +600,9 @@ def layout(outcome=None, method=None, wave=None, inference=None, branches=None, 
             html.Section(
                 [
                     html.H3("Women and men", className="h6 mt-3"),
+                    html.P(
+                        v["sex_scope"], id=SEX_SCOPE, className="small text-body-secondary mb-1"
+                    ),
                     dbc.Row(
                         [
                             dbc.Col(
@@ -518,6 +645,10 @@ def layout(outcome=None, method=None, wave=None, inference=None, branches=None, 
     Output(PROVINCE_TABLE, "children"),
     Output(SEX_TABLE, "children"),
     Output(HETEROGENEITY, "children"),
+    Output(PROVINCE_SCOPE, "children"),
+    Output(SEX_SCOPE, "children"),
+    Output(HET_SCOPE, "children"),
+    Output(COMPARE, "children"),
     Output(LOCATION, "search", allow_duplicate=True),
     Input(OUTCOME, "value"),
     Input(METHOD, "value"),
@@ -573,3 +704,81 @@ def wave_asked(outcome, wave) -> str:
 
 # the Inference menu follows the Estimator menu in the browser (no extra round trip)
 register_inference_menu(PAGE)
+
+
+def download_values(outcome, method, wave, inference, branches) -> dict:
+    """The page's choices as the browser sends them, checked like the main callback."""
+    specs = param_specs()
+    values, _ = qp.parse(
+        specs[:4], dict(outcome=outcome, method=method, wave=wave, inference=inference)
+    )
+    res = get_artifacts().results
+    values["branches"] = qp.chosen(branches, options(res)["branch"])
+    values["inference"], _ = effective_inference(values["method"], values["inference"], res)
+    return values
+
+
+def download_parts(outcome, method, wave, inference, branches):
+    """(frame, spec sentence, About rows, file name base) of exactly what the page shows."""
+    arts = get_artifacts()
+    res = arts.results
+    v = download_values(outcome, method, wave, inference, branches)
+    w = int(v["wave"])
+    wl = wave_labels(res).get(w) or str(w)
+    dims = dimensions()
+    unit_many = arts.study.nouns.unit.many if arts.study is not None else "units"
+    frame = bd.page_frame(
+        method=v["method"],
+        wave=w,
+        inference=v["inference"],
+        branches=v["branches"],
+        first=first_dimension(),
+        labels={**dims, **({"sex": "Women and men"} if dims.get("sex") == "sex" else {})},
+        all_label=f"All {unit_many}",
+    )
+    measured = set(frame["outcome"])
+    missing = [
+        str(r.short)
+        for r in res.drop_duplicates("outcome").itertuples()
+        if r.outcome not in measured
+    ]
+    spec = bd.spec_sentence(v["method"], v["inference"], wl)
+    about = bd.about_rows(spec, v["branches"], missing)
+    base = bd.file_base(words()["slug"], v["method"], v["inference"], wl, v["branches"])
+    return frame, spec, about, base, v["branches"]
+
+
+@dash.callback(
+    Output(CSV_DOWNLOAD, "data"),
+    Input(CSV_BUTTON, "n_clicks"),
+    State(OUTCOME, "value"),
+    State(METHOD, "value"),
+    State(WAVE, "value"),
+    State(INFERENCE, "value"),
+    State(BRANCHES, "value"),
+    prevent_initial_call=True,
+)
+def download_csv(n_clicks, outcome, method, wave, inference, branches):
+    """The CSV of the page for every outcome: row 1 the provenance as one cell."""
+    if not n_clicks:
+        return dash.no_update
+    frame, spec, _, base, chosen = download_parts(outcome, method, wave, inference, branches)
+    return bd.csv_payload(frame, spec=spec, branches=chosen, base=base)
+
+
+@dash.callback(
+    Output(XLSX_DOWNLOAD, "data"),
+    Input(XLSX_BUTTON, "n_clicks"),
+    State(OUTCOME, "value"),
+    State(METHOD, "value"),
+    State(WAVE, "value"),
+    State(INFERENCE, "value"),
+    State(BRANCHES, "value"),
+    prevent_initial_call=True,
+)
+def download_xlsx(n_clicks, outcome, method, wave, inference, branches):
+    """The same numbers as an Excel workbook with an "About" sheet."""
+    if not n_clicks:
+        return dash.no_update
+    frame, spec, about, base, _ = download_parts(outcome, method, wave, inference, branches)
+    return dcc.send_bytes(bd.xlsx_bytes(frame, about, spec=spec), f"{base}.xlsx")

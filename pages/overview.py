@@ -10,8 +10,10 @@ import dash_bootstrap_components as dbc
 import pandas as pd
 from dash import dcc, html
 
+from analysis.decide import JUDGEMENT_RULE, judge_recommendation, where_it_worked
 from analysis.findings import finding_sentence
 from components import params as qp
+from components.decide import judgement_block, where_section
 from components.errors import safe_layout
 from components.layout import caption, notes_alert, problem_page, profile_card, term, verdict_badge
 from components.spec import spec_params
@@ -21,6 +23,7 @@ from components.theme import fmt_p, is_missing
 from components.views import (
     INFERENCE_LABELS,
     Spec,
+    all_sample,
     effect_words,
     effective_inference,
     headline_findings,
@@ -47,6 +50,7 @@ NOTES = f"{PAGE}-notes"
 FINDINGS = f"{PAGE}-findings"
 GLANCE = f"{PAGE}-glance"
 RECS = f"{PAGE}-recommendations"
+WHERE = f"{PAGE}-where"
 WAVE_SWITCH = f"{PAGE}-wave-switch"
 
 
@@ -278,11 +282,31 @@ def glance_section(search: str = "") -> html.Div:
     )
 
 
-def recommendations_section(spec: Spec) -> html.Div:
+def where_worked_section(spec: Spec) -> html.Div:
+    """Where it worked: family indices by province and branch (analysis.decide.where_it_worked)."""
     arts = get_artifacts()
-    rows = select(arts.results, spec).set_index("outcome")
+    res = arts.results
+    w = where_it_worked(res, method=spec.method, inference=spec.inference, wave=spec.wave)
+    cb = arts.codebook
+    labels = {
+        d.name: str(cb.variables[d.name].label)
+        if cb is not None and d.name in cb.variables
+        else d.name.capitalize()
+        for d in w.dimensions
+    }
+    nouns = {k: v.lower() + "s" for k, v in labels.items()}
+    return where_section(w, labels, nouns, all_sample(res), WHERE)
+
+
+def recommendations_section(spec: Spec) -> html.Div:
+    """Each recommendation with its judgement (analysis.decide.JUDGEMENT_RULE) and the
+    verdicts of the outcomes it cites."""
+    arts = get_artifacts()
+    sel = select(arts.results, spec)
+    rows = sel.set_index("outcome")
     cards = []
     for i, rec in enumerate(arts.recommendations, start=1):
+        judgement = judge_recommendation(rec.get("outcomes", []) or [], sel)
         evidence = []
         for name in rec.get("outcomes", []) or []:
             if name not in rows.index:
@@ -309,6 +333,7 @@ def recommendations_section(spec: Spec) -> html.Div:
                     dbc.CardBody(
                         [
                             html.H3(f"{i}. {rec.get('title', '')}", className="h6"),
+                            judgement_block(judgement, f"{RECS}-judgement-{i}"),
                             html.P(rec.get("text", ""), className="small"),
                             html.P("What the results say:", className="small fw-semibold mb-1")
                             if evidence
@@ -386,6 +411,13 @@ def layout(wave=None, **kwargs):
             ),
             html.Section(
                 [
+                    html.H2("Where it worked", className="h5 mt-4"),
+                    where_worked_section(spec),
+                ],
+                **{"aria-label": "Where it worked"},
+            ),
+            html.Section(
+                [
                     html.H2("Design and sample at a glance", className="h5 mt-4"),
                     glance_section(search),
                 ],
@@ -402,6 +434,7 @@ def layout(wave=None, **kwargs):
                         or "Recommendations to the institution, each with the measured effects that bear on it.",
                         className="small text-body-secondary",
                     ),
+                    html.P(JUDGEMENT_RULE, className="small text-body-secondary"),
                     recommendations_section(spec),
                 ],
                 **{"aria-label": "Recommendations"},

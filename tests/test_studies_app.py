@@ -199,7 +199,7 @@ def test_callbacks_answer_for_the_study_of_the_page(app_module):
         headers={"Referer": "http://127.0.0.1/effects?study=proirri&wave=3"},
     ):
         assert get_artifacts().build_path == BUILD / "proirri"
-        fig, _, caption, rows, _, _ = effects.update_forest(
+        fig, _, caption, rows, *_ = effects.update_forest(
             "post", "4", "cluster", "natural", "95", "q"
         )
     outcomes = {r["outcome"] for r in rows}
@@ -224,6 +224,28 @@ def test_csv_download_carries_the_licence_line(app_module):
     assert len(head) == 1 and head[0].startswith("Public replication data")
     assert "CC BY 4.0" in head[0]
     assert out["filename"].startswith("proirri-effects")
+
+
+def test_breakdowns_downloads_credit_the_licence(app_module):
+    import base64
+    import csv
+    import io
+
+    import openpyxl
+    import pandas as pd
+    from pages import breakdowns as bd_page
+
+    from components.store import using_study
+
+    with using_study("proirri"):
+        xlsx = bd_page.download_xlsx(1, None, "post", "4", "cluster", None)
+        payload = bd_page.download_csv(1, None, "post", "4", "cluster", None)
+    wb = openpyxl.load_workbook(io.BytesIO(base64.b64decode(xlsx["content"])))
+    about = {r[0]: r[1] for r in wb["About"].iter_rows(values_only=True) if r[0]}
+    assert "CC BY 4.0" in about["Licence and credit"] and "SIMULATED" not in about["Data"]
+    cell = next(csv.reader(io.StringIO(payload["content"])))
+    assert len(cell) == 1 and "CC BY 4.0" in cell[0]
+    assert len(pd.read_csv(io.StringIO(payload["content"]), skiprows=1)) > 0
 
 
 def test_study_build_dir_rule(tmp_path, monkeypatch):

@@ -1,0 +1,193 @@
+"""Breakdowns for a branch officer: every panel follows the chosen branches (or says why
+not), the two branches are compared directly, and the CSV / XLSX downloads hold exactly
+the page's numbers for every outcome (read back and checked against the results table)."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import dataclasses
+import io
+
+import numpy as np
+import openpyxl
+import pandas as pd
+import pytest
+from app_fixtures import *  # noqa: F403  (session fixtures: artefacts, app)
+from app_fixtures import text_of
+
+CHOICE = ("did", "2", "wild")
+TWO = ["Baray", "Santuk"]
+
+
+@pytest.fixture(scope="module")
+def bd_page(dash_app):
+    import pages.breakdowns as breakdowns
+
+    return breakdowns
+
+
+def _update(page, outcome, branches, choice=CHOICE):
+    out = page.update(outcome, *choice, branches)
+    return dict(zip(page.ORDER + ["search"], out, strict=True))
+
+
+def _sel(results, method="did", wave=2, inference="wild"):
+    return results[
+        (results["method"] == method)
+        & (results["wave"] == wave)
+        & (results["inference"] == inference)
+    ]
+
+
+def _panel_nesting(arts) -> dict[str, str]:
+    # independent of the page: straight from the panel file
+    p = pd.read_parquet(arts.build_path / "panel.parquet", columns=["province", "branch"])
+    return {b: pv for pv, b in p.drop_duplicates().itertuples(index=False, name=None)}
+
+
+def test_every_panel_follows_the_branches_or_says_why_not(bd_page, arts):
+    v = _update(bd_page, "repay_difficulty", TWO)
+    nest = _panel_nesting(arts)
+    provinces = {nest[b] for b in TWO}
+    fig = v["province_figure"]
+    fig = fig if isinstance(fig, dict) else fig.to_dict()
+    shown = {
+        str(x) for tr in fig["data"] for k in ("y", "customdata") for x in list(tr.get(k) or [])
+    }
+    # the province panel shows the chosen branches' province only, and says what it covers
+    assert all(p in text_of(v["province_table"]) for p in provinces)
+    others = set(nest.values()) - provinces
+    assert not any(o in text_of(v["province_table"]) for o in others)
+    assert "uses all its branches" in v["province_scope"]
+    assert shown.isdisjoint(others)
+    # women and men, and the heterogeneity tests: across all branches, and they say so
+    assert "does not follow the branch choice" in v["sex_scope"]
+    assert "not recomputed" in v["heterogeneity_scope"]
+    # the branch panel has exactly the chosen ones
+    assert "Baray" in text_of(v["branch_table"]) and "Stoung" not in text_of(v["branch_table"])
+
+
+def test_two_branches_compared_directly(bd_page, results):
+    v = _update(bd_page, "repay_difficulty", TWO)
+    br = _sel(results)
+    br = br[(br["outcome"] == "repay_difficulty") & (br["sample_type"] == "branch")]
+    br = br.set_index("sample")
+    text = text_of(v["compare"])
+    d = br.loc["Baray", "estimate"] - br.loc["Santuk", "estimate"]
+    assert "Baray minus Santuk" in text
+    assert f"{abs(d):.3f}" in text
+    assert "cannot be told apart" in text or "differ" in text
+    one = text_of(_update(bd_page, "repay_difficulty", ["Baray"])["compare"])
+    assert "Choose exactly two branches" in one
+
+
+def _csv(payload) -> tuple[str, pd.DataFrame]:
+    text = payload["content"]
+    first = next(csv.reader(io.StringIO(text)))
+    assert len(first) == 1, "row 1 must be one cell (the provenance)"
+    assert not any(line.startswith("#") for line in text.splitlines())
+    return first[0], pd.read_csv(io.StringIO(text), skiprows=1)
+
+
+def _xlsx(payload) -> openpyxl.Workbook:
+    assert payload["filename"].endswith(".xlsx") and payload["base64"]
+    return openpyxl.load_workbook(io.BytesIO(base64.b64decode(payload["content"])))
+
+
+def _check_against_results(df: pd.DataFrame, results: pd.DataFrame, branches) -> None:
+    sel = _sel(results)
+    n_out = sel["outcome"].nunique()
+    assert df["outcome"].nunique() == n_out  # every outcome measured at the wave
+    for row in df.itertuples():
+        if row.breakdown == "branch difference":
+            b = sel[(sel["outcome"] == row.outcome) & (sel["sample_type"] == "branch")]
+            b = b.set_index("sample")
+            want = b.loc[branches[0], "estimate"] - b.loc[branches[1], "estimate"]
+            assert row.effect == pytest.approx(want, abs=1e-9)
+            continue
+        stype = {"All clients": "all", "Province": "province", "Branch office": "branch"}.get(
+            row.breakdown, "sex"
+        )
+        r = sel[
+            (sel["outcome"] == row.outcome)
+            & (sel["sample_type"] == stype)
+            & (sel["sample"] == row.group)
+        ]
+        assert len(r) == 1, (row.outcome, row.breakdown, row.group)
+        r = r.iloc[0]
+        if r["suppressed"]:
+            assert np.isnan(row.effect) and np.isnan(row.ci95_low)
+            continue
+        assert row.effect == pytest.approx(r["estimate"], abs=1e-9)
+        assert row.ci95_low == pytest.approx(r["ci95_low"], abs=1e-9)
+        assert row.ci95_high == pytest.approx(r["ci95_high"], abs=1e-9)
+        assert row.p_value == pytest.approx(r["p_value"], abs=1e-9)
+        assert row.n_programme == r["n_programme"] and row.verdict == r["verdict"]
+        if stype == "branch":
+            assert row.pooled_effect == pytest.approx(r["eb_estimate"], abs=1e-9)
+    chosen = set(df.loc[df["breakdown"] == "Branch office", "group"])
+    assert chosen == set(branches)
+
+
+def test_csv_download_is_the_page_for_every_outcome(bd_page, results, arts):
+    payload = bd_page.download_csv(1, "repay_difficulty", *CHOICE, TWO)
+    about, df = _csv(payload)
+    assert about.startswith(arts.data_label) and "Branches chosen: Baray, Santuk" in about
+    assert "baray-santuk" in payload["filename"]
+    _check_against_results(df, results, TWO)
+    assert "client_id" not in df.columns and "village" not in df.columns
+
+
+def test_xlsx_download_has_the_same_numbers_and_an_about_sheet(bd_page, results):
+    wb = _xlsx(bd_page.download_xlsx(1, "repay_difficulty", *CHOICE, TWO))
+    assert wb.sheetnames == ["Breakdowns", "About"]
+    assert wb["Breakdowns"]["A1"].value.startswith("Demonstration data")
+    rows = list(wb["Breakdowns"].iter_rows(min_row=2, values_only=True))
+    df = pd.DataFrame(rows[1:], columns=rows[0]).astype({"effect": float, "ci95_low": float})
+    _check_against_results(df, results, TWO)
+    about = {r[0]: r[1] for r in wb["About"].iter_rows(values_only=True) if r[0]}
+    assert "SIMULATED" in about["Data"] and about["Data kind"] == "demo"
+    assert about["Branches chosen"] == "Baray, Santuk"
+    for col in df.columns:  # every column defined
+        assert about.get(col), col
+
+
+def _with_suppressed(arts, outcome="repay_difficulty", branch="Baray"):
+    res = arts.results.copy()
+    hit = (res["outcome"] == outcome) & (res["sample_type"] == "branch") & (res["sample"] == branch)
+    numeric = [c for c in res.columns if res[c].dtype.kind == "f"]
+    res.loc[hit, numeric] = np.nan
+    res.loc[hit, "suppressed"] = True
+    res.loc[hit, "verdict"] = "suppressed"
+    return dataclasses.replace(arts, results=res)
+
+
+def test_suppressed_cells_stay_suppressed_in_both_files(bd_page, arts, monkeypatch):
+    import components.breakdown_data as bdata
+
+    fake = _with_suppressed(arts)
+    monkeypatch.setattr(bd_page, "get_artifacts", lambda: fake)
+    monkeypatch.setattr(bdata, "get_artifacts", lambda: fake)
+    _, df = _csv(bd_page.download_csv(1, "repay_difficulty", *CHOICE, TWO))
+    wb = _xlsx(bd_page.download_xlsx(1, "repay_difficulty", *CHOICE, TWO))
+    rows = list(wb["Breakdowns"].iter_rows(min_row=2, values_only=True))
+    xl = pd.DataFrame(rows[1:], columns=rows[0])
+    for frame in (df, xl):
+        hit = frame[(frame["outcome"] == "repay_difficulty") & (frame["group"] == "Baray")]
+        assert len(hit) == 1
+        numbers = hit[["effect", "ci95_low", "ci95_high", "pooled_effect", "n_programme"]]
+        assert numbers.isna().all(axis=None)
+        assert hit["verdict"].iloc[0] == "too few clients"
+        diff = frame[
+            (frame["outcome"] == "repay_difficulty") & (frame["group"] == "Baray minus Santuk")
+        ]
+        assert diff["effect"].isna().all() and "Cannot be told" in diff["verdict"].iloc[0]
+
+
+def test_the_deck_gets_the_chosen_branches(bd_page, results):
+    from components.reports.common import parse_view
+
+    v = _update(bd_page, "repay_difficulty", TWO)
+    view, _ = parse_view(results, v["search"])
+    assert view.branches == tuple(TWO)
