@@ -36,7 +36,7 @@ from components.layout import (
     term,
     verdict_badge,
 )
-from components.present import present_keep
+from components.present import FIT, present_keep
 from components.spec import (
     register_inference_menu,
     settle_inference,
@@ -312,6 +312,7 @@ def layout(node=None, method=None, wave=None, inference=None, direction=None, **
             html.Div(
                 chain_diagram(arts.chain, indicator_verdicts(spec), values["node"]),
                 id=DIAGRAM,
+                className=FIT,
                 role="group",
                 **{"aria-label": "Results-chain diagram"},
             ),
