@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis.findings import nouns_of, take_up_phrase
+from analysis.findings import nouns_of, study_or_default, take_up_phrase
 from analysis.study import Study
 from components.theme import fmt_num, fmt_p, fmt_signed, is_missing, is_share
 
@@ -351,9 +351,11 @@ def specification_text(
         se = f"wild cluster bootstrap ({d}{w} draws), clustered by {cl.one} ({n_cl})"
     else:
         se = f"cluster-robust (CR1) standard errors, clustered by {cl.one} ({n_cl})"
-    kind = manifest.get("data_kind", "unknown")
+    # what the study's files say the data is ("Public replication data"), else the build's kind
+    info = study_or_default(study)
+    kind = info.data.label if info is not None else f"{manifest.get('data_kind', 'unknown')} data"
     version = (
-        f"{kind} data, panel {str(manifest.get('panel_sha256', ''))[:12]}, "
+        f"{kind}, panel {str(manifest.get('panel_sha256', ''))[:12]}, "
         f"results built {str(manifest.get('built_at', ''))[:10]}"
     )
     wl = wave_label or f"wave {spec.wave}"
@@ -361,8 +363,17 @@ def specification_text(
     sample = all_sample(rows) if spec.sample_type == "all" and len(rows) else spec.sample
     return (
         f"Estimator: {method_labels.get(spec.method, spec.method)}. {compared(wl, spec.method)}; "
-        f"sample: {sample}. Inference: {se}. Data: {version}."
+        f"sample: {sample}. Inference: {se}.{weighted_note(manifest)} Data: {version}."
     )
+
+
+def weighted_note(manifest: dict[str, Any]) -> str:
+    """' Weighted by <the weight's label> (sampling weights): estimates, means and indices.'
+    when the study declares sampling weights (the results manifest says so), else ''."""
+    w = manifest.get("weights")
+    if not w:
+        return ""
+    return f" Weighted by {w.get('label') or w.get('column')} (sampling weights): estimates, means and indices."
 
 
 def compared(wave_label: str, method: str) -> str:

@@ -20,6 +20,7 @@ from components.chain import (
     chain_diagram,
     chain_legend,
     edges_table_rows,
+    exposure_notes,
     neighbours,
     node_by_id,
 )
@@ -310,7 +311,9 @@ def layout(node=None, method=None, wave=None, inference=None, direction=None, **
             ),
             chain_legend(),
             html.Div(
-                chain_diagram(arts.chain, indicator_verdicts(spec), values["node"]),
+                chain_diagram(
+                    arts.chain, indicator_verdicts(spec), values["node"], take_up_notes(spec)
+                ),
                 id=DIAGRAM,
                 className=FIT,
                 role="group",
@@ -404,6 +407,13 @@ def update(node, method, wave, inference, direction=None, current=None):
     return diagram, detail, qp.keep_carried(search, current, own)
 
 
+def take_up_notes(spec: Spec) -> dict[str, str]:
+    """The take-up line under the chain's exposure node, as on the slide and in the brief."""
+    arts = get_artifacts()
+    wl = wave_labels(arts.results).get(spec.wave, str(spec.wave))
+    return exposure_notes(arts.chain, arts.diagnostics.get("sample_flow", []), spec.wave, wl)
+
+
 @memoize
 def chain_view(node: str, method: str, wave: str, inference: str, direction: str | None = None):
     """Inputs -> (diagram, detail of the selected node, URL search)."""
@@ -415,7 +425,9 @@ def chain_view(node: str, method: str, wave: str, inference: str, direction: str
     )
     inf, note = effective_inference(values["method"], values["inference"], arts.results)
     spec = Spec(method=values["method"], inference=inf, wave=int(values["wave"]))
-    diagram = chain_diagram(arts.chain, indicator_verdicts(spec), values["node"])
+    diagram = chain_diagram(
+        arts.chain, indicator_verdicts(spec), values["node"], take_up_notes(spec)
+    )
     detail = node_detail(values["node"], spec, values["direction"])
     if note:
         detail = [dbc.Alert(note, color="info", className="py-2 small"), *detail]

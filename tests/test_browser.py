@@ -24,19 +24,11 @@ from app_fixtures import *  # noqa: F403  (session fixtures: artefacts, app)
 
 from analysis.artifacts import load_artifacts
 from analysis.paths import PROJECT_ROOT
+from bench.chromium import CHROMIUM, CHROMIUM_ARGS, launch  # noqa: F401  (re-exported)
 from components.views import Spec, select
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 AXE = PROJECT_ROOT / "build" / "vendor" / "axe.min.js"
 SHOTS = PROJECT_ROOT / "tests" / "screenshots"
 PAGES = {
@@ -112,7 +104,7 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        b = launch(p)
         yield b
         b.close()
 
