@@ -37,7 +37,7 @@ from components.layout import (
     term,
     verdict_badge,
 )
-from components.present import present_keep
+from components.present import FIT, present_keep
 from components.spec import (
     register_inference_menu,
     settle_inference,
@@ -315,6 +315,7 @@ def layout(node=None, method=None, wave=None, inference=None, direction=None, **
                     arts.chain, indicator_verdicts(spec), values["node"], take_up_notes(spec)
                 ),
                 id=DIAGRAM,
+                className=FIT,
                 role="group",
                 **{"aria-label": "Results-chain diagram"},
             ),
