@@ -21,6 +21,7 @@ from components.chain import (
     chain_indicators,
     chain_legend,
     edges_table_rows,
+    exposure_notes,
     neighbours,
     node_by_id,
 )
@@ -37,7 +38,7 @@ from components.layout import (
     term,
     verdict_badge,
 )
-from components.present import present_keep
+from components.present import FIT, present_keep
 from components.spec import (
     register_inference_menu,
     settle_inference,
@@ -311,8 +312,11 @@ def layout(node=None, method=None, wave=None, inference=None, direction=None, **
             ),
             chain_legend(),
             html.Div(
-                chain_diagram(arts.chain, indicator_verdicts(spec), values["node"]),
+                chain_diagram(
+                    arts.chain, indicator_verdicts(spec), values["node"], take_up_notes(spec)
+                ),
                 id=DIAGRAM,
+                className=FIT,
                 role="group",
                 **{"aria-label": "Results-chain diagram"},
             ),
@@ -404,6 +408,13 @@ def update(node, method, wave, inference, direction=None, current=None):
     return diagram, detail, qp.keep_carried(search, current, own)
 
 
+def take_up_notes(spec: Spec) -> dict[str, str]:
+    """The take-up line under the chain's exposure node, as on the slide and in the brief."""
+    arts = get_artifacts()
+    wl = wave_labels(arts.results).get(spec.wave, str(spec.wave))
+    return exposure_notes(arts.chain, arts.diagnostics.get("sample_flow", []), spec.wave, wl)
+
+
 @memoize
 def chain_view(node: str, method: str, wave: str, inference: str, direction: str | None = None):
     """Inputs -> (diagram, detail of the selected node, URL search)."""
@@ -415,7 +426,9 @@ def chain_view(node: str, method: str, wave: str, inference: str, direction: str
     )
     inf, note = effective_inference(values["method"], values["inference"], arts.results)
     spec = Spec(method=values["method"], inference=inf, wave=int(values["wave"]))
-    diagram = chain_diagram(arts.chain, indicator_verdicts(spec), values["node"])
+    diagram = chain_diagram(
+        arts.chain, indicator_verdicts(spec), values["node"], take_up_notes(spec)
+    )
     detail = node_detail(values["node"], spec, values["direction"])
     if note:
         detail = [dbc.Alert(note, color="info", className="py-2 small"), *detail]
