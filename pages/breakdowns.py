@@ -186,9 +186,9 @@ def branch_table(rows: pd.DataFrame) -> html.Div:
     cols = [
         ("Branch", "Branch", None),
         ("raw", "Branch alone", None),
-        ("raw_ci", "95% interval", None),
+        ("raw_ci", "95% interval (alone)", None),
         ("eb", "Pooled", None),
-        ("eb_ci", "95% interval", None),
+        ("eb_ci", "95% interval (pooled)", None),
         ("n", n_column(), None),
         ("p", "p (alone)", None),
         ("verdict", "Verdict (alone)", lambda v: verdict_badge(v)),
@@ -199,6 +199,7 @@ def branch_table(rows: pd.DataFrame) -> html.Div:
         caption_text="Effect by branch: estimated from the branch alone and partially pooled. "
         + verdict_rule(),
         nowrap=True,
+        stack=True,
     )
 
 
@@ -228,6 +229,7 @@ def group_table(rows: pd.DataFrame, label: str) -> html.Div:
         ],
         caption_text=f"Effect by {label.lower()}. " + verdict_rule(),
         nowrap=True,
+        stack=True,
     )
 
 
@@ -371,6 +373,16 @@ ORDER = [
 ]
 
 
+def present_keep(cols: list, *ids: str) -> list:
+    """Mark the control columns holding ``ids`` "present-keep": a presenter keeps them
+    (assets/present.css); returns ``cols``."""
+    for col in cols:
+        kids = col.children if isinstance(col.children, list) else [col.children]
+        if any(getattr(k, "id", None) in ids for k in kids):
+            col.className = f"{col.className or ''} present-keep".strip()
+    return cols
+
+
 def compare_block(
     rows: pd.DataFrame, branches: tuple[str, ...], unit: str, inference: str
 ) -> html.Div:
@@ -392,6 +404,7 @@ def compare_block(
     d = cmp.get("difference")
     if d is None:
         verdict = html.P(cmp["status"], className="small mb-0 fw-semibold")
+        how = None
     else:
         verdict = html.P(
             [
@@ -402,17 +415,22 @@ def compare_block(
                     if d.distinguishable
                     else "the two branches' effects cannot be told apart."
                 ),
-                " From each branch's own estimate: the branches have separate villages, so the "
-                "estimates are independent and the difference's standard error is the root of the "
-                "summed squares"
-                + (
-                    " (their cluster-robust standard errors with a t reference, not the wild bootstrap)"
-                    if inference == "wild"
-                    else ""
-                )
-                + "; the pooled estimates borrow from every branch and are not compared.",
             ],
             className="small mb-0",
+        )
+        arts = get_artifacts()
+        clusters = arts.study.nouns.cluster.many if arts.study is not None else "clusters"
+        how = html.P(
+            f"How: from each branch's own estimate. The branches have separate {clusters}, so "
+            "their estimates are independent and the difference's standard error is the root of "
+            "the summed squares"
+            + (
+                " (their cluster-robust standard errors with a t reference, not the wild bootstrap)"
+                if inference == "wild"
+                else ""
+            )
+            + ". The pooled estimates borrow from every branch, so they are not compared.",
+            className="small text-body-secondary mb-0 mt-1 present-hide",
         )
     return html.Div(
         [
@@ -420,6 +438,7 @@ def compare_block(
             if items
             else html.P("No branch chosen.", className="small mb-1"),
             verdict,
+            how,
         ]
     )
 
@@ -467,19 +486,23 @@ def layout(outcome=None, method=None, wave=None, inference=None, branches=None, 
                     term("heterogeneity test", "het", PAGE),
                     " says whether the groups really differ.",
                 ],
-                className="text-body-secondary",
+                className="text-body-secondary present-hide",
             ),
             notes_alert(notes, NOTES),
             dbc.Row(
-                [
-                    control(
-                        OUTCOME,
-                        "Outcome",
-                        [(r.outcome, r.short) for r in outcome_opts.itertuples()],
-                        values["outcome"],
-                    ),
-                    *spec_controls(PAGE, values, res),
-                ],
+                present_keep(
+                    [
+                        control(
+                            OUTCOME,
+                            "Outcome",
+                            [(r.outcome, r.short) for r in outcome_opts.itertuples()],
+                            values["outcome"],
+                        ),
+                        *spec_controls(PAGE, values, res),
+                    ],
+                    OUTCOME,
+                    WAVE,
+                ),
                 className="controls g-2 align-items-end",
             ),
             html.Fieldset(
@@ -512,7 +535,7 @@ def layout(outcome=None, method=None, wave=None, inference=None, branches=None, 
                     dcc.Download(id=CSV_DOWNLOAD),
                     dcc.Download(id=XLSX_DOWNLOAD),
                 ],
-                className="page-downloads d-flex flex-wrap gap-2 align-items-center mt-2",
+                className="page-downloads present-hide d-flex flex-wrap gap-2 align-items-center mt-2",
             ),
             dbc.Row(
                 [
@@ -587,6 +610,8 @@ def layout(outcome=None, method=None, wave=None, inference=None, branches=None, 
                                 ],
                                 xs=12,
                                 xl=7,
+                                # the page's main figure: fitted to the screen when presenting
+                                className="present-fit",
                             ),
                             dbc.Col(caption(v["branch_caption"], id=BRANCH_CAPTION), xs=12, xl=5),
                             dbc.Col(html.Div(v["branch_table"], id=BRANCH_TABLE), xs=12),
