@@ -9,19 +9,26 @@ on screen is the ``study`` parameter of the address (``AMK_STUDY``'s study witho
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
+from urllib.parse import urlparse
 
 import dash
 import dash_bootstrap_components as dbc
-from dash import Dash, html
+from dash import Dash, Input, Output, dcc, html
+
+try:  # the pages router's own routing (private to dash; without it the router does it all)
+    from dash._pages import _parse_query_string, _path_to_page
+except ImportError:  # pragma: no cover - a dash that moved them
+    _path_to_page = None
 
 import components.export  # noqa: F401  (registers the SVG-export callback)
 import components.present  # noqa: F401  (report downloads and presentation mode)
 from analysis.paths import default_study, study_ids
-from components.cache import init_cache
+from components.cache import init_cache, memoize
 from components.delivery import speed_up
-from components.errors import APP_ERROR_ID, on_callback_error
+from components.errors import APP_ERROR_ID, LAYOUT_FAILED_TITLE, on_callback_error
 from components.layout import problems_alert, provenance_banner
 from components.present import toolbar
 from components.server import harden
@@ -110,6 +117,98 @@ def navbar() -> html.Header:
     )
 
 
+def _requested_page() -> tuple[str, str, str] | None:
+    """(pathname, search, href) of the page this request builds the layout for: the page
+    itself, or -- for ``/_dash-layout``, which the page's scripts request -- the page that
+    asked (its same-origin Referer).  None when that is not known."""
+    import flask
+
+    if not flask.has_request_context():
+        return None
+    req = flask.request
+    if req.path.endswith("/_dash-layout"):
+        ref = urlparse(req.referrer or "")
+        if not ref.path or ref.netloc != req.host:
+            return None
+        return ref.path, f"?{ref.query}" if ref.query else "", ref._replace(fragment="").geturl()
+    query = req.query_string.decode("latin-1")
+    return req.path, f"?{query}" if query else "", req.url
+
+
+PAGE_SERVED = "page-served"  # the address the page in the layout was made for
+
+
+@memoize(keep=lambda plain: LAYOUT_FAILED_TITLE not in json.dumps(plain))
+def page_layout(pathname: str, search: str) -> tuple[object, str] | None:
+    """(layout, title) of the page at ``pathname`` for the query ``search``, as Dash's
+    pages router makes it (``dash._pages``' routing; its 404 page is left to the router:
+    None).  Cached by address and study like the views (components.cache): a page's layout
+    is a pure function of them and the results; a layout that failed is not kept."""
+    page, path_variables = _path_to_page(app.strip_relative_path(pathname))
+    if not page:
+        return None
+    layout, title = page.get("layout", ""), page["title"]
+    if callable(layout):
+        layout = layout(**{**(path_variables or {}), **_parse_query_string(search)})
+    if callable(title):
+        title = title(**(path_variables or {}))
+    return layout, title
+
+
+def page_container() -> html.Div:
+    """``dash.page_container`` with the requested page already in it.
+
+    Dash's pages router fills the page in by a callback once the page's location is known
+    in the browser: one more round trip (and a second render, and the page's callbacks
+    firing as if its controls had changed) before the first figure.  Here the layout
+    response carries the page, and the location component is given the address it will
+    find, so that it reports no change on mount; the router callback then runs only on
+    navigation within the app.  Should the address in the browser not be the one the page
+    was made for (a Referer rewritten on the way), a clientside check below hands it to
+    the router.  Ids: those of ``dash.page_container``."""
+    asked = _requested_page() if _path_to_page is not None else None
+    made = page_layout(asked[0], asked[1]) if asked else None
+    if made is None:
+        return dash.page_container
+    (pathname, search, href), (layout, title) = asked, made
+    location, content, store, dummy = dash.page_container.children
+    return html.Div(
+        [
+            dcc.Location(
+                id=location.id,
+                refresh=location.refresh,
+                pathname=pathname,
+                search=search,
+                hash="",
+                href=href,
+            ),
+            html.Div(layout, id=content.id, disable_n_clicks=True),
+            dcc.Store(id=store.id, data={"title": title}),  # the router's title callback
+            html.Div(id=dummy.id, disable_n_clicks=True),
+            dcc.Store(id=PAGE_SERVED, data={"pathname": pathname, "search": search}),
+        ]
+    )
+
+
+# the page in the layout was made for the address the server saw; if the browser is at
+# another (the Referer was changed on the way), the location is told the real one, which
+# runs the router callback as a navigation would
+app.clientside_callback(
+    """
+    function(data) {
+        const nu = window.dash_clientside.no_update;
+        if (!data || data.pathname === undefined) { return [nu, nu]; }
+        const here = window.location;
+        if (here.pathname === data.pathname && here.search === data.search) { return [nu, nu]; }
+        return [here.pathname, here.search];
+    }
+    """,
+    Output(dash.page_container.children[0].id, "pathname"),
+    Output(dash.page_container.children[0].id, "search"),
+    Input(PAGE_SERVED, "data"),
+)
+
+
 def shell() -> html.Div:
     """The page frame, built per request for the study in the page's address."""
     arts = get_artifacts()
@@ -133,7 +232,7 @@ def shell() -> html.Div:
                         dismissable=True,
                         className="mt-3",
                     ),
-                    html.Main(dash.page_container, id="main", tabIndex=-1),
+                    html.Main(page_container(), id="main", tabIndex=-1),
                 ],
                 fluid="xxl",
                 className="pb-4",
@@ -164,6 +263,17 @@ app.layout = shell
 # of Dash's page-title script and a callback check without the pages (console errors).
 with server.test_request_context("/"):
     server.preprocess_request()
+
+
+
+def warm_up() -> None:
+    """Make each page's default layout once (gunicorn.conf.py calls this in the master
+    before it forks the workers): the workers start with it in their memory cache, and
+    with the data-frame look-ups behind it warm, instead of the first visitors waiting."""
+    for page in dash.page_registry.values():
+        with server.test_request_context(page["relative_path"]):
+            page_container()
+
 
 if __name__ == "__main__":
     app.run(

@@ -25,3 +25,13 @@ preload_app = True  # load the artefacts once, before forking
 accesslog = "-"
 errorlog = "-"
 loglevel = os.environ.get("AMK_LOG_LEVEL", "info")
+
+
+def when_ready(server):
+    """In the master, after the app is loaded and before the workers fork: the app's pages
+    made once, so that the workers inherit them (app.warm_up)."""
+    import sys
+
+    app = sys.modules.get("app")
+    if app is not None and callable(getattr(app, "warm_up", None)):
+        app.warm_up()

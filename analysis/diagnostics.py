@@ -35,18 +35,22 @@ def icc_anova(values: pd.Series | np.ndarray, clusters: pd.Series | np.ndarray) 
 
 
 def _cluster_mean_diff(
-    values: np.ndarray, arm: np.ndarray, clusters: np.ndarray
+    values: np.ndarray, arm: np.ndarray, clusters: np.ndarray, weights: np.ndarray | None = None
 ) -> tuple[float, float]:
-    """Difference in means (programme - comparison) and its cluster-robust p-value."""
+    """Difference in means (programme - comparison) and its cluster-robust p-value
+    (weighted means, i.e. WLS, when sampling ``weights`` are given)."""
     from analysis.core import EstimationError, cluster_ci, fit_linear
 
     ok = np.isfinite(values)
+    if weights is not None:
+        ok &= np.isfinite(weights) & (weights > 0)
     try:
         f = fit_linear(
             values[ok],
             np.column_stack([arm[ok], np.ones(ok.sum())]),
             ["arm", "const"],
             clusters[ok],
+            weights=None if weights is None else weights[ok],
         )
     except EstimationError:
         return float("nan"), float("nan")
@@ -85,23 +89,38 @@ def balance_table(panel: pd.DataFrame, codebook) -> tuple[pd.DataFrame, dict]:
     come from the data, so a label can say exactly what was tested.
     """
     from analysis.core import EstimationError, fit_linear, wald_test
+    from analysis.multiple import weighted_mean_sd
 
     mat, base, kinds = _baseline_matrix(panel, codebook)
     arm = base["arm"].to_numpy(float)
     vill = base["village"].to_numpy()
+    sampling = codebook.roles.weights
+    w = None if sampling is None else base[sampling].to_numpy(float)
     rows = []
     for label, col in mat.items():
         v = col.to_numpy(float)
         t, c = v[(arm == 1) & np.isfinite(v)], v[(arm == 0) & np.isfinite(v)]
-        diff, p = _cluster_mean_diff(v, arm, vill)
-        sd = np.sqrt((t.var(ddof=1) + c.var(ddof=1)) / 2) if len(t) > 1 and len(c) > 1 else np.nan
+        diff, p = _cluster_mean_diff(v, arm, vill, w)
+        if w is None:
+            mt, mc = (
+                (float(t.mean()) if len(t) else np.nan),
+                (float(c.mean()) if len(c) else np.nan),
+            )
+            sd = (
+                np.sqrt((t.var(ddof=1) + c.var(ddof=1)) / 2)
+                if len(t) > 1 and len(c) > 1
+                else np.nan
+            )
+        else:  # sampling weights: weighted means and SDs (Imbens & Rubin 2015, normalised difference)
+            (mt, st), (mc, sc) = (weighted_mean_sd(v[arm == a], w[arm == a]) for a in (1, 0))
+            sd = np.sqrt((st**2 + sc**2) / 2)
         rows.append(
             {
                 "variable": label,
                 "kind": kinds[label][0],
                 "source": kinds[label][1],
-                "mean_programme": float(t.mean()) if len(t) else np.nan,
-                "mean_comparison": float(c.mean()) if len(c) else np.nan,
+                "mean_programme": mt,
+                "mean_comparison": mc,
                 "difference": diff,
                 "p_value": p,
                 "normalised_difference": float(diff / sd)
@@ -130,12 +149,12 @@ def balance_table(panel: pd.DataFrame, codebook) -> tuple[pd.DataFrame, dict]:
     x = x[:, keep]
     n_rows = int(table["source"].isin(tested).sum())
     try:
-        f = fit_linear(arm, x, [f"x{i}" for i in range(x.shape[1])], vill)
+        f = fit_linear(arm, x, [f"x{i}" for i in range(x.shape[1])], vill, weights=w)
         r = np.eye(x.shape[1])[:-1]
         fstat, p = wald_test(f.coef, f.vcov, r, f.df_t)
     except EstimationError:
         fstat, p = float("nan"), float("nan")
-    return table, {
+    joint = {
         "joint_F": fstat,
         "joint_p": p,
         "n_characteristics": len(tested),
@@ -143,6 +162,9 @@ def balance_table(panel: pd.DataFrame, codebook) -> tuple[pd.DataFrame, dict]:
         "n_terms": int(x.shape[1] - 1),
         "characteristics": [codebook.covariates[n].label for n in tested],
     }
+    if sampling is not None:  # the joint test and every mean are weighted
+        joint["weights"] = sampling
+    return table, joint
 
 
 def attrition_table(panel: pd.DataFrame, codebook) -> pd.DataFrame:
@@ -243,14 +265,18 @@ def design_mde(
 
 
 def means_by_arm(
-    panel: pd.DataFrame, outcomes: list[str], min_cell: int, samples=None
-) -> pd.DataFrame:
+    panel: pd.DataFrame, outcomes: list[str], min_cell: int, samples=None,
+    weights: str | None = None,
+) -> pd.DataFrame:  # fmt: skip
     """Outcome means by arm and wave, for the full sample and each breakdown level.
 
     ``samples``: (sample_type, sample, row mask) triples (``analysis.results.samples``);
     default the full sample only.  A cell with fewer than ``min_cell`` units answering is
-    suppressed (mean NaN).
+    suppressed (mean NaN).  ``weights``: a sampling-weight column; means and SDs are then
+    weighted (the standard error is the weighted SD over the root of the count).
     """
+    from analysis.multiple import weighted_mean_sd
+
     rows = []
     if samples is None:
         samples = [("all", "All clients", pd.Series(True, index=panel.index))]
@@ -261,11 +287,15 @@ def means_by_arm(
                 vals = cell[name].dropna()
                 n = int(len(vals))
                 ok = n >= min_cell
+                if weights is None:
+                    mean, sd = float(vals.mean()), float(vals.std(ddof=1))
+                else:
+                    mean, sd = weighted_mean_sd(vals, cell.loc[vals.index, weights])
                 rows.append(
                     {"outcome": name, "sample_type": stype, "sample": sval, "wave": int(wave),
                      "arm": "Programme" if arm == 1 else "Comparison", "n": n,
-                     "mean": float(vals.mean()) if ok else None,
-                     "std_error": float(vals.std(ddof=1) / np.sqrt(n)) if ok and n > 1 else None,
+                     "mean": mean if ok else None,
+                     "std_error": sd / np.sqrt(n) if ok and n > 1 else None,
                      "suppressed": not ok}
                 )  # fmt: skip
     return pd.DataFrame(rows)

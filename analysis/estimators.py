@@ -574,8 +574,13 @@ def fit_late(
     draws: int = DEFAULT_DRAWS,
     seed: int = DEFAULT_SEED,
     method: str = "late",
+    weights: str | None = None,
 ) -> EffectResult:
     """Effect of receiving FE topics on compliers (LATE; Imbens & Angrist 1994).
+
+    ``weights`` names a sampling-weight column (constant within a unit): both stages are
+    then weighted (weighted 2SLS, as Stata's ``ivreghdfe ... [pw=w]``); rows with a missing
+    or zero weight are left out.
 
     Receipt is instrumented by assignment x follow-up (2SLS, client and wave fixed
     effects).  Comparison clients can receive FE too (two-sided non-compliance), so
@@ -590,11 +595,20 @@ def fit_late(
     d = did_sample(panel, outcome, wave)
     check_columns(d, ["exposure"])
     d = d.dropna(subset=["exposure"])
+    if weights is not None:
+        check_columns(d, [weights])
+        d = d[d[weights].notna() & (d[weights] > 0)]
     d = d[d.groupby("client_id")["wave"].transform("size") == 2]
+    w = None if weights is None else d[weights].to_numpy(float)
     fes = [encode(d["client_id"]), encode(d["wave"])]
     clusters = d[cluster].to_numpy()
     first = fit_linear(
-        d["exposure"].to_numpy(float), d[["itt"]].to_numpy(float), ["itt"], clusters, fes=fes
+        d["exposure"].to_numpy(float),
+        d[["itt"]].to_numpy(float),
+        ["itt"],
+        clusters,
+        fes=fes,
+        weights=w,
     )
     if abs(first.coef[0]) < 1e-12:
         raise EstimationError("assignment does not move FE receipt: the first stage is zero")
@@ -604,6 +618,7 @@ def fit_late(
         ["exposure"],
         clusters,
         fes=fes,
+        weights=w,
         instruments=d[["itt"]].to_numpy(float),
     )
     ft, fp, _ = cluster_ci(first, 0)

@@ -107,6 +107,19 @@ def _f(row: Mapping[str, Any], key: str) -> float:
     return val
 
 
+def shown_value(row: Mapping[str, Any], key: str) -> float:
+    """The row's ``key`` (estimate, interval end, MDE) on the scale a sentence speaks in.
+
+    A log outcome's effect b is a proportional change of exp(b) - 1 ("about 5% lower"):
+    the exact transformation, not the 100*b approximation, which drifts for larger
+    effects (Halvorsen & Palmquist 1980).  Every other kind keeps its natural value.
+    """
+    val = _f(row, key)
+    if _unit_kind(row) == "log" and math.isfinite(val):
+        return math.expm1(val)
+    return val
+
+
 def _unit_kind(row: Mapping[str, Any]) -> str:
     if row.get("is_index"):
         return "index"
@@ -229,8 +242,8 @@ def finding_sentence(
             else ""
         )
         return f"Too few {nouns_of(study).unit.many} in this group to estimate the effect on {short.lower()}{n}."
-    est, lo, hi = _f(row, "estimate"), _f(row, "ci95_low"), _f(row, "ci95_high")
-    p, q, mde = _f(row, "p_value"), _f(row, "q_value"), _f(row, "mde")
+    est, lo, hi = (shown_value(row, k) for k in ("estimate", "ci95_low", "ci95_high"))
+    p, q, mde = _f(row, "p_value"), _f(row, "q_value"), shown_value(row, "mde")
     if not math.isfinite(est):
         return f"The effect on {short.lower()} could not be estimated for this group."
     better = -1 if row.get("better") == "lower" else 1
@@ -274,7 +287,7 @@ def display_numbers(row: Mapping[str, Any]) -> dict[str, str]:
     Interval ends appear either signed (nulls) or as magnitudes in the effect's
     direction (effects), so both forms are listed.
     """
-    est, lo, hi = _f(row, "estimate"), _f(row, "ci95_low"), _f(row, "ci95_high")
+    est, lo, hi = (shown_value(row, k) for k in ("estimate", "ci95_low", "ci95_high"))
     sign = 1 if est >= 0 else -1
     a, b = sorted((sign * lo, sign * hi))
     return {
@@ -283,7 +296,7 @@ def display_numbers(row: Mapping[str, Any]) -> dict[str, str]:
         "ci_high": fmt(row, hi),
         "ci_near": fmt(row, a),
         "ci_far": fmt(row, b),
-        "mde": fmt(row, abs(_f(row, "mde"))),
+        "mde": fmt(row, abs(shown_value(row, "mde"))),
         "p": fmt_p(_f(row, "p_value")),
         "q": fmt_p(_f(row, "q_value")),
     }

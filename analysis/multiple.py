@@ -58,11 +58,40 @@ def sharpened_qvalues(pvalues, step: float = 0.001) -> np.ndarray:
     return out
 
 
+def weighted_mean_sd(values, weights=None) -> tuple[float, float]:
+    """Mean and SD of the finite values; with sampling weights, the weighted mean and the
+    weighted SD with the weights scaled to sum to the number of values (statsmodels'
+    ``DescrStatsW``, ddof 1), so equal weights give the unweighted sample SD.
+
+    >>> weighted_mean_sd([1.0, 2.0, 3.0])
+    (2.0, 1.0)
+    >>> m, s = weighted_mean_sd([1.0, 2.0, 3.0], [1.0, 1.0, 2.0]); round(m, 4), round(s, 4)
+    (2.25, 1.0155)
+    """
+    x = np.asarray(values, float)
+    if weights is None:
+        x = x[np.isfinite(x)]
+        if x.size == 0:
+            return float("nan"), float("nan")
+        return float(x.mean()), float(x.std(ddof=1)) if x.size > 1 else float("nan")
+    from statsmodels.stats.weightstats import DescrStatsW
+
+    w = np.asarray(weights, float)
+    ok = np.isfinite(x) & np.isfinite(w) & (w > 0)
+    x, w = x[ok], w[ok]
+    if x.size == 0:
+        return float("nan"), float("nan")
+    stats = DescrStatsW(x, weights=w * x.size / w.sum(), ddof=1)
+    return float(stats.mean), float(stats.std) if x.size > 1 else float("nan")
+
+
 def index_name(family: str) -> str:
     return f"index_{family}"
 
 
-def add_family_indices(panel: pd.DataFrame, codebook: Codebook) -> pd.DataFrame:
+def add_family_indices(
+    panel: pd.DataFrame, codebook: Codebook, weights: str | None = None
+) -> pd.DataFrame:
     """Return a copy of the panel with one KLK (2007) index column per outcome family.
 
     1. Each component is standardised by the comparison group's baseline mean and SD
@@ -72,6 +101,10 @@ def add_family_indices(panel: pd.DataFrame, codebook: Codebook) -> pd.DataFrame:
        2007); a client who answered none stays missing.
     3. The components are averaged with equal weights, and the average is standardised
        to mean 0, SD 1 in the comparison group at baseline.
+
+    ``weights`` names a sampling-weight column: the comparison group's means and SDs of
+    steps 1 and 3 are then weighted (:func:`weighted_mean_sd`), so the index is in the
+    population's comparison-group SDs; the imputation of step 2 stays the group's plain mean.
 
     Example
     -------
@@ -87,6 +120,7 @@ def add_family_indices(panel: pd.DataFrame, codebook: Codebook) -> pd.DataFrame:
     out = panel.copy()
     base_c = ((panel["wave"] == codebook.baseline_wave) & (panel["arm"] == 0)).to_numpy()
     groups = [panel["arm"], panel["wave"]]
+    w = None if weights is None else panel[weights].to_numpy(float)
     for family in codebook.families:
         members = [n for n, v in codebook.outcomes.items() if v.family == family]
         if any(codebook.has_baseline(n) for n in members):
@@ -106,7 +140,10 @@ def add_family_indices(panel: pd.DataFrame, codebook: Codebook) -> pd.DataFrame:
             zs = {}
             for name in members:
                 comp = panel[name].astype(float)
-                mu, sd = comp[ref].mean(), comp[ref].std()
+                if w is None:
+                    mu, sd = comp[ref].mean(), comp[ref].std()
+                else:
+                    mu, sd = weighted_mean_sd(comp[ref], w[ref])
                 if not np.isfinite(sd) or sd == 0:
                     continue
                 zs[name] = codebook.outcomes[name].sign * (comp - mu) / sd
@@ -117,7 +154,10 @@ def add_family_indices(panel: pd.DataFrame, codebook: Codebook) -> pd.DataFrame:
             # KLK (2007): impute a missing component at its arm x wave group mean
             z = z.fillna(z.groupby(groups, dropna=False).transform("mean"))
             raw = z.mean(axis=1).where(answered)
-            mu, sd = raw[ref].mean(), raw[ref].std()
+            if w is None:
+                mu, sd = raw[ref].mean(), raw[ref].std()
+            else:
+                mu, sd = weighted_mean_sd(raw[ref], w[ref])
             if not np.isfinite(sd) or sd == 0:
                 continue
             index[rows] = ((raw - mu) / sd)[rows]

@@ -101,7 +101,12 @@ from analysis.estimators import (
     ipw_weights,
 )
 from analysis.io import atomic_write
-from analysis.multiple import add_family_indices, index_name, sharpened_qvalues
+from analysis.multiple import (
+    add_family_indices,
+    index_name,
+    sharpened_qvalues,
+    weighted_mean_sd,
+)
 from analysis.panel import read_panel
 from analysis.post import fit_post
 from analysis.version import code_fingerprint
@@ -293,9 +298,7 @@ def _fit_one(
             weights = weights * per_unit.reindex(weights.index)
         return fit_ipw_did(data, outcome, wave=wave, weights=weights, weight_info=winfo)
     if method == IV_METHOD:
-        if sampling is not None:
-            raise EstimationError("the LATE is not estimated with sampling weights")
-        return fit_late(data, outcome, wave=wave)
+        return fit_late(data, outcome, wave=wave, weights=sampling)
     raise ValueError(f"unknown method {method!r}; expected one of {', '.join(METHODS)}")
 
 
@@ -399,7 +402,8 @@ def _build_contrast(
     progress,
 ) -> pd.DataFrame:  # fmt: skip
     """The results of one contrast: ``frame`` is the analysis frame (arm coded 1/0)."""
-    data = add_family_indices(frame, cb)
+    sampling = cb.roles.weights
+    data = add_family_indices(frame, cb, weights=sampling)
     strata = list(cb.roles.strata)
     base_wave = cb.baseline_wave
     if cb.roles.exposure is None:
@@ -454,14 +458,13 @@ def _build_contrast(
                     "wave": wave,
                     "n_programme": n_prog,
                     "n_comparison": n_comp,
-                    "comparison_mean": float(observed.loc[observed["arm"] == 0, outcome].mean()),
+                    "comparison_mean": _stat(observed[observed["arm"] == 0], outcome, sampling)[0],
                     # the comparison group's SD at baseline; without a baseline, at this wave
-                    "comparison_sd": float(
-                        base_c[outcome].std()
-                        if with_base[outcome]
-                        else observed.loc[observed["arm"] == 0, outcome].std()
-                    ),
-                }
+                    "comparison_sd": _stat(
+                        base_c if with_base[outcome] else observed[observed["arm"] == 0],
+                        outcome, sampling,
+                    )[1],
+                }  # fmt: skip
                 suppressed = min(n_prog, n_comp) < min_cell
                 for method in methods if with_base[outcome] else (POST_METHOD,):
                     infs = ("cluster",) if method == IV_METHOD else INFERENCES
@@ -516,6 +519,13 @@ def _build_contrast(
     table = pd.DataFrame(rows)
     table = _finish(table, catalogue, cb, data, weights, min_cell)
     return table
+
+
+def _stat(rows: pd.DataFrame, outcome: str, sampling: str | None) -> tuple[float, float]:
+    """Mean and SD of an outcome in some rows, weighted by the sampling weights if declared."""
+    if sampling is None:
+        return float(rows[outcome].mean()), float(rows[outcome].std())
+    return weighted_mean_sd(rows[outcome], rows[sampling])
 
 
 def _post_rows(
@@ -718,7 +728,7 @@ def build_diagnostics(
 def _diagnostics(panel: pd.DataFrame, codebook: Codebook, arm, min_cell: int | None):
     min_cell = min_cell_default() if min_cell is None else min_cell
     panel = analysis_frame(panel, codebook, arm=arm)
-    with_idx = add_family_indices(panel, codebook)
+    with_idx = add_family_indices(panel, codebook, weights=codebook.roles.weights)
     labels = {n: (v.short or v.label) for n, v in codebook.outcomes.items()}
     waves = sorted(int(w) for w in panel["wave"].unique() if w != codebook.baseline_wave)
 
@@ -726,6 +736,8 @@ def _diagnostics(panel: pd.DataFrame, codebook: Codebook, arm, min_cell: int | N
         return json.loads(df.to_json(orient="records"))
 
     out: dict[str, Any] = {"min_cell": int(min_cell), "unavailable": {}}
+    if codebook.roles.weights is not None:  # the pages' captions say "weighted"
+        out["weights"] = _weights_info(codebook)
 
     def part(key: str, make) -> None:
         """One diagnostic; one that does not apply to this study's design says why."""
@@ -769,10 +781,17 @@ def _diagnostics(panel: pd.DataFrame, codebook: Codebook, arm, min_cell: int | N
                 list(outcome_catalogue(codebook)["outcome"]),
                 min_cell,
                 samples(with_idx, codebook, _all_label(codebook)),
+                weights=codebook.roles.weights,
             )
         ),
     )
     return out
+
+
+def _weights_info(codebook: Codebook) -> dict[str, str]:
+    """The declared sampling weights: the column and its codebook label."""
+    name = codebook.roles.weights
+    return {"column": name, "label": codebook.variables[name].label}
 
 
 def settings(min_cell: int, draws: int, seed: int) -> dict[str, Any]:
@@ -836,6 +855,8 @@ def write_results(
         "build_seconds": round(elapsed, 2),
         "n_rows": int(len(table)),
     }
+    if cb.roles.weights is not None:  # every estimate, mean and index is weighted
+        manifest["weights"] = _weights_info(cb)
     atomic_write(diagnostics_path(out), json.dumps(diag, indent=1, default=float).encode())
     atomic_write(out, lambda tmp: table.to_parquet(tmp, index=False))
     atomic_write(results_manifest_path(out), json.dumps(manifest, indent=2).encode())

@@ -62,8 +62,11 @@ def _plain(value: Any) -> Any:
     return json.loads(to_json_plotly(value))
 
 
-def memoize(func: Callable) -> Callable:
-    """Cache ``func``'s result by its arguments (and the results' fingerprint)."""
+def memoize(func: Callable | None = None, *, keep: Callable[[Any], bool] | None = None):
+    """Cache ``func``'s result by its arguments (and the results' fingerprint); with
+    ``keep``, only results for which ``keep(plain result)`` is true (``@memoize(keep=...)``)."""
+    if func is None:
+        return functools.partial(memoize, keep=keep)
     name = f"{func.__module__}.{func.__qualname__}"
 
     @functools.wraps(func)
@@ -80,6 +83,8 @@ def memoize(func: Callable) -> Callable:
         if hit is not None:
             return hit
         value = _plain(func(*args, **kwargs))
+        if keep is not None and not keep(value):
+            return value
         try:
             cache.set(key, value)
         except Exception as exc:  # noqa: BLE001

@@ -10,8 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import pandas as pd
 from dash import html
 
+from analysis.findings import nouns_of, take_up_phrase
+from analysis.study import Study
 from components.theme import VERDICT_COLOURS, VERDICT_LABELS, VERDICT_SYMBOLS
 
 NODE_TYPE = "chain-node"
@@ -66,10 +69,45 @@ def _indicator_line(name: str, label: str, verdict: str) -> html.Li:
     )
 
 
+def exposure_notes(
+    chain: dict[str, Any],
+    sample_flow: Any,
+    wave: int,
+    wave_label: str,
+    study: Study | None = None,
+) -> dict[str, str]:
+    """The take-up line under a node measured by the exposure (``measure: exposure``), from
+    the diagnostics' sample flow at ``wave``: 'By the endline: 83% of clients in programme
+    villages received ... (7% in comparison villages)'.  Shared by the web diagram, the
+    slide and the brief."""
+    flow = pd.DataFrame(sample_flow if isinstance(sample_flow, list) else [])
+    if flow.empty or "share_received_fe" not in flow:
+        return {}
+    reach = flow[flow["wave"] == wave]
+    share = {r.arm: r.share_received_fe for r in reach.itertuples()}
+    if "Programme" not in share:
+        return {}
+    n = nouns_of(study)
+    return {
+        node["id"]: (
+            f"By the {str(wave_label).lower()}: {100 * share['Programme']:.0f}% of {n.unit.many} in "
+            f"{n.programme_arm} {take_up_phrase(study)} "
+            f"({100 * share.get('Comparison', float('nan')):.0f}% in {n.comparison_arm})"
+        )
+        for node in chain.get("nodes", [])
+        if node.get("measure") == "exposure"
+    }
+
+
 def chain_diagram(
-    chain: dict[str, Any], indicators: dict[str, tuple[str, str]], selected: str | None
+    chain: dict[str, Any],
+    indicators: dict[str, tuple[str, str]],
+    selected: str | None,
+    notes: dict[str, str] | None = None,
 ) -> html.Div:
-    """The diagram. ``indicators`` maps outcome name -> (short label, verdict)."""
+    """The diagram. ``indicators`` maps outcome name -> (short label, verdict); ``notes``
+    adds a line under a node (the take-up of :func:`exposure_notes`)."""
+    notes = notes or {}
     linked = linked_nodes(chain, selected)
     columns = []
     for stage in chain.get("stages", []):
@@ -77,6 +115,8 @@ def chain_diagram(
         buttons = []
         for n in nodes:
             kids: list[Any] = [html.Span(n.get("label", n["id"]), className="chain-node-label")]
+            if n["id"] in notes:
+                kids.append(html.Span(notes[n["id"]], className="chain-note small d-block"))
             outs = n.get("outcomes") or []
             if outs:
                 kids.append(
@@ -127,6 +167,8 @@ def chain_diagram(
 
 
 def chain_legend() -> html.Div:
+    """A key to every convention of the diagram: indicator symbols, the index bar and
+    the outlines of the chosen step and of the steps linked to it."""
     items = []
     for v in ("improved", "worsened", "no detectable effect"):
         items.append(
@@ -143,7 +185,32 @@ def chain_legend() -> html.Div:
                 className="me-3 text-nowrap",
             )
         )
-    return html.Div(items, className="chain-legend small")
+    items += [
+        html.Span(
+            [
+                html.Span(className="legend-swatch legend-index", **{"aria-hidden": "true"}),
+                "Bar beside “Index”: the family index's verdict, in the same colours",
+            ],
+            className="me-3",
+        ),
+        html.Span(
+            [
+                html.Span(className="legend-swatch legend-selected", **{"aria-hidden": "true"}),
+                "Solid blue outline: the step you chose",
+            ],
+            className="me-3 text-nowrap",
+        ),
+        html.Span(
+            [
+                html.Span(className="legend-swatch legend-linked", **{"aria-hidden": "true"}),
+                "Dashed outline: steps directly before or after it",
+            ],
+            className="me-3 text-nowrap",
+        ),
+    ]
+    return html.Div(
+        items, className="chain-legend small", role="note", **{"aria-label": "Key to the diagram"}
+    )
 
 
 def edges_table_rows(chain: dict[str, Any]) -> list[tuple[str, str]]:

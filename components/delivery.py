@@ -49,6 +49,7 @@ GRAPH_CHUNK = SUITES + "dash/dcc/async-graph.js"
 # what a page needs when it draws a dcc.Graph, requested by the Graph itself only after the
 # page's layout has arrived: worth announcing in the HTML
 GRAPH_PRELOADS = (GRAPH_CHUNK, PLOTLY_PATH)
+DATA_PRELOADS = ("_dash-layout", "_dash-dependencies")
 # static files are compressed once, so at a high level: brotli 9 is within 5-10% of 11 at a
 # tenth of the time (0.4 s for the largest bundle); gzip 9 for browsers without brotli
 BR_QUALITY = 9
@@ -338,10 +339,15 @@ def speed_up(
             if not resp.get_etag()[0]:
                 resp.direct_passthrough = False
                 resp.add_etag()
-        if resp.mimetype == "text/html" and draws_figures(path):
-            resp.headers["Link"] = ", ".join(
-                f"<{prefix}{p}>; rel=preload; as=script" for p in GRAPH_PRELOADS
-            )
+        if resp.mimetype == "text/html":
+            # the layout (which carries the page, see app.page_container) and the callback
+            # graph are fetched by Dash's renderer only once all its scripts have run: asked
+            # for now, they arrive while the scripts load (same URL, mode and credentials as
+            # the renderer's fetch, so it is served from the preload)
+            links = [f"<{prefix}{p}>; rel=preload; as=fetch; crossorigin" for p in DATA_PRELOADS]
+            if draws_figures(path):
+                links += [f"<{prefix}{p}>; rel=preload; as=script" for p in GRAPH_PRELOADS]
+            resp.headers["Link"] = ", ".join(links)
         if not compress or not static or "Content-Encoding" in resp.headers:
             return resp  # dynamic: flask-compress, which runs after this
         enc = _encoding()

@@ -10,18 +10,17 @@ import plotly.graph_objects as go
 
 from analysis.findings import nouns_of, take_up_phrase
 from analysis.study import Study
+from components.display import VERDICT_MARKERS, ForestDisplay, forest_display, wrap_label
 from components.theme import (
     ARM_COLOURS,
     FONT,
     GREY,
     POOLED_COLOUR,
     RAW_COLOUR,
-    VERDICT_COLOURS,
-    VERDICT_LABELS,
     fmt_num,
     fmt_p,
 )
-from components.views import LEVELS, MDE_ESTIMATE, hover_text
+from components.views import LEVELS
 
 # interval widths in px: thick 90%, medium 95%, thin 99%
 INTERVAL_WIDTH = {"90": 9, "95": 4, "99": 1.5}
@@ -65,18 +64,7 @@ def arm_name(arm: str, study: Study | None = None) -> str:
     return words[:1].upper() + words[1:]
 
 
-def _wrap(text: str, width: int = 26) -> str:
-    """Break a label into lines of about ``width`` characters (plotly ``<br>``)."""
-    words, lines, cur = str(text).split(), [], ""
-    for w in words:
-        if cur and len(cur) + 1 + len(w) > width:
-            lines.append(cur)
-            cur = w
-        else:
-            cur = f"{cur} {w}".strip()
-    if cur:
-        lines.append(cur)
-    return "<br>".join(lines)
+_wrap = wrap_label  # the one label wrapper (components.display)
 
 
 def padded_range(values, pad: float = 0.06) -> list[float] | None:
@@ -87,60 +75,47 @@ def padded_range(values, pad: float = 0.06) -> list[float] | None:
     return [lo - pad * span, hi + pad * span]
 
 
-def forest_positions(rows: pd.DataFrame) -> tuple[list[dict], list[tuple[float, str]]]:
-    """y position of each outcome row, grouped by family (index first), with family headers.
-
-    Returns (rows as dicts with ``y``, [(y, family label) for each header]).
-    """
-    placed: list[dict] = []
-    headers: list[tuple[float, str]] = []
-    y = 0.0
-    for fam in dict.fromkeys(rows["family"]):
-        sub = rows[rows["family"] == fam]
-        sub = pd.concat([sub[sub["is_index"]], sub[~sub["is_index"]]])
-        headers.append((y, str(sub["family_label"].iloc[0])))
-        y -= 1
-        for rec in sub.to_dict("records"):
-            rec["y"] = y
-            placed.append(rec)
-            y -= 1
-        y -= 0.4
-    return placed, headers
-
-
 def make_forest_plot(
     rows: pd.DataFrame,
     *,
     scale: str,
     view: str,
     level: str = "95",
-    title_unit: str | None = None,
+    direction: str = "estimate",
     study: Study | None = None,
 ) -> go.Figure:
-    """Forest plot of one specification: 90/95/99% intervals drawn at once, grouped by family.
+    """Forest plot of one specification: the display frame of ``rows`` (from
+    :func:`components.views.scaled_rows`), drawn by :func:`draw_forest`."""
+    return draw_forest(
+        forest_display(rows, scale=scale, view=view, level=level, direction=direction, study=study)
+    )
 
-    ``rows`` come from :func:`components.views.scaled_rows`.  Points are filled when
-    significant under the multiple-testing ``view`` and coloured by the view's verdict;
-    for effects not detected, the minimum detectable effect is marked at ±MDE.
+
+def draw_forest(disp: ForestDisplay) -> go.Figure:
+    """Draw a forest plot from its display frame: 90/95/99% intervals at once, grouped by
+    family; marker shape and colour by verdict; ±MDE ticks for effects not detected.
+
+    Every number and word comes from the frame's columns (components.display).
     """
-    if rows.empty:
+    pts = disp.points
+    if pts.empty:
         return empty_figure("No results for this choice.")
-    placed, headers = forest_positions(rows)
-    shown = [r for r in placed if r["shown"]]
-    hidden = [r for r in placed if not r["shown"]]
+    shown = pts[pts["shown"]]
+    hidden = pts[~pts["shown"]]
     fig = go.Figure()
+    verdicts = [v for v in VERDICT_MARKERS if v in set(shown["verdict"])]
 
     # intervals: one trace per verdict and level (a line colour cannot vary within a trace)
     for verdict in ("no detectable effect", "improved", "worsened"):
-        grp = [r for r in shown if r["view_verdict"] == verdict]
-        if not grp:
+        grp = shown[shown["verdict"] == verdict]
+        if grp.empty:
             continue
-        colour = VERDICT_COLOURS[verdict]
+        colour = grp["colour"].iloc[0]
         for lev in ("99", "95", "90"):
             xs, ys = [], []
-            for r in grp:
-                xs += [r[f"lo{lev}"], r[f"hi{lev}"], None]
-                ys += [r["y"], r["y"], None]
+            for lo, hi, y in zip(grp[f"lo{lev}"], grp[f"hi{lev}"], grp["y"], strict=True):
+                xs += [lo, hi, None]
+                ys += [y, y, None]
             fig.add_trace(
                 go.Scatter(
                     x=xs, y=ys, mode="lines", line={"color": colour, "width": INTERVAL_WIDTH[lev]},
@@ -150,109 +125,76 @@ def make_forest_plot(
             )  # fmt: skip
 
     # minimum detectable effect for effects not detected
-    nulls = [
-        r for r in shown if r["view_verdict"] == "no detectable effect" and np.isfinite(r["mde_x"])
-    ]
-    if nulls:
-        xs = [v for r in nulls for v in (-r["mde_x"], r["mde_x"])]
-        ys = [r["y"] for r in nulls for _ in (0, 1)]
-        txt = [
-            f"Smallest effect this estimate could reliably detect (80% power; {MDE_ESTIMATE}): ±{fmt_num(r['mde_x'])}"
-            for r in nulls
-            for _ in (0, 1)
-        ]
+    nulls = shown[(shown["verdict"] == "no detectable effect") & np.isfinite(shown["mde"])]
+    if not nulls.empty:
         fig.add_trace(
             go.Scatter(
-                x=xs, y=ys, mode="markers", name="± minimum detectable effect (effects not detected)",
+                x=[v for m in nulls["mde"] for v in (-m, m)],
+                y=[y for y in nulls["y"] for _ in (0, 1)],
+                mode="markers", name="± minimum detectable effect (effects not detected)", legendrank=5,
                 marker={"symbol": "line-ns-open", "size": 14, "color": GREY, "line": {"width": 2, "color": GREY}},
-                hovertext=txt, hoverinfo="text", meta={"role": "mde"},
+                hovertext=[t for t in nulls["mde_hover"] for _ in (0, 1)], hoverinfo="text",
+                meta={"role": "mde"},
             )
         )  # fmt: skip
 
-    # points: filled when significant under the chosen view, open when not
-    for verdict in ("improved", "worsened", "no detectable effect"):
-        grp = [r for r in shown if r["view_verdict"] == verdict]
-        if not grp:
-            continue
+    # points: shape and colour by verdict (▲ improved, ▼ worsened, ○ no detectable effect)
+    for verdict in verdicts:
+        grp = shown[shown["verdict"] == verdict]
+        colour = grp["colour"].iloc[0]
         fig.add_trace(
             go.Scatter(
-                x=[r["x"] for r in grp],
-                y=[r["y"] for r in grp],
-                mode="markers",
-                name=VERDICT_LABELS[verdict],
-                marker={
-                    "color": VERDICT_COLOURS[verdict],
-                    "size": [13 if r["is_index"] else 11 for r in grp],
-                    "symbol": [
-                        ("diamond" if r["is_index"] else "circle") + ("" if r["sig"] else "-open")
-                        for r in grp
-                    ],
-                    "line": {"width": 2, "color": VERDICT_COLOURS[verdict]},
-                },
-                customdata=[r["outcome"] for r in grp],
-                hovertext=[hover_text(r, scale, view, level, study=study) for r in grp],
-                hoverinfo="text",
-                showlegend=False,
-                meta={"role": "point", "verdict": verdict},
+                x=grp["x"].tolist(), y=grp["y"].tolist(), mode="markers", name=grp["verdict_label"].iloc[0],
+                marker={"color": colour, "size": grp["size"].tolist(), "symbol": grp["symbol"].tolist(),
+                        "line": {"width": 2, "color": colour}},
+                customdata=grp["outcome"].tolist(), hovertext=grp["hover"].tolist(), hoverinfo="text",
+                showlegend=False, meta={"role": "point", "verdict": verdict},
             )
-        )
-        # the legend key: a plain circle (filled = significant, as every improved/worsened point is)
+        )  # fmt: skip
+        # the legend key: the same shape and colour
         fig.add_trace(
             go.Scatter(
-                x=[None], y=[None], mode="markers", name=VERDICT_LABELS[verdict],
-                marker={"color": VERDICT_COLOURS[verdict], "size": 11, "symbol": "circle" if verdict != "no detectable effect" else "circle-open", "line": {"width": 2, "color": VERDICT_COLOURS[verdict]}},
-                meta={"role": "key"},
+                x=[None], y=[None], mode="markers", name=grp["verdict_label"].iloc[0],
+                marker={"color": colour, "size": 12, "symbol": grp["symbol"].iloc[0], "line": {"width": 2, "color": colour}},
+                meta={"role": "key", "verdict": verdict}, legendrank=1 + verdicts.index(verdict),
             )
         )  # fmt: skip
 
-    # legend-only keys for the interval widths
+    # legend-only keys for the interval widths and the family index's larger marker
     for lev in LEVELS:
         fig.add_trace(
             go.Scatter(
                 x=[None], y=[None], mode="lines", name=f"{lev}% interval",
                 line={"color": GREY, "width": INTERVAL_WIDTH[lev]}, meta={"role": "key"},
+                legendrank=6 + LEVELS.index(lev),
+            )
+        )  # fmt: skip
+    if shown["is_index"].any():
+        fig.add_trace(
+            go.Scatter(
+                x=[None], y=[None], mode="markers", name="Larger marker: family index",
+                marker={"color": GREY, "size": 16, "symbol": "circle-open", "line": {"width": 2, "color": GREY}},
+                meta={"role": "key"}, legendrank=4,
             )
         )  # fmt: skip
 
     # suppressed or undefined rows say so in words
-    for r in hidden:
-        reason = (
-            f"too few {nouns_of(study).unit.many}"
-            if r["suppressed"]
-            else ("not meaningful on this scale" if scale == "pct" else "not estimable")
-        )
+    for note, y in zip(hidden["note"], hidden["y"], strict=True):
         fig.add_annotation(
-            x=0,
-            y=r["y"],
-            text=reason,
-            showarrow=False,
-            font={"color": GREY, "size": 12},
-            xanchor="left",
-            xshift=6,
-        )
+            x=0, y=y, text=note, showarrow=False, font={"color": GREY, "size": 12},
+            xanchor="left", xshift=6,
+        )  # fmt: skip
 
-    tickvals = [h[0] for h in headers] + [r["y"] for r in placed]
-    ticktext = [f"<b>{_wrap(h[1], 26)}</b>" for h in headers] + [
-        _wrap(r["short"], 26) if not r["is_index"] else "<i>Family index</i>" for r in placed
-    ]
+    headers = disp.headers
+    tickvals = [h[0] for h in headers] + pts["y"].tolist()
+    ticktext = [f"<b>{_wrap(h[1], 34)}</b>" for h in headers] + pts["tick"].tolist()
     # shade alternate families for reading across
     for i, (y0, _) in enumerate(headers):
-        y_end = (
-            headers[i + 1][0] + 0.7 if i + 1 < len(headers) else min(r["y"] for r in placed) - 0.7
-        )
+        y_end = headers[i + 1][0] + 0.7 if i + 1 < len(headers) else float(pts["y"].min()) - 0.7
         if i % 2 == 0:
             fig.add_hrect(y0=y0 + 0.5, y1=y_end, fillcolor="#f3f5f7", line_width=0, layer="below")
     fig.add_vline(x=0, line={"color": "#343a40", "width": 1})
-    xtitle = _wrap(
-        title_unit
-        or {
-            "natural": "Effect, in each outcome's own unit",
-            "std": "Effect, in SDs of the comparison group",
-            "pct": "Effect, % of the comparison mean",
-        }[scale],
-        24,
-    )
-    n = len(placed) + len(headers)
+    n = len(pts) + len(headers)
     fig.update_yaxes(
         tickvals=tickvals,
         ticktext=ticktext,
@@ -262,16 +204,16 @@ def make_forest_plot(
         automargin=True,
     )
     fig.update_xaxes(
-        title={"text": xtitle, "font": {"size": 12}},
+        title={"text": _wrap(disp.axis_title, 34), "font": {"size": 12}},
         zeroline=False,
         automargin=True,
         range=padded_range(
-            [v for r in shown for v in (r["lo99"], r["hi99"], r["mde_x"], -r["mde_x"])]
+            [v for c in ("lo99", "hi99", "mde") for v in shown[c]] + [-m for m in shown["mde"]]
         ),
     )
     height = max(320, int(n * ROW_HEIGHT) + 150)
     _base_layout(fig, height=height)
-    fig.update_layout(legend={"y": -90 / height - 0.02}, meta={"scale": scale, "view": view})
+    fig.update_layout(legend={"y": -90 / height - 0.02}, meta=disp.meta)
     return fig
 
 
@@ -330,6 +272,7 @@ def make_subgroup_plot(
     reference: dict | None = None,
     study: Study | None = None,
     groups: str | None = None,
+    direction: str = "estimate",
 ) -> go.Figure:
     """Effects by subgroup (any breakdown the study declares), 95% intervals.
 
@@ -337,6 +280,8 @@ def make_subgroup_plot(
     estimate just below the raw one; ``groups`` names the groups in the plural for
     its legend (default: the study's strata, e.g. 'branches').  Suppressed groups read
     "too few".  ``reference`` (the whole-sample row) is drawn as a dashed vertical line.
+    ``direction="improvement"`` plots an outcome where lower is better with its sign
+    flipped (right of zero = better); the hover keeps the estimate as it is.
     """
     if rows.empty:
         return empty_figure("No groups selected.")
@@ -349,10 +294,15 @@ def make_subgroup_plot(
     fig = go.Figure()
     raw = [r for r in recs if not r["suppressed"] and not math.isnan(r["estimate"])]
 
+    flip = (
+        direction == "improvement" and "better" in rows and str(rows["better"].iloc[0]) == "lower"
+    )
+    sg = -1.0 if flip else 1.0
+
     def _seg(items, lo, hi, dy):
         xs, yy = [], []
         for r in items:
-            xs += [r[lo], r[hi], None]
+            xs += [sg * r[lo], sg * r[hi], None]
             yy += [ys[r["sample"]] + dy] * 2 + [None]
         return xs, yy
 
@@ -371,7 +321,7 @@ def make_subgroup_plot(
         )
         fig.add_trace(
             go.Scatter(
-                x=[r["estimate"] for r in raw], y=[ys[r["sample"]] + off for r in raw], mode="markers",
+                x=[sg * r["estimate"] for r in raw], y=[ys[r["sample"]] + off for r in raw], mode="markers",
                 name="Estimate for the group alone (95% interval)" if pooled else "Estimate (95% interval)",
                 marker={"color": RAW_COLOUR, "size": 11, "symbol": "circle"},
                 customdata=[r["sample"] for r in raw],
@@ -402,7 +352,7 @@ def make_subgroup_plot(
             )
             fig.add_trace(
                 go.Scatter(
-                    x=[r["eb_estimate"] for r in eb], y=[ys[r["sample"]] - off for r in eb], mode="markers",
+                    x=[sg * r["eb_estimate"] for r in eb], y=[ys[r["sample"]] - off for r in eb], mode="markers",
                     name=f"Partially pooled estimate (borrows strength from the other {groups})",
                     marker={"color": POOLED_COLOUR, "size": 11, "symbol": "diamond"},
                     hovertext=[
@@ -426,7 +376,9 @@ def make_subgroup_plot(
                 font={"color": GREY},
             )
     if reference is not None and not math.isnan(reference.get("estimate", float("nan"))):
-        fig.add_vline(x=reference["estimate"], line={"color": GREY, "width": 1.5, "dash": "dash"})
+        fig.add_vline(
+            x=sg * reference["estimate"], line={"color": GREY, "width": 1.5, "dash": "dash"}
+        )
         fig.add_trace(
             go.Scatter(
                 x=[None],
@@ -446,14 +398,23 @@ def make_subgroup_plot(
         automargin=True,
     )
     vals = [
-        v
+        sg * v
         for r in raw
         for v in (r["ci95_low"], r["ci95_high"], r.get("eb_ci95_low"), r.get("eb_ci95_high"))
+        if v is not None
     ]
-    if reference is not None:
-        vals.append(reference.get("estimate"))
+    if reference is not None and reference.get("estimate") is not None:
+        vals.append(sg * reference["estimate"])
     fig.update_xaxes(
-        title={"text": _wrap(f"Effect ({unit})", 60), "font": {"size": 12}},
+        title={
+            "text": _wrap(
+                f"Improvement ({unit}; right of zero = better)"
+                if direction == "improvement"
+                else f"Effect ({unit})",
+                60,
+            ),
+            "font": {"size": 12},
+        },
         zeroline=False,
         range=padded_range(vals),
     )

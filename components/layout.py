@@ -364,7 +364,11 @@ def profile_card(
             f"{profile.get('full_name', '')} · {profile.get('country', '')}",
             className="small text-body-secondary mb-2",
         ),
-        html.Dl(figs, className="profile-figures mb-2"),
+        html.Dl(figs, className="profile-figures mb-1"),
+        # when the figures were true (profile.yaml ``as_of``): a count of borrowers has a date
+        html.P(f"Figures as of: {profile['as_of']}", className="small text-body-secondary mb-2")
+        if profile.get("as_of")
+        else None,
     ]
     if not compact:
         # mission and products only where the profile states them

@@ -7,7 +7,11 @@ presentation mode.
   so the file is the view on screen.  The button is disabled and says so while it
   renders.
 * Presentation mode (``?present=1`` in any link, or the toggle) enlarges type, hides
-  the controls and raises contrast for a projector.  The address bar says whether it
+  the controls and raises contrast for a projector.  A page marks the one or two
+  controls a presenter needs with :data:`KEEP` (they stay, in a bar that stays on
+  screen), text the audience does not need with :data:`HIDE`, and its main plotly
+  figure with :data:`FIT`: that figure is then re-laid out to the screen's height (less
+  the bar), so the whole figure, axis included, fits a 1280×720 projector.  The address bar says whether it
   is on: the toggle writes ``present=1`` to the Location (replacing the history entry,
   so Back does not switch it), the navigation links and the pages' controls keep it.
   It is also remembered for the browser tab (session storage), so an address typed
@@ -41,6 +45,12 @@ STATUS = "report-status"
 BUSY = "report-busy"
 PRESENT_CLASS = "presenting"
 PRINT_SETUP = "print-setup"
+PRESENT_FIT = "present-fit-setup"
+MODEBAR_SETUP = "modebar-setup"
+# class names a page puts on its parts (assets/present.css gives them their meaning)
+FIT = "present-fit"  # the page's main figure: sized to fit the screen while presenting
+KEEP = "present-keep"  # a control a presenter needs (outcome, wave): stays while presenting
+HIDE = "present-hide"  # text the audience does not need: hidden while presenting
 
 LABELS = {
     "pptx": ("Download slides", "Preparing slides…"),
@@ -55,6 +65,8 @@ def toolbar() -> html.Div:
             location(),
             dcc.Store(id=PRESENT_STORE, storage_type="session"),
             dcc.Store(id=PRINT_SETUP),
+            dcc.Store(id=PRESENT_FIT),
+            dcc.Store(id=MODEBAR_SETUP),
             dcc.Download(id=PPTX_DOWNLOAD),
             dcc.Download(id=PDF_DOWNLOAD),
             html.Span(id=BUSY, className="report-busy small text-body-secondary", role="status"),
@@ -84,6 +96,16 @@ def toolbar() -> html.Div:
         role="toolbar",
         **{"aria-label": "Presenting"},
     )
+
+
+def present_keep(cols: list, *ids: str) -> list:
+    """Mark the control columns (``components.layout.control``) holding ``ids`` as kept in
+    presentation mode; returns ``cols``."""
+    for col in cols:
+        kids = col.children if isinstance(col.children, list) else [col.children]
+        if any(getattr(k, "id", None) in ids for k in kids):
+            col.className = f"{col.className or ''} {KEEP}".strip()
+    return cols
 
 
 def report_download(kind: str, search: str | None):
@@ -208,5 +230,151 @@ dash.clientside_callback(
     }
     """,
     Output(PRINT_SETUP, "data"),
+    Input(LOCATION, "pathname"),
+)
+
+
+# presenting: each FIT figure is laid out to fit the screen below the sticky control bar
+# (larger type, the height of the window); on leaving the mode it gets its own height back.
+# A figure redrawn by a page's callback (a new wave) is fitted again after it is drawn.
+dash.clientside_callback(
+    r"""
+    function(on, path) {
+        // a label of the y axis re-wrapped at ``width`` characters (each line keeps its <b>/<i>)
+        const rewrap = function(text, width) {
+            const tag = text.startsWith('<b>') ? 'b' : (text.startsWith('<i>') ? 'i' : null);
+            const plain = text.split('<br>').join(' ').replace(/<\/?[bi]>/g, '');
+            const lines = [];
+            let cur = '';
+            plain.split(' ').forEach(function(w) {
+                if (cur && (cur + ' ' + w).length > width) { lines.push(cur); cur = w; }
+                else { cur = cur ? cur + ' ' + w : w; }
+            });
+            if (cur) { lines.push(cur); }
+            return lines.map(function(l) { return tag ? '<' + tag + '>' + l + '</' + tag + '>' : l; }).join('<br>');
+        };
+        const fitOne = function(gd) {
+            if (!gd || !gd._fullLayout || !window.Plotly) { return false; }
+            const presenting = document.documentElement.classList.contains('presenting');
+            const phone = !presenting && window.innerWidth < 576;
+            const L = gd.layout;
+            const title = ((L.xaxis || {}).title || {}).text || '';
+            const ticks = (L.yaxis || {}).ticktext;
+            let mode = 'own', change = null;
+            if (presenting) {
+                const bar = document.querySelector('main .present-bar');
+                const barH = bar ? bar.getBoundingClientRect().height : 0;
+                const target = Math.max(360, Math.floor(window.innerHeight - barH - 16));
+                mode = 'present:' + target;
+                // the width a projector has: the legend to the right, the axis title on one line
+                change = {
+                    height: target, 'font.size': 14, 'margin.b': 44,
+                    legend: {orientation: 'v', x: 1.01, xanchor: 'left', y: 1, yanchor: 'top',
+                             font: {size: 13}},
+                    'xaxis.title.text': title.split('<br>').join(' '),
+                };
+            } else if (phone) {
+                // a phone: short label lines and smaller type, so the plot keeps most of the width
+                mode = 'phone';
+                const lines = (ticks || []).filter(function(t) { return rewrap(t, 18).includes('<br>'); }).length;
+                change = {'font.size': 11, legend: Object.assign({}, L.legend || {}, {font: {size: 11}}),
+                          'xaxis.title.text': rewrap(title, 30),
+                          height: Math.round(gd._fullLayout.height + 18 * lines)};
+                if (ticks) { change['yaxis.ticktext'] = ticks.map(function(t) { return rewrap(t, 18); }); }
+            }
+            const fresh = gd.amkFitLayout !== L;  // a new figure from the page since the last fit
+            if (fresh && gd.dataset.amkFit) { delete gd.dataset.amkFit; }
+            if (mode === (gd.dataset.amkFit || 'own')) { return true; }
+            if (!gd.dataset.amkFit) {
+                // the figure's own layout, for going back to it
+                gd.amkOwn = {
+                    height: L.height || null, 'font.size': (L.font || {}).size || null,  // null: the page's own size
+                    legend: JSON.parse(JSON.stringify(L.legend || {})), 'margin.b': (L.margin || {}).b,
+                    'xaxis.title.text': title, 'yaxis.ticktext': ticks ? ticks.slice() : null,
+                };
+            }
+            const apply = change || gd.amkOwn || {};
+            if (mode === 'own') { delete gd.dataset.amkFit; } else { gd.dataset.amkFit = mode; }
+            gd.amkFitLayout = gd.layout;  // relayout changes this object in place
+            window.Plotly.relayout(gd, apply).then(function() { gd.amkFitLayout = gd.layout; });
+            return true;
+        };
+        const fitAll = function(tries) {
+            let pending = false;
+            document.querySelectorAll('.present-fit .js-plotly-plot').forEach(function(gd) {
+                if (!gd.amkFitHooked && gd.on) {
+                    gd.amkFitHooked = true;
+                    gd.on('plotly_afterplot', function() { fitOne(gd); });
+                }
+                if (!fitOne(gd)) { pending = true; }
+            });
+            const none = !document.querySelector('.present-fit .js-plotly-plot');
+            if ((pending || none) && tries > 0) {
+                setTimeout(function() { fitAll(tries - 1); }, 200);
+            }
+        };
+        if (!window.amkFitResize) {
+            window.amkFitResize = true;
+            window.addEventListener('resize', function() { fitAll(0); });
+            window.addEventListener('orientationchange', function() { fitAll(0); });
+        }
+        fitAll(25);
+        // entering the mode, or a page opened in it: the control bar and the figure below it
+        // fill the screen (the page's title and notes are above, a scroll away)
+        if (on) {
+            const toFigure = function(tries) {
+                const bar = document.querySelector('main .present-bar');
+                const fit = document.querySelector('main .present-fit');
+                const fig = fit && fit.querySelector('.js-plotly-plot');
+                // a plotly figure once it is drawn; an HTML figure (the results chain) at once
+                if (bar && fit && (!fig || fig._fullLayout) && (fig || fit.children.length)) {
+                    const top = bar.getBoundingClientRect().top + window.scrollY;
+                    window.scrollTo({top: top, behavior: 'instant'});
+                } else if (tries > 0) {
+                    setTimeout(function() { toFigure(tries - 1); }, 200);
+                }
+            };
+            setTimeout(function() { toFigure(25); }, 300);
+        }
+        return window.dash_clientside.no_update;
+    }
+    """,
+    Output(PRESENT_FIT, "data"),
+    Input(PRESENT_STORE, "data"),
+    Input(LOCATION, "pathname"),
+)
+
+
+# keyboard: each figure's toolbar keeps one Tab stop (the PNG download); its zoom and pan
+# tools, which only a pointer can use, are taken out of the Tab order, so a keyboard user
+# does not Tab through six buttons per figure (issue 13).  Toolbars drawn later (a new
+# page, a redrawn figure) are handled as they appear.
+dash.clientside_callback(
+    """
+    function(path) {
+        const tame = function() {
+            document.querySelectorAll('.modebar-btn').forEach(function(b) {
+                const title = b.getAttribute('data-title') || '';
+                if (!title.startsWith('Download') && b.getAttribute('tabindex') !== '-1') {
+                    b.setAttribute('tabindex', '-1');
+                }
+            });
+        };
+        if (!window.amkModebarObserver) {
+            let queued = false;
+            window.amkModebarObserver = new MutationObserver(function(records) {
+                if (queued) { return; }
+                const added = records.some(function(r) { return r.addedNodes.length > 0; });
+                if (!added) { return; }
+                queued = true;
+                setTimeout(function() { queued = false; tame(); }, 150);
+            });
+            window.amkModebarObserver.observe(document.body, {childList: true, subtree: true});
+        }
+        tame();
+        return window.dash_clientside.no_update;
+    }
+    """,
+    Output(MODEBAR_SETUP, "data"),
     Input(LOCATION, "pathname"),
 )

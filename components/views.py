@@ -6,14 +6,13 @@ Everything the pages show is a filter of the results table plus a change of scal
 
 from __future__ import annotations
 
-import textwrap
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from analysis.findings import finding_sentence, nouns_of, take_up_phrase
+from analysis.findings import nouns_of, study_or_default, take_up_phrase
 from analysis.study import Study
 from components.theme import fmt_num, fmt_p, fmt_signed, is_missing, is_share
 
@@ -23,6 +22,7 @@ SCALES = {
     "std": "Standardised (SDs of the comparison group at baseline)",
     "pct": "% of the comparison group's mean",
 }
+DEFAULT_SCALE = "std"  # multi-outcome plots share one unit by default (issue 13)
 MULTIPLE_TESTING = {
     "q": "q across all outcomes (recommended)",
     "qf": "q within each family",
@@ -328,57 +328,6 @@ def effect_words(
     return f"{fmt_signed(x)} {scale_unit(row, scale)}"
 
 
-def hover_text(
-    row: dict, scale: str, view: str, level: str = "95", *, study: Study | None = None
-) -> str:
-    """Plain-language hover text for one effect: short lines (HTML breaks) that fit a phone."""
-    name = row.get("short") or row.get("outcome")
-    fam = row.get("family_label") or ""
-    if row.get("suppressed"):
-        return f"<b>{name}</b><br>Too few {nouns_of(study).unit.many} in this group<br>to report an effect."
-    verdict = row.get("view_verdict") or view_verdict(row, view)
-    better = "higher is better" if row.get("better") == "higher" else "lower is better"
-    lo, hi = row.get(f"lo{level}"), row.get(f"hi{level}")
-    words = effect_words(row, scale, study=study)
-    if " percentage points)" in words:  # a share: the amount, then the same in points
-        amount, points = words[:-1].split(" (", 1)
-        effect_lines = [f"Effect: {amount}", f"  = {points}"]
-    else:
-        effect_lines = [f"Effect: {words}"]
-    lines = [
-        f"<b>{name}</b>",
-        f"{fam}; {better}",
-        *effect_lines,
-        f"{level}% confidence interval: {fmt_num(lo)} to {fmt_num(hi)}",
-    ]
-    cm = row.get("comparison_mean")
-    if not is_missing(cm) and not row.get("is_index"):
-        lines.append(f"Comparison average: {fmt_num(cm)} {row.get('unit')}")
-    qname = {"p": "p", "qf": "q within family", "q": "q across outcomes"}[view]
-    qval = (
-        row.get("p_value")
-        if view == "p"
-        else (row.get("q_value_family") if view == "qf" else row.get("q_value"))
-    )
-    if view == "qf" and is_missing(qval):
-        qname, qval = "q across indices", row.get("q_value")
-    if verdict in ("improved", "worsened"):
-        lines += [
-            f"<b>{verdict.capitalize()}</b> ({qname} = {fmt_p(qval)}):",
-            "unlikely to be a chance finding",
-        ]
-    else:
-        lines.append(f"<b>No detectable effect</b> ({qname} = {fmt_p(qval)})")
-        mde = row.get("mde_x")
-        if not is_missing(mde):
-            lines.append(f"Could detect effects of ±{fmt_num(mde)} or larger")
-            lines.append("(MDE from this estimate's standard error)")
-    if view == "q" and verdict in ("improved", "worsened", "no detectable effect"):
-        # the plain-language sentence (its verdict wording is the across-outcomes q view's)
-        lines += ["<i>In words:</i>", *textwrap.wrap(finding_sentence(row, study=study), 46)]
-    return "<br>".join(lines)
-
-
 def specification_text(
     rows: pd.DataFrame,
     spec: Spec,
@@ -402,9 +351,11 @@ def specification_text(
         se = f"wild cluster bootstrap ({d}{w} draws), clustered by {cl.one} ({n_cl})"
     else:
         se = f"cluster-robust (CR1) standard errors, clustered by {cl.one} ({n_cl})"
-    kind = manifest.get("data_kind", "unknown")
+    # what the study's files say the data is ("Public replication data"), else the build's kind
+    info = study_or_default(study)
+    kind = info.data.label if info is not None else f"{manifest.get('data_kind', 'unknown')} data"
     version = (
-        f"{kind} data, panel {str(manifest.get('panel_sha256', ''))[:12]}, "
+        f"{kind}, panel {str(manifest.get('panel_sha256', ''))[:12]}, "
         f"results built {str(manifest.get('built_at', ''))[:10]}"
     )
     wl = wave_label or f"wave {spec.wave}"
@@ -412,8 +363,17 @@ def specification_text(
     sample = all_sample(rows) if spec.sample_type == "all" and len(rows) else spec.sample
     return (
         f"Estimator: {method_labels.get(spec.method, spec.method)}. {compared(wl, spec.method)}; "
-        f"sample: {sample}. Inference: {se}. Data: {version}."
+        f"sample: {sample}. Inference: {se}.{weighted_note(manifest)} Data: {version}."
     )
+
+
+def weighted_note(manifest: dict[str, Any]) -> str:
+    """' Weighted by <the weight's label> (sampling weights): estimates, means and indices.'
+    when the study declares sampling weights (the results manifest says so), else ''."""
+    w = manifest.get("weights")
+    if not w:
+        return ""
+    return f" Weighted by {w.get('label') or w.get('column')} (sampling weights): estimates, means and indices."
 
 
 def compared(wave_label: str, method: str) -> str:

@@ -11,6 +11,7 @@ from dash import Input, Output, State, dcc, html
 from analysis.findings import finding_sentence
 from components import params as qp
 from components.cache import memoize
+from components.display import DEFAULT_DIRECTION, DIRECTIONS
 from components.errors import safe_layout
 from components.figures import make_forest_plot, make_means_plot
 from components.layout import (
@@ -25,6 +26,7 @@ from components.layout import (
     term,
     verdict_badge,
 )
+from components.present import FIT, present_keep
 from components.spec import (
     register_inference_menu,
     settle_inference,
@@ -34,9 +36,18 @@ from components.spec import (
 from components.store import METHOD_LABELS, METHOD_SHORT, get_artifacts, per_study
 from components.studies import page_title, words
 from components.studies import post_only as _post_only
-from components.theme import TOO_FEW, VERDICT_LABELS, fmt_num, fmt_p, graph_config, slug
+from components.theme import (
+    TOO_FEW,
+    VERDICT_LABELS,
+    fmt_num,
+    fmt_p,
+    graph_config,
+    is_missing,
+    slug,
+)
 from components.urlstate import LOCATION
 from components.views import (
+    DEFAULT_SCALE,
     INFERENCE_LABELS,
     LEVELS,
     MDE_ESTIMATE,
@@ -86,6 +97,8 @@ DETAIL_TITLE = f"{PAGE}-detail-title"
 DETAIL_SENTENCE = f"{PAGE}-detail-sentence"
 DETAIL_TABLE = f"{PAGE}-detail-table"
 DETAIL_CAPTION = f"{PAGE}-detail-caption"
+DIRECTION = f"{PAGE}-direction"
+PHONE_LIST = f"{PAGE}-phone-list"
 
 
 def param_specs() -> list[qp.Param]:
@@ -94,7 +107,10 @@ def param_specs() -> list[qp.Param]:
     outcomes = opts["outcome"]
     return [
         *spec_params(arts.results),
-        qp.Param("scale", list(SCALES), "natural", "scale", describe=lambda v: SCALES[v].lower()),
+        # one common unit by default: outcomes in different units share one axis (issue 13)
+        qp.Param(
+            "scale", list(SCALES), DEFAULT_SCALE, "scale", describe=lambda v: SCALES[v].lower()
+        ),
         qp.Param("level", list(LEVELS), "95", "interval level", describe=lambda v: f"{v}%"),
         qp.Param(
             "mt",
@@ -104,18 +120,26 @@ def param_specs() -> list[qp.Param]:
             describe=lambda v: MULTIPLE_TESTING[v].lower(),
         ),
         qp.Param("outcome", outcomes, outcomes[0], "outcome"),
+        qp.Param(
+            "direction",
+            list(DIRECTIONS),
+            DEFAULT_DIRECTION,
+            "plot direction",
+            describe=lambda v: DIRECTIONS[v].lower(),
+        ),
     ]
 
 
 # ---------------------------------------------------------------- pure view functions
 
 
-def view_values(method, wave, inference, scale, level, mt) -> tuple[str, ...]:
-    """The six view controls, each checked against its allowed values (defaults otherwise)."""
-    names = ("method", "wave", "inference", "scale", "level", "mt")
+def view_values(method, wave, inference, scale, level, mt, direction=None) -> tuple[str, ...]:
+    """The view controls, each checked against its allowed values (defaults otherwise)."""
+    names = ("method", "wave", "inference", "scale", "level", "mt", "direction")
+    specs = [p for p in param_specs() if p.name in names]
     values, _ = qp.parse(
-        param_specs()[:6],
-        dict(zip(names, (method, wave, inference, scale, level, mt), strict=True)),
+        specs,
+        dict(zip(names, (method, wave, inference, scale, level, mt, direction), strict=True)),
     )
     return tuple(values[n] for n in names)
 
@@ -137,49 +161,73 @@ def view_rows(
 
 
 def table_frame(rows: pd.DataFrame, scale: str, level: str) -> pd.DataFrame:
-    """The table in view (also the CSV): one row per outcome, numbers on the chosen scale."""
+    """The table in view (also the CSV): one row per outcome, the effect, its interval and
+    MDE in the outcome's own unit (``unit``), as estimated (programme minus comparison);
+    on another scale, the plot's number too (``effect_std`` / ``effect_pct``)."""
+    ok = ~rows["suppressed"] & rows["estimate"].notna()
+    extra = {} if scale == "natural" else {f"effect_{scale}": rows["x"].where(rows["shown"])}
     out = pd.DataFrame(
         {
             "family": rows["family_label"],
             "outcome": rows["short"],
             "is_index": rows["is_index"],
             "verdict": [VERDICT_LABELS.get(v, v) for v in rows["view_verdict"]],
-            "effect": rows["x"].where(rows["shown"]),
-            f"ci{level}_low": rows[f"lo{level}"].where(rows["shown"]),
-            f"ci{level}_high": rows[f"hi{level}"].where(rows["shown"]),
+            "effect": rows["estimate"].where(ok),
+            "unit": rows["unit"],
+            f"ci{level}_low": rows[f"ci{level}_low"].where(ok),
+            f"ci{level}_high": rows[f"ci{level}_high"].where(ok),
+            **extra,
+            "better": rows["better"],
             "p_value": rows["p_value"],
             "q_value": rows["q_value"],
             "q_value_family": rows["q_value_family"],
-            "mde": rows["mde_x"].where(rows["shown"]),
+            "mde": rows["mde"].where(ok),
             "comparison_mean": rows["comparison_mean"],
-            "unit": [SCALES[scale] if scale != "natural" else u for u in rows["unit"]],
             "n_programme": rows["n_programme"],
             "n_comparison": rows["n_comparison"],
             "n_clusters": rows["n_clusters"],
             "note": [
-                TOO_FEW if s else ("" if sh else "not meaningful on this scale")
-                for s, sh in zip(rows["suppressed"], rows["shown"], strict=True)
+                TOO_FEW if s else ("" if o else "not estimable")
+                for s, o in zip(rows["suppressed"], ok, strict=True)
             ],
         }
     )
     return out.reset_index(drop=True)
 
 
-def grid_columns(scale: str, level: str) -> list[dict]:
-    w = words()
-    dec = 1 if scale == "pct" else 3
+def _number_format(dec: int) -> dict:
     # a non-zero number never reads 0: below half a unit of the last decimal, two significant figures
-    num = {
+    return {
         "function": f"params.value == null ? (params.data.note || '–') : "
         f"(params.value !== 0 && Math.abs(params.value) < 0.5e-{dec} ? d3.format('.2r')(params.value) "
         f": d3.format(',.{dec}f')(params.value))"
     }
+
+
+def grid_columns(scale: str, level: str) -> list[dict]:
+    """The table's columns: the outcome, its verdict, then the effect in the outcome's own
+    unit (the unit beside it), then the plot's scale when that is another one."""
+    w = words()
+    num = _number_format(3)
     pfmt = {
         "function": "params.value == null ? '–' : (params.value < 0.001 ? '< 0.001' : d3.format('.3f')(params.value))"
     }
     cnt = {"function": "params.value == null ? '–' : d3.format(',')(params.value)"}
+    on_scale = (
+        []
+        if scale == "natural"
+        else [
+            {
+                "field": f"effect_{scale}",
+                "headerName": "Effect (SD)" if scale == "std" else "Effect (% of comparison mean)",
+                "headerTooltip": f"The effect as the forest plot's scale shows it: {SCALES[scale]}; "
+                "as estimated (programme minus comparison).",
+                "type": "rightAligned",
+                "valueFormatter": _number_format(1 if scale == "pct" else 3),
+            }
+        ]
+    )
     return [
-        {"field": "family", "headerName": "Family", "minWidth": 130},
         {
             "field": "outcome",
             "headerName": "Outcome",
@@ -188,19 +236,28 @@ def grid_columns(scale: str, level: str) -> list[dict]:
             "cellClass": "fw-semibold",
         },
         {"field": "verdict", "headerName": "Verdict", "minWidth": 130},
-        {"field": "effect", "headerName": "Effect", "type": "rightAligned", "valueFormatter": num},
+        {
+            "field": "effect",
+            "headerName": "Effect (outcome's own unit)",
+            "headerTooltip": "Programme minus comparison, in the unit in the next column.",
+            "type": "rightAligned",
+            "valueFormatter": num,
+        },
+        {"field": "unit", "headerName": "Unit", "minWidth": 150},
         {
             "field": f"ci{level}_low",
-            "headerName": f"{level}% CI low",
+            "headerName": f"{level}% CI low (own unit)",
             "type": "rightAligned",
             "valueFormatter": num,
         },
         {
             "field": f"ci{level}_high",
-            "headerName": f"{level}% CI high",
+            "headerName": f"{level}% CI high (own unit)",
             "type": "rightAligned",
             "valueFormatter": num,
         },
+        *on_scale,
+        {"field": "better", "headerName": "Better when", "minWidth": 110},
         {
             "field": "q_value",
             "headerName": "q (all outcomes)",
@@ -216,7 +273,7 @@ def grid_columns(scale: str, level: str) -> list[dict]:
         {"field": "p_value", "headerName": "p", "type": "rightAligned", "valueFormatter": pfmt},
         {
             "field": "mde",
-            "headerName": "MDE (from this estimate's SE)",
+            "headerName": "MDE (from this estimate's SE, own unit)",
             "headerTooltip": f"{MDE_ESTIMATE} (80% power, 5% level). The design MDE on the Methods & data page is computed before the data, so it differs.",
             "type": "rightAligned",
             "valueFormatter": num,
@@ -229,7 +286,7 @@ def grid_columns(scale: str, level: str) -> list[dict]:
                 "function": "params.value == null ? '–' : d3.format(',.3~f')(params.value)"
             },
         },
-        {"field": "unit", "headerName": "Unit", "minWidth": 150},
+        {"field": "family", "headerName": "Family", "minWidth": 130},
         {
             "field": "n_programme",
             "headerName": f"Programme {w['units']} (estimation sample)",
@@ -254,22 +311,46 @@ def grid_records(frame: pd.DataFrame) -> list[dict]:
 
 
 @memoize
-def forest_view(method: str, wave: str, inference: str, scale: str, level: str, mt: str):
-    """Inputs of the view -> (figure, config, caption, grid rows, grid columns, note)."""
+def forest_view(
+    method: str,
+    wave: str,
+    inference: str,
+    scale: str,
+    level: str,
+    mt: str,
+    direction: str = DEFAULT_DIRECTION,
+):
+    """Inputs of the view -> (figure, config, caption, grid rows, grid columns, note, phone list)."""
     arts = get_artifacts()
     rows, spec, note = view_rows(method, wave, inference, scale, mt)
     wl = wave_labels(arts.results).get(spec.wave)
-    fig = make_forest_plot(rows, scale=scale, view=mt, level=level)
-    filename = slug(f"{words()['slug']}-effects", spec.method, spec.inference, wl, scale)
+    fig = make_forest_plot(rows, scale=scale, view=mt, level=level, direction=direction)
+    filename = slug(
+        f"{words()['slug']}-effects",
+        spec.method,
+        spec.inference,
+        wl,
+        scale,
+        None if direction == DEFAULT_DIRECTION else direction,
+    )
+    rule = (
+        "p at most 0.05"
+        if mt == "p"
+        else f"{MULTIPLE_TESTING[mt].split(' (')[0]} and p both at most 0.05"
+    )
+    flipped = (
+        " Outcomes where lower is better have their sign flipped, so right of zero is better for every outcome."
+        if direction == "improvement"
+        else " Each effect has the sign of programme minus comparison: for outcomes where lower is better, left of zero is better."
+    )
     cap = [
         specification_text(
             rows, spec, method_labels=METHOD_LABELS, manifest=arts.results_manifest, wave_label=wl
         ),
-        " Thick bar: 90% interval; medium: 95%; thin line: 99%. Filled marker: significant at 5% (",
-        "p at most 0.05"
-        if mt == "p"
-        else f"{MULTIPLE_TESTING[mt].split(' (')[0]} and p both at most 0.05",
-        "); open marker: not. Diamonds are family indices. Grey ticks at ± the minimum detectable effect for effects not detected "
+        f" Plotted: {DIRECTIONS[direction].split(' (')[0].lower()}, {SCALES[scale].lower()}.{flipped}"
+        " The table and the hover give each effect in the outcome's own unit.",
+        f" Thick bar: 90% interval; medium: 95%; thin line: 99%. ▲ improved and ▼ worsened ({rule}); "
+        "○ no detectable effect. Larger markers are family indices. Grey ticks at ± the minimum detectable effect for effects not detected "
         "(the MDE from each estimate's standard error; the design MDE on the Methods & data page is computed before the data).",
     ]
     frame = table_frame(rows, scale, level)
@@ -281,7 +362,38 @@ def forest_view(method: str, wave: str, inference: str, scale: str, level: str, 
         grid_records(frame),
         grid_columns(scale, level),
         note_children,
+        phone_list(rows, level),
     )
+
+
+def phone_list(rows: pd.DataFrame, level: str) -> list:
+    """The table for a narrow screen: per outcome its verdict, effect and interval in its own
+    unit, on a few short lines (no sideways scrolling).  Shown below 768 px instead of the grid."""
+    items = []
+    for r in rows.to_dict("records"):
+        if r["suppressed"] or is_missing(r["estimate"]):
+            effect, ci = (TOO_FEW if r["suppressed"] else "not estimable"), ""
+        else:
+            effect = effect_words(r)
+            ci = f"{level}% interval: {fmt_num(r[f'ci{level}_low'])} to {fmt_num(r[f'ci{level}_high'])}"
+        items.append(
+            html.Li(
+                [
+                    html.Div(
+                        [
+                            html.Span(r["short"], className="fw-semibold"),
+                            verdict_badge(r["view_verdict"]),
+                        ],
+                        className="d-flex justify-content-between align-items-start gap-2",
+                    ),
+                    html.Div(effect, className="phone-effect"),
+                    html.Div(ci, className="small text-body-secondary") if ci else None,
+                ],
+                className="list-group-item px-2 py-1",
+                **{"data-outcome": r["outcome"]},
+            )
+        )
+    return [html.Ul(items, className="list-group list-group-flush small")]
 
 
 @memoize
@@ -361,7 +473,15 @@ def detail_view(outcome: str, method: str, wave: str, inference: str):
 @safe_layout
 @per_study
 def layout(
-    method=None, wave=None, inference=None, scale=None, level=None, mt=None, outcome=None, **kwargs
+    method=None,
+    wave=None,
+    inference=None,
+    scale=None,
+    level=None,
+    mt=None,
+    outcome=None,
+    direction=None,
+    **kwargs,
 ):
     arts = get_artifacts()
     if not arts.ok:
@@ -377,6 +497,7 @@ def layout(
             level=level,
             mt=mt,
             outcome=outcome,
+            direction=direction,
         ).items()
         if v is not None
     }
@@ -385,13 +506,14 @@ def layout(
     res = arts.results
     w = words()
     outcome_opts = res.drop_duplicates("outcome")[["outcome", "short", "is_index"]]
-    fig, config, cap, grid_rows, grid_cols, note = forest_view(
+    fig, config, cap, grid_rows, grid_cols, note, phone = forest_view(
         values["method"],
         values["wave"],
         values["inference"],
         values["scale"],
         values["level"],
         values["mt"],
+        values["direction"],
     )
     mfig, mconfig, dtitle, dtable, dcap = detail_view(
         values["outcome"], values["method"], values["wave"], values["inference"]
@@ -415,17 +537,23 @@ def layout(
                     term("minimum detectable effect", "mde", PAGE),
                     " says how large an effect could have been missed.",
                 ],
-                className="lead-sm",
+                className="lead-sm present-hide",
             ),
             notes_alert(notes, NOTES),
             dbc.Row(
                 [
-                    *spec_controls(PAGE, values, arts.results),
+                    *present_keep(spec_controls(PAGE, values, arts.results), WAVE),
                     control(
                         SCALE,
                         term("Scale", "std", f"{PAGE}-ctl"),
                         [(k, v.split(" (")[0]) for k, v in SCALES.items()],
                         values["scale"],
+                    ),
+                    control(
+                        DIRECTION,
+                        "Plot direction",
+                        [(k, v.split(" (")[0]) for k, v in DIRECTIONS.items()],
+                        values["direction"],
                     ),
                     control(
                         LEVEL,
@@ -440,17 +568,17 @@ def layout(
                         values["mt"],
                     ),
                 ],
-                className="controls g-2 align-items-end",
+                className="controls present-bar g-2 align-items-end",
             ),
             html.Div(note, id=VIEW_NOTE),
             html.Section(
                 [
-                    html.H2("Forest plot", className="h5 mt-2"),
-                    forest,
+                    html.H2("Forest plot", className="h5 mt-2 present-hide"),
+                    html.Div(forest, className=FIT),
                     caption(cap, id=FOREST_CAPTION),
                     html.P(
                         "Click a point to see that outcome's detail below.",
-                        className="small text-body-secondary",
+                        className="small text-body-secondary present-hide",
                     ),
                 ],
                 **{"aria-label": "Forest plot of effects"},
@@ -473,7 +601,14 @@ def layout(
                         + sample_note(),
                         className="small text-body-secondary mb-1",
                     ),
-                    data_grid(GRID, grid_rows, grid_cols),
+                    html.Div(data_grid(GRID, grid_rows, grid_cols), className="d-none d-md-block"),
+                    html.Div(
+                        phone,
+                        id=PHONE_LIST,
+                        className="d-md-none",
+                        role="region",
+                        **{"aria-label": "Effects, one outcome per item"},
+                    ),
                     dcc.Download(id=CSV_DOWNLOAD),
                 ],
                 **{"aria-label": "Table of effects"},
@@ -482,12 +617,17 @@ def layout(
                 [
                     html.H2("One outcome in detail", className="h5 mt-4"),
                     dbc.Row(
-                        control(
+                        present_keep(
+                            [
+                                control(
+                                    OUTCOME,
+                                    "Outcome",
+                                    [(r.outcome, r.short) for r in outcome_opts.itertuples()],
+                                    values["outcome"],
+                                    width={"xs": 12, "md": 6, "lg": 4},
+                                )
+                            ],
                             OUTCOME,
-                            "Outcome",
-                            [(r.outcome, r.short) for r in outcome_opts.itertuples()],
-                            values["outcome"],
-                            width={"xs": 12, "md": 6, "lg": 4},
                         )
                     ),
                     html.H3(dtitle, id=DETAIL_TITLE, className="h6 mt-2"),
@@ -515,16 +655,18 @@ def layout(
     Output(GRID, "rowData"),
     Output(GRID, "columnDefs"),
     Output(VIEW_NOTE, "children"),
+    Output(PHONE_LIST, "children"),
     Input(METHOD, "value"),
     Input(WAVE, "value"),
     Input(INFERENCE, "value"),
     Input(SCALE, "value"),
     Input(LEVEL, "value"),
     Input(MT, "value"),
+    Input(DIRECTION, "value"),
     prevent_initial_call=True,
 )
-def update_forest(method, wave, inference, scale, level, mt):
-    return forest_view(*view_values(method, wave, inference, scale, level, mt))
+def update_forest(method, wave, inference, scale, level, mt, direction=None):
+    return forest_view(*view_values(method, wave, inference, scale, level, mt, direction))
 
 
 @dash.callback(
@@ -571,10 +713,11 @@ def pick_outcome(click):
     Input(LEVEL, "value"),
     Input(MT, "value"),
     Input(OUTCOME, "value"),
+    Input(DIRECTION, "value"),
     State(LOCATION, "search"),
     prevent_initial_call=True,
 )
-def write_url(method, wave, inference, scale, level, mt, outcome, current=None):
+def write_url(method, wave, inference, scale, level, mt, outcome, direction=None, current=None):
     """The view in the address bar, so that it can be shared and reloaded (the shared
     filters this page does not set, and presentation mode, are kept)."""
     specs = param_specs()
@@ -588,6 +731,7 @@ def write_url(method, wave, inference, scale, level, mt, outcome, current=None):
             level=level,
             mt=mt,
             outcome=outcome,
+            direction=direction,
         ),
     )
     return qp.keep_carried(qp.to_search(specs, values), current, [p.name for p in specs])
@@ -610,7 +754,15 @@ def download_csv(n_clicks, method, wave, inference, scale, level, mt):
     return csv_download(*view_values(method, wave, inference, scale, level, mt))
 
 
-def csv_download(method: str, wave: str, inference: str, scale: str, level: str, mt: str) -> dict:
+def csv_download(
+    method: str,
+    wave: str,
+    inference: str,
+    scale: str,
+    level: str,
+    mt: str,
+    direction: str = DEFAULT_DIRECTION,
+) -> dict:
     """The CSV of the table in view, with the data label and specification as comments."""
     arts = get_artifacts()
     rows, spec, _ = view_rows(method, wave, inference, scale, mt)
@@ -621,7 +773,8 @@ def csv_download(method: str, wave: str, inference: str, scale: str, level: str,
         spec=specification_text(
             rows, spec, method_labels=METHOD_LABELS, manifest=arts.results_manifest, wave_label=wl
         )
-        + f" Scale: {SCALES[scale]}. Significance: {MULTIPLE_TESTING[mt]}."
+        + f" Effect, intervals and MDE in each outcome's own unit (column unit), programme minus comparison; effect_{scale}: the plot's scale ({SCALES[scale]})."
+        + f" Significance: {MULTIPLE_TESTING[mt]}."
         + f" n_programme, n_comparison: {words()['units']} {n_estimation(_post_only())}. mde: {MDE_ESTIMATE}.",
     )
     return {

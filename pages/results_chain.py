@@ -20,13 +20,16 @@ from components.chain import (
     chain_diagram,
     chain_legend,
     edges_table_rows,
+    exposure_notes,
     neighbours,
     node_by_id,
 )
+from components.display import DEFAULT_DIRECTION, DIRECTIONS
 from components.errors import safe_layout
 from components.figures import make_exposure_plot, make_forest_plot
 from components.layout import (
     caption,
+    control,
     graph,
     notes_alert,
     problem_page,
@@ -34,6 +37,7 @@ from components.layout import (
     term,
     verdict_badge,
 )
+from components.present import FIT, present_keep
 from components.spec import (
     register_inference_menu,
     settle_inference,
@@ -74,7 +78,10 @@ DETAIL = f"{PAGE}-detail"
 SELECTED = f"{PAGE}-selected"
 DETAIL_FIG = f"{PAGE}-detail-figure"
 SCROLL = f"{PAGE}-scroll"
+FOCUS = f"{PAGE}-focus"
 SENTENCES = f"{PAGE}-detail-sentences"
+DETAIL_TITLE = f"{PAGE}-detail-title"
+DIRECTION = f"{PAGE}-direction"
 
 
 def param_specs() -> list[qp.Param]:
@@ -87,6 +94,7 @@ def param_specs() -> list[qp.Param]:
     return [
         qp.Param("node", nodes, default_node, "results-chain node"),
         *spec_params(arts.results),
+        qp.Param("direction", list(DIRECTIONS), DEFAULT_DIRECTION, "plot direction"),
     ]
 
 
@@ -96,7 +104,7 @@ def indicator_verdicts(spec: Spec) -> dict[str, tuple[str, str]]:
     return {r.outcome: (r.short, r.verdict) for r in rows.itertuples()}
 
 
-def node_detail(node_id: str, spec: Spec) -> list:
+def node_detail(node_id: str, spec: Spec, direction: str = DEFAULT_DIRECTION) -> list:
     """What selecting a node shows: its text, links and its indicators' effects."""
     arts = get_artifacts()
     chain = arts.chain
@@ -109,7 +117,8 @@ def node_detail(node_id: str, spec: Spec) -> list:
         (s.get("label") for s in chain.get("stages", []) if s.get("id") == node.get("stage")), ""
     )
     kids: list = [
-        html.H2(node.get("label", node_id), className="h5 mb-1", id=f"{PAGE}-detail-title"),
+        # focusable (not in the Tab order): choosing a step moves focus here
+        html.H2(node.get("label", node_id), className="h5 mb-1", id=DETAIL_TITLE, tabIndex="-1"),
         html.P(html.Span(stage, className="badge text-bg-secondary"), className="mb-1"),
         html.P(node.get("text", ""), className="mb-2"),
     ]
@@ -141,7 +150,7 @@ def node_detail(node_id: str, spec: Spec) -> list:
             )
             return kids
         rows = scaled_rows(rows, "std", "q")
-        fig = make_forest_plot(rows, scale="std", view="q")
+        fig = make_forest_plot(rows, scale="std", view="q", direction=direction)
         table_rows = [
             {
                 "name": r["short"],
@@ -173,7 +182,10 @@ def node_detail(node_id: str, spec: Spec) -> list:
                         wave_label=wl,
                     ),
                     " Effects in standard deviations of the comparison group at baseline, so that indicators can be compared; natural units in the table. ",
-                    "Thick bar 90%, medium 95%, thin 99% interval; filled marker: q and p ≤ 0.05.",
+                    "Right of zero is better for every indicator (indicators where lower is better have their sign flipped). "
+                    if direction == "improvement"
+                    else "Each effect has the sign of programme minus comparison. ",
+                    "Thick bar 90%, medium 95%, thin 99% interval; ▲ improved, ▼ worsened (q and p ≤ 0.05), ○ no detectable effect.",
                 ]
             ),
             simple_table(
@@ -242,7 +254,7 @@ def node_detail(node_id: str, spec: Spec) -> list:
 
 @safe_layout
 @per_study
-def layout(node=None, method=None, wave=None, inference=None, **kwargs):
+def layout(node=None, method=None, wave=None, inference=None, direction=None, **kwargs):
     arts = get_artifacts()
     if not arts.ok:
         return problem_page(arts, "Results chain")
@@ -259,7 +271,9 @@ def layout(node=None, method=None, wave=None, inference=None, **kwargs):
     specs = param_specs()
     query = {
         k: v
-        for k, v in dict(node=node, method=method, wave=wave, inference=inference).items()
+        for k, v in dict(
+            node=node, method=method, wave=wave, inference=inference, direction=direction
+        ).items()
         if v is not None
     }
     values, notes = qp.parse(specs, {**query, **kwargs})
@@ -272,6 +286,7 @@ def layout(node=None, method=None, wave=None, inference=None, **kwargs):
         [
             dcc.Store(id=SELECTED, data=values["node"]),
             dcc.Store(id=SCROLL),
+            dcc.Store(id=FOCUS),
             html.H1(arts.chain.get("title", "Results chain"), className="h3 mt-3"),
             html.P(
                 [
@@ -279,24 +294,33 @@ def layout(node=None, method=None, wave=None, inference=None, **kwargs):
                     term("q-value", "q", PAGE),
                     " across all outcomes and the p-value are at most 0.05. Select a box to see its measured effects.",
                 ],
-                className="text-body-secondary",
+                className="text-body-secondary present-hide",
             ),
             notes_alert(notes, NOTES),
             dbc.Row(
                 [
-                    *spec_controls(PAGE, values, arts.results),
+                    *present_keep(spec_controls(PAGE, values, arts.results), WAVE),
+                    control(
+                        DIRECTION,
+                        "Plot direction",
+                        [(k, v.split(" (")[0]) for k, v in DIRECTIONS.items()],
+                        values["direction"],
+                    ),
                 ],
-                className="controls g-2 align-items-end",
+                className="controls present-bar g-2 align-items-end",
             ),
             chain_legend(),
             html.Div(
-                chain_diagram(arts.chain, indicator_verdicts(spec), values["node"]),
+                chain_diagram(
+                    arts.chain, indicator_verdicts(spec), values["node"], take_up_notes(spec)
+                ),
                 id=DIAGRAM,
+                className=FIT,
                 role="group",
                 **{"aria-label": "Results-chain diagram"},
             ),
             html.Section(
-                node_detail(values["node"], spec),
+                node_detail(values["node"], spec, values["direction"]),
                 id=DETAIL,
                 className="card card-body mt-3",
                 **{"aria-live": "polite", "aria-label": "Selected step"},
@@ -315,17 +339,37 @@ def layout(node=None, method=None, wave=None, inference=None, **kwargs):
     )
 
 
-# on a narrow screen the detail sits below the whole diagram: bring it into view
+# choosing a step (click, Enter or Space) rebuilds the diagram, so the pressed button is
+# gone: focus moves to the chosen step's detail (its heading), which is scrolled into view.
+# The step is remembered when it is chosen; the move happens once its detail has arrived.
 dash.clientside_callback(
     """
     function(node) {
-        const el = document.getElementById('chain-detail');
-        if (el && window.innerWidth < 992) { el.scrollIntoView({block: 'start'}); }
+        window.amkChainFocus = node;
         return window.dash_clientside.no_update;
     }
     """,
     Output(SCROLL, "data"),
     Input(SELECTED, "data"),
+    prevent_initial_call=True,
+)
+dash.clientside_callback(
+    """
+    function(detail) {
+        if (!window.amkChainFocus) { return window.dash_clientside.no_update; }
+        window.amkChainFocus = null;
+        const move = function(tries) {
+            const el = document.getElementById('chain-detail-title');
+            if (!el) { if (tries > 0) { setTimeout(function() { move(tries - 1); }, 50); } return; }
+            document.getElementById('chain-detail').scrollIntoView({block: 'start'});
+            el.focus({preventScroll: true});
+        };
+        setTimeout(function() { move(20); }, 0);
+        return window.dash_clientside.no_update;
+    }
+    """,
+    Output(FOCUS, "data"),
+    Input(DETAIL, "children"),
     prevent_initial_call=True,
 )
 
@@ -352,26 +396,39 @@ def choose_node(_clicks):
     Input(METHOD, "value"),
     Input(WAVE, "value"),
     Input(INFERENCE, "value"),
+    Input(DIRECTION, "value"),
     State(LOCATION, "search"),
     prevent_initial_call=True,
 )
-def update(node, method, wave, inference, current=None):
-    diagram, detail, search = chain_view(node, method, wave, inference)
+def update(node, method, wave, inference, direction=None, current=None):
+    diagram, detail, search = chain_view(node, method, wave, inference, direction)
     # the shared filters this page does not set, and presentation mode, stay in the address
     own = [p.name for p in param_specs()]
     return diagram, detail, qp.keep_carried(search, current, own)
 
 
+def take_up_notes(spec: Spec) -> dict[str, str]:
+    """The take-up line under the chain's exposure node, as on the slide and in the brief."""
+    arts = get_artifacts()
+    wl = wave_labels(arts.results).get(spec.wave, str(spec.wave))
+    return exposure_notes(arts.chain, arts.diagnostics.get("sample_flow", []), spec.wave, wl)
+
+
 @memoize
-def chain_view(node: str, method: str, wave: str, inference: str):
+def chain_view(node: str, method: str, wave: str, inference: str, direction: str | None = None):
     """Inputs -> (diagram, detail of the selected node, URL search)."""
     arts = get_artifacts()
     specs = param_specs()
-    values, _ = qp.parse(specs, dict(node=node, method=method, wave=wave, inference=inference))
+    values, _ = qp.parse(
+        specs,
+        dict(node=node, method=method, wave=wave, inference=inference, direction=direction),
+    )
     inf, note = effective_inference(values["method"], values["inference"], arts.results)
     spec = Spec(method=values["method"], inference=inf, wave=int(values["wave"]))
-    diagram = chain_diagram(arts.chain, indicator_verdicts(spec), values["node"])
-    detail = node_detail(values["node"], spec)
+    diagram = chain_diagram(
+        arts.chain, indicator_verdicts(spec), values["node"], take_up_notes(spec)
+    )
+    detail = node_detail(values["node"], spec, values["direction"])
     if note:
         detail = [dbc.Alert(note, color="info", className="py-2 small"), *detail]
     return diagram, detail, qp.to_search(specs, values)

@@ -144,8 +144,8 @@ def test_other_pages_note_invalid_query(pages, name, kwargs, expected):
 
 def test_update_forest_returns_figure_matching_table(pages, results):
     eff = pages["effects"]
-    fig, config, caption, rows, cols, note = eff.update_forest(
-        "ancova", "1", "cluster", "std", "90", "q"
+    fig, config, caption, rows, cols, note, _phone = eff.update_forest(
+        "ancova", "1", "cluster", "std", "90", "q", "estimate"
     )
     table = select(results, Spec(method="ancova", inference="cluster", wave=1)).set_index("outcome")
     pts = {
@@ -158,19 +158,25 @@ def test_update_forest_returns_figure_matching_table(pages, results):
         # an index is already in SDs of the comparison group at baseline: shown as its estimate
         col = "estimate" if table.loc[o, "is_index"] else "effect_std"
         assert x == pytest.approx(table.loc[o, col])
-    assert config["toImageButtonOptions"]["filename"] == "amk-fe-effects-ancova-cluster-midline-std"
+    assert (
+        config["toImageButtonOptions"]["filename"]
+        == "amk-fe-effects-ancova-cluster-midline-std-estimate"
+    )
     assert "ANCOVA" in text_of(caption) and "cluster-robust" in text_of(caption)
     grid = pd.DataFrame(rows).set_index("outcome")
     short = table.set_index("short")
     assert "ci90_low" in grid.columns
     for name, r in grid.iterrows():
+        # the table keeps the outcome's own unit; the plot's scale is a column of its own
         col = "estimate" if short.loc[name, "is_index"] else "effect_std"
-        assert r["effect"] == pytest.approx(short.loc[name, col])
+        assert r["effect_std"] == pytest.approx(short.loc[name, col])
+        assert r["effect"] == pytest.approx(short.loc[name, "estimate"])
+        assert r["unit"] == short.loc[name, "unit"]
     assert note is None
 
 
 def test_late_with_wild_falls_back_to_cluster_with_note(pages):
-    fig, config, caption, rows, cols, note = pages["effects"].update_forest(
+    fig, config, caption, rows, cols, note, _phone = pages["effects"].update_forest(
         "late", "2", "wild", "natural", "95", "q"
     )
     assert "not available" in text_of(note)
@@ -178,12 +184,12 @@ def test_late_with_wild_falls_back_to_cluster_with_note(pages):
 
 
 def test_percent_scale_notes_outcomes_left_out(pages):
-    *_, note = pages["effects"].update_forest("did", "2", "wild", "pct", "95", "q")
+    *_, note, _phone = pages["effects"].update_forest("did", "2", "wild", "pct", "95", "q")
     assert "not meaningful" in text_of(note) and "index" in text_of(note)
 
 
 def test_update_forest_validates_garbage_inputs(pages):
-    fig, config, caption, rows, cols, note = pages["effects"].update_forest(
+    fig, config, caption, rows, cols, note, _phone = pages["effects"].update_forest(
         "DROP TABLE", None, 3, "pct'", "95", "zzz"
     )
     assert config["toImageButtonOptions"]["filename"].startswith("amk-fe-effects-did-wild")
@@ -191,10 +197,11 @@ def test_update_forest_validates_garbage_inputs(pages):
 
 def test_write_url_keeps_only_non_defaults(pages):
     eff = pages["effects"]
-    assert eff.write_url("did", "2", "wild", "natural", "95", "q", "repay_difficulty") == ""
+    # defaults (issue 13): standardised scale, improvement direction
+    assert eff.write_url("did", "2", "wild", "std", "95", "q", "repay_difficulty") == ""
     assert (
-        eff.write_url("ancova", "1", "wild", "std", "95", "q", "insurance_any")
-        == "?method=ancova&wave=1&scale=std&outcome=insurance_any"
+        eff.write_url("ancova", "1", "wild", "natural", "95", "q", "insurance_any", "estimate")
+        == "?method=ancova&wave=1&scale=natural&outcome=insurance_any&direction=estimate"
     )
 
 
@@ -431,6 +438,7 @@ def test_callback_error_becomes_friendly_message_in_page(dash_app, pages, monkey
         ("effects-grid", "rowData"),
         ("effects-grid", "columnDefs"),
         ("effects-view-note", "children"),
+        ("effects-phone-list", "children"),
     ]
     inputs = [
         (eff.METHOD, "did"),
@@ -439,6 +447,7 @@ def test_callback_error_becomes_friendly_message_in_page(dash_app, pages, monkey
         (eff.SCALE, "std"),
         (eff.LEVEL, "95"),
         (eff.MT, "q"),
+        (eff.DIRECTION, "improvement"),
     ]
     body = {
         "output": ".." + "...".join(f"{i}.{p}" for i, p in outputs) + "..",
@@ -658,7 +667,7 @@ def test_late_view_caption_and_inference_menu_agree(pages, results):
     eff = pages["effects"]
     data = find_by_id(eff.layout(), f"{eff.PAGE}-inference-menus").data
     options, value = _menu_in_browser(data, late, "wild", None)
-    fig, config, caption, rows, cols, note = eff.update_forest(
+    fig, config, caption, rows, cols, note, _phone = eff.update_forest(
         late, "2", value, "natural", "95", "q"
     )
     assert value == "cluster" and "cluster-robust" in text_of(caption)

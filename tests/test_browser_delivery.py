@@ -30,7 +30,7 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=tb.CHROMIUM, args=tb.CHROMIUM_ARGS)
+        b = tb.launch(p)
         yield b
         b.close()
 
@@ -97,6 +97,57 @@ def test_effects_at_390px_stays_usable(browser, server):
         assert fig["width"] <= 390 and fig["height"] > 150
         tb.SHOTS.mkdir(exist_ok=True)
         page.screenshot(path=str(tb.SHOTS / "effects-390-delivery.png"), full_page=True)
+        w.check()
+    finally:
+        w.close()
+
+
+def test_first_load_has_no_router_round_trip_and_navigation_still_routes(browser, server):
+    """The layout response carries the page (app.page_container): on first load Dash's pages
+    router callback does not run, nor the page's URL writer (only a change of a control
+    runs it); links within the app still go through the router; and a layout made for
+    another address than the browser's (a Referer rewritten on the way) is corrected."""
+    import json
+
+    w = tb.Watched(browser)
+    try:
+        outputs: list[str] = []
+
+        def record(req):
+            if "_dash-update-component" in req.url:
+                outputs.append(json.loads(req.post_data or "{}").get("output", ""))
+
+        w.page.on("request", record)
+        w.goto(server + "/effects?method=ancova", "#effects-forest .main-svg .trace")
+        w.page.wait_for_timeout(800)
+        assert w.page.input_value("#effects-method") == "ancova"
+        assert not [o for o in outputs if "_pages_content" in o or "app-location" in o], outputs
+        # a link within the app: the router makes the page
+        w.page.click("a.nav-link[href^='/breakdowns']")
+        w.page.wait_for_selector("#breakdowns-branch-figure .main-svg .trace", timeout=30000)
+        assert [o for o in outputs if "_pages_content" in o]
+        assert "/breakdowns" in w.page.url and w.page.locator("#effects-forest").count() == 0
+        w.page.go_back()
+        w.page.wait_for_selector("#effects-forest .main-svg .trace", timeout=30000)
+        assert w.page.input_value("#effects-method") == "ancova"
+        w.check()
+    finally:
+        w.close()
+
+    w = tb.Watched(browser)
+    try:
+        # the layout asked for by /effects, made as if /breakdowns had asked
+        def other_page(route):
+            made = route.fetch(headers={**route.request.headers, "referer": server + "/breakdowns"})
+            served.append("breakdowns-method" in made.text())
+            route.fulfill(response=made)
+
+        served: list[bool] = []
+        w.context.route("**/_dash-layout", other_page)
+        w.goto(server + "/effects", "#effects-forest .main-svg .trace")
+        assert served == [True]
+        assert w.page.locator("#breakdowns-method").count() == 0
+        assert w.page.url.endswith("/effects")
         w.check()
     finally:
         w.close()

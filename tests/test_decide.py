@@ -172,3 +172,19 @@ def test_overview_shows_where_and_each_judgement(dash_app, arts):
         j = judge_recommendation(rec["outcomes"], sel)
         assert j.label in txt and j.because() in txt
     assert recs
+
+
+def test_chain_exposure_box_and_profile_show_take_up_and_as_of(dash_app, arts):
+    """The web diagram shows the take-up figure the brief shows (share who received the
+    topics, read here from the diagnostics' sample flow), and the profile card its date."""
+    from app_fixtures import text_of
+
+    import pages.overview as ov
+    import pages.results_chain as rc
+
+    flow = pd.DataFrame(arts.diagnostics["sample_flow"])
+    last = flow[flow["wave"] == flow["wave"].max()].set_index("arm")["share_received_fe"]
+    txt = text_of(rc.layout())
+    assert f"{100 * last['Programme']:.0f}% of clients in programme villages" in txt
+    assert f"({100 * last['Comparison']:.0f}% in comparison villages)" in txt
+    assert "Figures as of:" in text_of(ov.layout())

@@ -164,7 +164,12 @@ def test_graph_loads_the_partial_plotly_bundle(dash_app, partial_bundle):
 def test_figure_pages_announce_plotly_with_a_preload_link(client):
     link = client.get("/effects").headers.get("Link", "")
     assert delivery.PLOTLY_PATH in link and "rel=preload" in link and "as=script" in link
-    assert "Link" not in client.get("/").headers  # the overview draws no figure
+    # the overview draws no figure; every page has its layout and callbacks preloaded
+    overview = client.get("/").headers.get("Link", "")
+    assert delivery.PLOTLY_PATH not in overview
+    for link in (link, overview):
+        for path in ("/_dash-layout", "/_dash-dependencies"):
+            assert f"<{path}>; rel=preload; as=fetch; crossorigin" in link
 
 
 def test_figures_draw_only_trace_types_of_the_basic_bundle(dash_app):
@@ -209,3 +214,55 @@ def test_grid_bundle_loads_only_where_a_grid_is_drawn(client, scripts):
     assert real.status_code == 200
     assert real.data == _file_of(bundle_url).read_bytes()
     assert client.get("/_lazy/nothing.0.js").status_code == 404
+
+
+def _find(node, ident):
+    """A component (as JSON) with id ``ident`` anywhere in a layout."""
+    if isinstance(node, dict):
+        if node.get("props", {}).get("id") == ident:
+            return node
+        for value in node.values():
+            hit = _find(value, ident)
+            if hit is not None:
+                return hit
+    elif isinstance(node, list):
+        for value in node:
+            hit = _find(value, ident)
+            if hit is not None:
+                return hit
+    return None
+
+
+def test_the_layout_carries_the_page_that_asked_for_it(client):
+    """/_dash-layout, asked for by /effects?method=ancova (its same-origin Referer), holds
+    that page with the view of its address, and the location component holds that address
+    (so that it reports no change on mount and Dash's router callback does not run)."""
+    import json
+
+    r = client.get(
+        "/_dash-layout", headers={"Referer": "http://localhost/effects?method=ancova&wave=1"}
+    )
+    layout = json.loads(r.get_data(as_text=True))
+    content = _find(layout, "_pages_content")
+    method = _find(content, "effects-method")
+    assert method is not None and method["props"]["value"] == "ancova"
+    assert _find(content, "effects-wave")["props"]["value"] == "1"
+    assert _find(content, "effects-forest") is not None
+    location = _find(layout, "_pages_location")["props"]
+    assert location["pathname"] == "/effects" and location["search"] == "?method=ancova&wave=1"
+    assert _find(layout, "_pages_store")["props"]["data"]["title"]
+    # another page, from the cache the second time: the same
+    for _ in range(2):
+        other = json.loads(
+            client.get(
+                "/_dash-layout", headers={"Referer": "http://localhost/breakdowns"}
+            ).get_data(as_text=True)
+        )
+        assert _find(_find(other, "_pages_content"), "breakdowns-method") is not None
+        assert _find(other, "effects-method") is None
+    # no Referer, or another site's, or an unknown page: the router does it, as before
+    for headers in ({}, {"Referer": "http://elsewhere.example/effects"},
+                    {"Referer": "http://localhost/nosuch"}):  # fmt: skip
+        plain = json.loads(client.get("/_dash-layout", headers=headers).get_data(as_text=True))
+        assert not _find(plain, "_pages_content")["props"].get("children")
+        assert "pathname" not in _find(plain, "_pages_location")["props"]

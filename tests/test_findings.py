@@ -234,3 +234,20 @@ def test_likert_range_comes_from_the_unit():
     assert "(0-10 scale)" in finding_sentence(row)
     row["unit"] = "points"
     assert "(1-5 scale)" in finding_sentence(row)
+
+
+def test_log_outcome_in_words_is_exact_percentage_change():
+    """A log effect b reads as the proportional change exp(b) - 1, worked out here by hand:
+    b = -0.35 is 29.5% lower (the 100*b shortcut would say 35%)."""
+    row = {
+        "outcome": "log_income", "type": "continuous", "better": "higher",
+        "short": "Household income", "unit": "log points (x100 = approx. %)", "method": "did",
+        "estimate": -0.35, "ci95_low": -0.50, "ci95_high": -0.20, "p_value": 0.001,
+        "q_value": 0.002, "mde": 0.10, "sample_type": "all", "is_index": False,
+    }  # fmt: skip
+    text = finding_sentence(row)
+    assert "about 30% lower household income" in text, text  # 2.718**-0.35 = 0.7047
+    assert "(95% CI 18 to 39%)" in text, text  # 1 - e**-0.2 = 0.181, 1 - e**-0.5 = 0.393
+    row.update(p_value=0.4, q_value=0.4)
+    assert "detect effects of about 11% or larger" in finding_sentence(row)  # e**0.1 - 1 = 0.105
+    assert "(log)" not in text and "log" not in text.lower()

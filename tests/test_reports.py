@@ -90,12 +90,14 @@ def default_rows(results: pd.DataFrame) -> pd.DataFrame:
 def test_view_defaults_and_link_values(rarts):
     res = rarts.results
     view, notes = parse_view(res, "")
-    assert (view.method, view.inference, view.wave, view.scale, view.mt) == (
+    # the Effects page's defaults (issue 13: one common unit, right of zero = better)
+    assert (view.method, view.inference, view.wave, view.scale, view.mt, view.direction) == (
         "did",
         "wild",
         int(res["wave"].max()),
-        "natural",
+        "std",
         "q",
+        "improvement",
     )
     assert notes == []
     view, notes = parse_view(res, ALT_VIEW)
@@ -115,7 +117,7 @@ def test_invalid_view_values_fall_back_with_a_note(rarts):
     assert (view.method, view.wave, view.scale) == (
         "did",
         int(rarts.results["wave"].max()),
-        "natural",
+        "std",  # the default scale (issue 13)
     )
     assert len(notes) == 3 and any("nonsense" in n for n in notes)
     view, notes = parse_view(rarts.results, "?method=tot&inference=wild")

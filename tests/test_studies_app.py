@@ -199,7 +199,7 @@ def test_callbacks_answer_for_the_study_of_the_page(app_module):
         headers={"Referer": "http://127.0.0.1/effects?study=proirri&wave=3"},
     ):
         assert get_artifacts().build_path == BUILD / "proirri"
-        fig, _, caption, rows, _, _ = effects.update_forest(
+        fig, _, caption, rows, *_ = effects.update_forest(
             "post", "4", "cluster", "natural", "95", "q"
         )
     outcomes = {r["outcome"] for r in rows}

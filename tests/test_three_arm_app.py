@@ -102,6 +102,9 @@ def test_effects_renders_each_arm(three_arm_app, arm):
     assert "could not be shown" not in text, text[:500]
     assert "Effects — Three-arm test study" in text
     assert f"the {arm} arm" in text and "the control arm" in text
+    # the specification line says the estimates are weighted and what the data is
+    assert "Weighted by Sampling weight (sampling weights)" in text
+    assert "Data: Made-up test data" in text
     with using_study("threearm", arm):
         shown = get_artifacts().results
     assert set(shown["arm"]) == {arm}

@@ -48,12 +48,16 @@ def test_effects_writes_its_view_and_keeps_the_shared_rest(dash_app):
     import pages.effects as eff
 
     current = "?branches=Baray%2CSantuk&present=1&study=s2&node=y&method=did"
-    out = _q(eff.write_url("ancova", "1", "cluster", "std", "95", "q", "insurance_any", current))
+    out = _q(
+        eff.write_url(
+            "ancova", "1", "cluster", "natural", "95", "q", "insurance_any", "improvement", current
+        )
+    )
     assert out == {
         "method": "ancova",
         "wave": "1",
         "inference": "cluster",
-        "scale": "std",
+        "scale": "natural",
         "outcome": "insurance_any",
         "branches": "Baray,Santuk",
         "present": "1",
@@ -61,7 +65,7 @@ def test_effects_writes_its_view_and_keeps_the_shared_rest(dash_app):
     }
     # its own values at their defaults: nothing of its own, the carried ones stay
     assert eff.write_url(
-        "did", "2", "wild", "natural", "95", "q", "repay_difficulty", "?present=1"
+        "did", "2", "wild", "std", "95", "q", "repay_difficulty", "improvement", "?present=1"
     ) == ("?present=1")
 
 
@@ -78,7 +82,9 @@ def test_breakdowns_and_chain_keep_presentation_mode(dash_app):
         "branches": "Baray",
         "present": "1",
     }
-    *_, search = rc.update("risk-management", "did", "1", "wild", "?present=1&branches=Baray")
+    *_, search = rc.update(
+        "risk-management", "did", "1", "wild", "improvement", "?present=1&branches=Baray"
+    )
     assert _q(search) == {
         "node": "risk-management",
         "wave": "1",

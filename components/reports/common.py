@@ -14,11 +14,13 @@ from analysis.artifacts import Artifacts
 from analysis.paths import PROJECT_ROOT
 from analysis.study import Study, StudyError, load_study
 from components import params as qp
+from components.display import DEFAULT_DIRECTION, DIRECTIONS
 from components.spec import settle_inference, spec_params
 from components.theme import (
     slug,
 )
 from components.views import (
+    DEFAULT_SCALE,
     LEVELS,
     MULTIPLE_TESTING,
     SCALES,
@@ -66,7 +68,8 @@ class ReportView:
     wave: int
     outcome: str
     branches: tuple[str, ...]
-    scale: str = "natural"
+    scale: str = DEFAULT_SCALE
+    direction: str = DEFAULT_DIRECTION
     level: str = "95"
     mt: str = "q"
     sample: str = Spec.sample  # the whole-sample row's label in this table ('All households')
@@ -106,10 +109,11 @@ def view_params(results: pd.DataFrame) -> list[qp.Param]:
     opts = options(results)
     out = [
         *spec_params(results),
-        qp.Param("scale", list(SCALES), "natural", "scale"),
+        qp.Param("scale", list(SCALES), DEFAULT_SCALE, "scale"),
         qp.Param("level", list(LEVELS), "95", "interval level"),
         qp.Param("mt", list(MULTIPLE_TESTING), "q", "multiple-testing view"),
         qp.Param("outcome", opts["outcome"], opts["outcome"][0], "outcome"),
+        qp.Param("direction", list(DIRECTIONS), DEFAULT_DIRECTION, "plot direction"),
     ]
     dim = filter_dim(results)
     if dim is not None:
@@ -160,6 +164,7 @@ def parse_view(
         scale=values["scale"],
         level=values["level"],
         mt=values["mt"],
+        direction=values["direction"],
         sample=all_sample(results),
     )
     return view, notes

@@ -10,9 +10,16 @@ from typing import Any
 import pandas as pd
 
 from analysis.artifacts import Artifacts
-from analysis.findings import _f, _unit_words, finding_sentence, fmt, nouns_of, take_up_phrase
+from analysis.findings import (
+    _unit_words,
+    finding_sentence,
+    fmt,
+    nouns_of,
+    shown_value,
+)
 from analysis.paths import study_dir
 from analysis.study import Study
+from components.chain import exposure_notes
 from components.reports.common import (
     ReportError,
     ReportView,
@@ -125,7 +132,7 @@ def effect_line(row: Mapping[str, Any], *, study: Study | None = None) -> str:
     """The effect with its 95% interval, numbers formatted exactly as in the finding sentence."""
     if bool(row.get("suppressed")):
         return f"too few {nouns_of(study).unit.many} to estimate"
-    est, lo, hi = _f(row, "estimate"), _f(row, "ci95_low"), _f(row, "ci95_high")
+    est, lo, hi = (shown_value(row, k) for k in ("estimate", "ci95_low", "ci95_high"))
     if not math.isfinite(est):
         return "not estimable"
     units = _unit_words(row)
@@ -323,19 +330,9 @@ def build_content(arts: Artifacts, view: ReportView, study: Study | None = None)
     nulls = [finding(r) for r in groups["no detectable effect"]]
     other = [finding(r) for v in ("suppressed", "not estimable") for r in groups[v]]
 
-    sf = arts.diagnostics.get("sample_flow", [])
-    flow = pd.DataFrame(sf if isinstance(sf, list) else [])
-    chain_notes: dict[str, str] = {}
-    reach = flow[flow["wave"] == view.wave] if not flow.empty else flow
-    if not reach.empty:
-        share = {r.arm: r.share_received_fe for r in reach.itertuples()}
-        for node in chain.get("nodes", []):
-            if node.get("measure") == "exposure" and "Programme" in share:
-                chain_notes[node["id"]] = (
-                    f"By the {wl.lower()}: {100 * share['Programme']:.0f}% of {units} in "
-                    f"{n.programme_arm} {take_up_phrase(study)} "
-                    f"({100 * share.get('Comparison', float('nan')):.0f}% in {n.comparison_arm})"
-                )
+    chain_notes = exposure_notes(
+        chain, arts.diagnostics.get("sample_flow", []), view.wave, wl, study
+    )
 
     forest_rows = scaled_rows(rows, view.scale, view.mt)
     spec_text = specification_text(

@@ -91,7 +91,12 @@ def figure(content: Content, which: str, width: int, height: int, font: int) -> 
     if which == "forest":
         v = content.view
         fig = make_forest_plot(
-            content.forest_rows, scale=v.scale, view=v.mt, level=v.level, study=content.study
+            content.forest_rows,
+            scale=v.scale,
+            view=v.mt,
+            level=v.level,
+            direction=v.direction,
+            study=content.study,
         )
         return _restyle(fig, width, height, font, legend_columns=3 if width > 760 else 2)
     if which.startswith("breakdown-"):

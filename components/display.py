@@ -1,0 +1,251 @@
+"""The display frame: every value and string an effect plot shows, prepared in one step.
+
+:func:`components.views.scaled_rows` selects and rescales rows of the results table
+(numbers only).  :func:`forest_display` turns those rows into what a forest plot draws:
+one row per outcome with its position, the plotted estimate and interval ends (on the
+chosen scale and in the chosen direction), the marker's symbol, size and colour, the
+verdict's label, the tick label and the hover text.  The figure builders in
+:mod:`components.figures` only draw these columns; they never compute or word anything.
+
+Direction: ``estimate`` plots each effect with the sign of the raw difference between
+the arms; ``improvement`` flips the sign of outcomes where lower is better (the
+codebook's ``better``), so that right of zero always means better and outcomes in
+different directions can be read on one axis (the ``improvement`` column of the
+results table, rescaled).
+"""
+
+from __future__ import annotations
+
+import textwrap
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from analysis.findings import finding_sentence, nouns_of
+from analysis.study import Study
+from components.theme import (
+    GREY,
+    VERDICT_COLOURS,
+    VERDICT_LABELS,
+    fmt_num,
+    fmt_p,
+    fmt_signed,
+    is_missing,
+)
+from components.views import LEVELS, effect_words, scale_unit, view_verdict
+
+DIRECTIONS = {
+    "improvement": "Improvement (right of zero = better)",
+    "estimate": "As estimated (programme minus comparison)",
+}
+DEFAULT_DIRECTION = "improvement"
+
+# Marker shape by verdict, so that the verdict does not rest on colour alone (the chain
+# diagram and the slides use the same ▲ ▼ ● symbols, components.theme.VERDICT_SYMBOLS).
+VERDICT_MARKERS = {
+    "improved": "triangle-up",
+    "worsened": "triangle-down",
+    "no detectable effect": "circle-open",
+}
+MARKER_SIZE = {"outcome": 12, "index": 16}
+
+AXIS_UNITS = {
+    "natural": "in each outcome's own unit",
+    "std": "in SDs of the comparison group",
+    "pct": "% of the comparison mean",
+}
+
+
+def axis_title(scale: str, direction: str) -> str:
+    """The x-axis title: what is plotted, in which unit and which side is better."""
+    if direction == "improvement":
+        return f"Improvement, {AXIS_UNITS[scale]} (right of zero = better)"
+    return f"Effect, {AXIS_UNITS[scale]} (programme minus comparison)"
+
+
+def direction_sign(rows: pd.DataFrame, direction: str) -> np.ndarray:
+    """+1 or −1 per row: −1 for lower-is-better outcomes when plotting improvement."""
+    if direction == "estimate":
+        return np.ones(len(rows))
+    if direction != "improvement":
+        raise ValueError(f"unknown direction {direction!r}; expected one of {list(DIRECTIONS)}")
+    return np.where(rows["better"].astype(str).to_numpy() == "lower", -1.0, 1.0)
+
+
+@dataclass
+class ForestDisplay:
+    """What a forest plot shows: ``points`` (one row per outcome, in plot order), the
+    family ``headers`` (y, label), the axis title and the figure's meta."""
+
+    points: pd.DataFrame
+    headers: list[tuple[float, str]]
+    axis_title: str
+    meta: dict = field(default_factory=dict)
+
+
+def _positions(rows: pd.DataFrame) -> tuple[list[float], list[tuple[float, str]], list[int]]:
+    """y of each row grouped by family (index first), family headers, and the row order."""
+    ys: list[float] = []
+    order: list[int] = []
+    headers: list[tuple[float, str]] = []
+    y = 0.0
+    recs = rows.reset_index(drop=True)
+    for fam in dict.fromkeys(recs["family"]):
+        sub = recs[recs["family"] == fam]
+        sub = pd.concat([sub[sub["is_index"]], sub[~sub["is_index"]]])
+        headers.append((y, str(sub["family_label"].iloc[0])))
+        y -= 1
+        for i in sub.index:
+            order.append(int(i))
+            ys.append(y)
+            y -= 1
+        y -= 0.4
+    return ys, headers, order
+
+
+def forest_display(
+    rows: pd.DataFrame,
+    *,
+    scale: str,
+    view: str,
+    level: str = "95",
+    direction: str = "estimate",
+    study: Study | None = None,
+) -> ForestDisplay:
+    """Rows of :func:`components.views.scaled_rows` -> the forest plot's display frame."""
+    if rows.empty:
+        return ForestDisplay(rows.copy(), [], axis_title(scale, direction), {"scale": scale})
+    ys, headers, order = _positions(rows)
+    d = rows.reset_index(drop=True).iloc[order].reset_index(drop=True)
+    sign = direction_sign(d, direction)
+    out = pd.DataFrame({"outcome": d["outcome"], "y": ys, "is_index": d["is_index"].astype(bool)})
+    out["x"] = d["x"].to_numpy(dtype=float) * sign
+    for lev in LEVELS:
+        lo = d[f"lo{lev}"].to_numpy(dtype=float) * sign
+        hi = d[f"hi{lev}"].to_numpy(dtype=float) * sign
+        out[f"lo{lev}"], out[f"hi{lev}"] = np.fmin(lo, hi), np.fmax(lo, hi)
+    out["mde"] = d["mde_x"].to_numpy(dtype=float)
+    out["sign"] = sign
+    out["shown"] = d["shown"].to_numpy(dtype=bool)
+    out["verdict"] = d["view_verdict"].to_numpy()
+    out["verdict_label"] = [VERDICT_LABELS.get(v, v) for v in out["verdict"]]
+    out["colour"] = [VERDICT_COLOURS.get(v, GREY) for v in out["verdict"]]
+    out["symbol"] = [VERDICT_MARKERS.get(v, "circle-open") for v in out["verdict"]]
+    out["size"] = [MARKER_SIZE["index" if i else "outcome"] for i in out["is_index"]]
+    out["tick"] = [
+        "<i>Family index</i>" if i else wrap_label(s, 34)
+        for s, i in zip(d["short"], out["is_index"], strict=True)
+    ]
+    units = nouns_of(study).unit.many
+    out["note"] = [
+        f"too few {units}"
+        if s
+        else ("" if sh else ("not meaningful on this scale" if scale == "pct" else "not estimable"))
+        for s, sh in zip(d["suppressed"], out["shown"], strict=True)
+    ]
+    out["mde_hover"] = [
+        "Smallest effect this estimate could reliably detect (80% power; MDE from this "
+        f"estimate's standard error): ±{fmt_num(m)}"
+        for m in out["mde"]
+    ]
+    out["hover"] = [
+        hover_text(r, scale, view, level, direction=direction, study=study)
+        for r in d.to_dict("records")
+    ]
+    meta = {"scale": scale, "view": view, "direction": direction}
+    return ForestDisplay(out, headers, axis_title(scale, direction), meta)
+
+
+def wrap_label(text: str, width: int = 26) -> str:
+    """Break a label into lines of about ``width`` characters (plotly ``<br>``)."""
+    words, lines, cur = str(text).split(), [], ""
+    for w in words:
+        if cur and len(cur) + 1 + len(w) > width:
+            lines.append(cur)
+            cur = w
+        else:
+            cur = f"{cur} {w}".strip()
+    if cur:
+        lines.append(cur)
+    return "<br>".join(lines)
+
+
+def natural_interval(row: dict, level: str = "95") -> str:
+    """'−0.20 to −0.08 share of clients': the interval in the outcome's own unit."""
+    lo, hi = row.get(f"ci{level}_low"), row.get(f"ci{level}_high")
+    return f"{fmt_num(lo)} to {fmt_num(hi)} {row.get('unit') or ''}".rstrip()
+
+
+def hover_text(
+    row: dict,
+    scale: str,
+    view: str,
+    level: str = "95",
+    *,
+    direction: str = "estimate",
+    study: Study | None = None,
+) -> str:
+    """Plain-language hover text for one effect: short lines (HTML breaks) that fit a phone.
+
+    The effect and its interval are in the outcome's own unit (the unit beside the
+    number); when the plot shows another scale or direction, one more line says what
+    the point on the plot is.
+    """
+    name = row.get("short") or row.get("outcome")
+    fam = row.get("family_label") or ""
+    if row.get("suppressed"):
+        return f"<b>{name}</b><br>Too few {nouns_of(study).unit.many} in this group<br>to report an effect."
+    verdict = row.get("view_verdict") or view_verdict(row, view)
+    better = "higher is better" if row.get("better") == "higher" else "lower is better"
+    words = effect_words(row, "natural", study=study)
+    if " percentage points)" in words:  # a share: the amount, then the same in points
+        amount, points = words[:-1].split(" (", 1)
+        effect_lines = [f"Effect: {amount}", f"  = {points}"]
+    else:
+        effect_lines = [f"Effect: {words}"]
+    lines = [
+        f"<b>{name}</b>",
+        f"{fam}; {better}",
+        *effect_lines,
+        f"{level}% confidence interval: {natural_interval(row, level)}",
+    ]
+    x = row.get("x")
+    flip = direction == "improvement" and row.get("better") == "lower"
+    if (scale != "natural" or flip) and not is_missing(x):
+        what = (
+            "as improvement: right of zero = better"
+            if direction == "improvement"
+            else "as estimated"
+        )
+        shown = -float(x) if flip else float(x)
+        lines.append(f"On the plot: {fmt_signed(shown)} {scale_unit(row, scale)}")
+        lines.append(f"({what})")
+    cm = row.get("comparison_mean")
+    if not is_missing(cm) and not row.get("is_index"):
+        lines.append(f"Comparison average: {fmt_num(cm)} {row.get('unit')}")
+    qname = {"p": "p", "qf": "q within family", "q": "q across outcomes"}[view]
+    qval = (
+        row.get("p_value")
+        if view == "p"
+        else (row.get("q_value_family") if view == "qf" else row.get("q_value"))
+    )
+    if view == "qf" and is_missing(qval):
+        qname, qval = "q across indices", row.get("q_value")
+    if verdict in ("improved", "worsened"):
+        lines += [
+            f"<b>{verdict.capitalize()}</b> ({qname} = {fmt_p(qval)}):",
+            "unlikely to be a chance finding",
+        ]
+    else:
+        lines.append(f"<b>No detectable effect</b> ({qname} = {fmt_p(qval)})")
+        mde = row.get("mde_x")
+        if not is_missing(mde):
+            lines.append(
+                f"Could detect effects of ±{fmt_num(mde)} {scale_unit(row, scale)} or larger"
+            )
+            lines.append("(MDE from this estimate's standard error)")
+    if view == "q" and verdict in ("improved", "worsened", "no detectable effect"):
+        # the plain-language sentence (its verdict wording is the across-outcomes q view's)
+        lines += ["<i>In words:</i>", *textwrap.wrap(finding_sentence(row, study=study), 46)]
+    return "<br>".join(lines)
