@@ -28,6 +28,7 @@ from components.layout import (
     term,
     verdict_badge,
 )
+from components.present import FIT, HIDE, present_keep
 from components.spec import (
     default_wave,
     register_inference_menu,
@@ -373,16 +374,6 @@ ORDER = [
 ]
 
 
-def present_keep(cols: list, *ids: str) -> list:
-    """Mark the control columns holding ``ids`` "present-keep": a presenter keeps them
-    (assets/present.css); returns ``cols``."""
-    for col in cols:
-        kids = col.children if isinstance(col.children, list) else [col.children]
-        if any(getattr(k, "id", None) in ids for k in kids):
-            col.className = f"{col.className or ''} present-keep".strip()
-    return cols
-
-
 def compare_block(
     rows: pd.DataFrame, branches: tuple[str, ...], unit: str, inference: str
 ) -> html.Div:
@@ -430,7 +421,7 @@ def compare_block(
                 else ""
             )
             + ". The pooled estimates borrow from every branch, so they are not compared.",
-            className="small text-body-secondary mb-0 mt-1 present-hide",
+            className=f"small text-body-secondary mb-0 mt-1 {HIDE}",
         )
     return html.Div(
         [
@@ -486,7 +477,7 @@ def layout(outcome=None, method=None, wave=None, inference=None, branches=None, 
                     term("heterogeneity test", "het", PAGE),
                     " says whether the groups really differ.",
                 ],
-                className="text-body-secondary present-hide",
+                className=f"text-body-secondary {HIDE}",
             ),
             notes_alert(notes, NOTES),
             dbc.Row(
@@ -535,7 +526,7 @@ def layout(outcome=None, method=None, wave=None, inference=None, branches=None, 
                     dcc.Download(id=CSV_DOWNLOAD),
                     dcc.Download(id=XLSX_DOWNLOAD),
                 ],
-                className="page-downloads present-hide d-flex flex-wrap gap-2 align-items-center mt-2",
+                className=f"page-downloads {HIDE} d-flex flex-wrap gap-2 align-items-center mt-2",
             ),
             dbc.Row(
                 [
@@ -611,7 +602,7 @@ def layout(outcome=None, method=None, wave=None, inference=None, branches=None, 
                                 xs=12,
                                 xl=7,
                                 # the page's main figure: fitted to the screen when presenting
-                                className="present-fit",
+                                className=FIT,
                             ),
                             dbc.Col(caption(v["branch_caption"], id=BRANCH_CAPTION), xs=12, xl=5),
                             dbc.Col(html.Div(v["branch_table"], id=BRANCH_TABLE), xs=12),

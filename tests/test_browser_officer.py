@@ -129,3 +129,30 @@ def test_officer_page_on_a_phone(browser, server):
         w.check()
     finally:
         w.close()
+
+
+def test_officer_page_on_a_projector(browser, server):
+    w = _tb.Watched(browser, width=1280, height=720)
+    try:
+        w.goto(server + VIEW + "&branches=Baray%2CSantuk&present=1", PAGES["/breakdowns"])
+        page = w.page
+        _settle(page)
+        page.wait_for_timeout(800)  # the main figure is re-laid out to the screen
+        assert page.is_visible("#breakdowns-outcome"), "the presenter can change the outcome"
+        assert page.is_visible("#breakdowns-wave")
+        assert not page.is_visible("#breakdowns-method")
+        page.locator("#breakdowns-branch-figure").scroll_into_view_if_needed()
+        box = page.locator("#breakdowns-branch-figure .main-svg").first.bounding_box()
+        assert box["height"] <= 720 and box["width"] <= 1280
+        # the presenter changes the outcome from the kept control
+        page.select_option("#breakdowns-outcome", "insurance_any")
+        page.wait_for_function(
+            "() => new URLSearchParams(location.search).get('outcome') === 'insurance_any'"
+        )
+        assert "present=1" in page.evaluate("location.search")
+        _settle(page)
+        page.evaluate("window.scrollTo(0, 0)")
+        page.screenshot(path=str(SHOTS / "breakdowns-officer-present.png"))
+        w.check()
+    finally:
+        w.close()
