@@ -1,17 +1,35 @@
 # Production image: gunicorn serving app:server, artefacts built at image build time.
-FROM python:3.11-slim
 
-ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
-    AMK_BUILD_DIR=/app/build
+# Build stage: the Python environment, and the partial plotly.js bundle the app serves
+# (components/delivery.py), fetched from the npm registry by the Makefile's own rule (the
+# `plotly` target's `npm pack`) at the plotly.js version of the plotly.py installed here;
+# the image below copies this very environment, so the versions agree.
+FROM python:3.11-slim AS build
+ENV PYTHONDONTWRITEBYTECODE=1 PIP_NO_CACHE_DIR=1 PATH=/opt/venv/bin:$PATH
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends make npm \
+    && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
-
+RUN python -m venv /opt/venv
 COPY pyproject.toml README.md ./
 COPY analysis/ analysis/
 COPY components/ components/
 COPY pages/ pages/
 RUN pip install --upgrade pip && pip install .
+COPY Makefile ./
+RUN make --no-print-directory \
+    "build/vendor/plotly-basic-$(python -c 'from plotly.offline import get_plotlyjs_version as v; print(v())').min.js"
 
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
+    PATH=/opt/venv/bin:$PATH AMK_BUILD_DIR=/app/build
+WORKDIR /app
+
+COPY --from=build /opt/venv /opt/venv
 COPY . .
+# the partial plotly.js bundle and its licence (without it the full 4.8 MB bundle is served)
+COPY --from=build /app/build/vendor/ build/vendor/
 RUN useradd --create-home --uid 10001 amk \
     && python -m analysis demo --out build/raw_demo \
     && python -m analysis build --raw build/raw_demo --out build/panel.parquet \

@@ -32,17 +32,9 @@ from urllib.parse import urlparse
 
 import numpy as np
 
+from bench.chromium import launch
 from bench.loadgen import PROJECT_ROOT, Gunicorn
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 # Lighthouse's mobile "slow 4G" (Lighthouse docs, throttling.md): 1.6 Mbps down, 750 kbps up,
 # 150 ms round trip; CDP takes bytes per second and milliseconds
 SLOW_4G = {
@@ -91,7 +83,7 @@ INIT_SCRIPT = """
 
 class Browser:
     def __init__(self, playwright):
-        self.browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        self.browser = launch(playwright)
         self.blocked: list[str] = []
 
     def context(self):

@@ -46,6 +46,7 @@ BUSY = "report-busy"
 PRESENT_CLASS = "presenting"
 PRINT_SETUP = "print-setup"
 PRESENT_FIT = "present-fit-setup"
+MODEBAR_SETUP = "modebar-setup"
 # class names a page puts on its parts (assets/present.css gives them their meaning)
 FIT = "present-fit"  # the page's main figure: sized to fit the screen while presenting
 KEEP = "present-keep"  # a control a presenter needs (outcome, wave): stays while presenting
@@ -65,6 +66,7 @@ def toolbar() -> html.Div:
             dcc.Store(id=PRESENT_STORE, storage_type="session"),
             dcc.Store(id=PRINT_SETUP),
             dcc.Store(id=PRESENT_FIT),
+            dcc.Store(id=MODEBAR_SETUP),
             dcc.Download(id=PPTX_DOWNLOAD),
             dcc.Download(id=PDF_DOWNLOAD),
             html.Span(id=BUSY, className="report-busy small text-body-secondary", role="status"),
@@ -322,8 +324,10 @@ dash.clientside_callback(
         if (on) {
             const toFigure = function(tries) {
                 const bar = document.querySelector('main .present-bar');
-                const fig = document.querySelector('.present-fit .js-plotly-plot');
-                if (bar && fig && fig._fullLayout) {
+                const fit = document.querySelector('main .present-fit');
+                const fig = fit && fit.querySelector('.js-plotly-plot');
+                // a plotly figure once it is drawn; an HTML figure (the results chain) at once
+                if (bar && fit && (!fig || fig._fullLayout) && (fig || fit.children.length)) {
                     const top = bar.getBoundingClientRect().top + window.scrollY;
                     window.scrollTo({top: top, behavior: 'instant'});
                 } else if (tries > 0) {
@@ -337,5 +341,40 @@ dash.clientside_callback(
     """,
     Output(PRESENT_FIT, "data"),
     Input(PRESENT_STORE, "data"),
+    Input(LOCATION, "pathname"),
+)
+
+
+# keyboard: each figure's toolbar keeps one Tab stop (the PNG download); its zoom and pan
+# tools, which only a pointer can use, are taken out of the Tab order, so a keyboard user
+# does not Tab through six buttons per figure (issue 13).  Toolbars drawn later (a new
+# page, a redrawn figure) are handled as they appear.
+dash.clientside_callback(
+    """
+    function(path) {
+        const tame = function() {
+            document.querySelectorAll('.modebar-btn').forEach(function(b) {
+                const title = b.getAttribute('data-title') || '';
+                if (!title.startsWith('Download') && b.getAttribute('tabindex') !== '-1') {
+                    b.setAttribute('tabindex', '-1');
+                }
+            });
+        };
+        if (!window.amkModebarObserver) {
+            let queued = false;
+            window.amkModebarObserver = new MutationObserver(function(records) {
+                if (queued) { return; }
+                const added = records.some(function(r) { return r.addedNodes.length > 0; });
+                if (!added) { return; }
+                queued = true;
+                setTimeout(function() { queued = false; tame(); }, 150);
+            });
+            window.amkModebarObserver.observe(document.body, {childList: true, subtree: true});
+        }
+        tame();
+        return window.dash_clientside.no_update;
+    }
+    """,
+    Output(MODEBAR_SETUP, "data"),
     Input(LOCATION, "pathname"),
 )

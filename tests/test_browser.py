@@ -24,19 +24,11 @@ from app_fixtures import *  # noqa: F403  (session fixtures: artefacts, app)
 
 from analysis.artifacts import load_artifacts
 from analysis.paths import PROJECT_ROOT
+from bench.chromium import CHROMIUM, CHROMIUM_ARGS, launch  # noqa: F401  (re-exported)
 from components.views import Spec, select
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 AXE = PROJECT_ROOT / "build" / "vendor" / "axe.min.js"
 SHOTS = PROJECT_ROOT / "tests" / "screenshots"
 PAGES = {
@@ -112,7 +104,7 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        b = launch(p)
         yield b
         b.close()
 
@@ -243,7 +235,8 @@ def test_every_page_loads_offline_without_console_errors(browser, server):
 
 def test_filter_change_updates_figure_and_url(watched, server, table):
     page = watched.page
-    watched.goto(server + "/effects", PAGES["/effects"])
+    # natural units, as estimated (the defaults are standardised, improvement: test_display.py)
+    watched.goto(server + "/effects?scale=natural&direction=estimate", PAGES["/effects"])
     before = _figure_points(page, "effects-forest")
     main = select(table, Spec()).set_index("outcome")
     assert before == pytest.approx(main["estimate"].to_dict())
@@ -271,7 +264,7 @@ def test_choosing_the_late_leaves_only_the_inference_it_uses(watched, server, ta
     """Estimator menu -> LATE: the Inference menu offers cluster-robust errors only, selected,
     and the caption says the same; back to DiD, both are offered again."""
     page = watched.page
-    watched.goto(server + "/effects", PAGES["/effects"])
+    watched.goto(server + "/effects?scale=natural&direction=estimate", PAGES["/effects"])
     assert page.input_value("#effects-inference") == "wild"
     late = "late" if "late" in set(table["method"]) else "tot"
     page.select_option("#effects-method", late)
@@ -299,7 +292,8 @@ def test_deep_link_restores_the_view(watched, server, table):
     page = watched.page
     watched.goto(
         server
-        + "/effects?method=ipw_did&wave=1&inference=cluster&scale=pct&level=99&mt=qf&outcome=insurance_any",
+        + "/effects?method=ipw_did&wave=1&inference=cluster&scale=pct&level=99&mt=qf&outcome=insurance_any"
+        + "&direction=estimate",
         PAGES["/effects"],
     )
     values = {
@@ -315,7 +309,11 @@ def test_deep_link_restores_the_view(watched, server, table):
         "mt": "qf",
         "outcome": "insurance_any",
     }
-    assert _figure_meta(page, "effects-forest") == {"scale": "pct", "view": "qf"}
+    assert _figure_meta(page, "effects-forest") == {
+        "scale": "pct",
+        "view": "qf",
+        "direction": "estimate",
+    }
     rows = select(table, Spec(method="ipw_did", inference="cluster", wave=1)).set_index("outcome")
     want = {
         o: v
@@ -371,9 +369,14 @@ def test_csv_download_arrives_and_matches_the_table(watched, server, table):
     for row, (_, c) in zip(shown, csv.iterrows(), strict=True):
         displayed = float(row["effect"].replace("−", "-").replace(",", ""))
         assert displayed == pytest.approx(c["effect"], abs=0.0006)
-    want = select(table, Spec(wave=1)).set_index("short")["effect_std"]
+    # the effect in the outcome's own unit, and the plot's standardised number beside it
+    want = select(table, Spec(wave=1)).set_index("short")
     for _, c in csv.iterrows():
-        assert c["effect"] == pytest.approx(want[c["outcome"]])
+        t = want.loc[c["outcome"]]
+        assert c["effect"] == pytest.approx(t["estimate"])
+        assert c["unit"] == t["unit"]
+        std = t["estimate"] if t["is_index"] else t["effect_std"]
+        assert c["effect_std"] == pytest.approx(std)
     watched.check()
 
 

@@ -6,7 +6,7 @@ view on screen (file name, and numbers against the results table rows of that vi
 selected here by plain pandas filtering), and the navigation links must keep the
 shared filters (``method``, ``wave``, ``inference``, ``branches``) and presentation
 mode while dropping the page-only ones (``scale``, ``level``, ``mt``, ``outcome``,
-``node``).
+``direction``, ``node``).
 """
 
 from __future__ import annotations
@@ -115,7 +115,8 @@ def _check_headline(texts: list[str], rows) -> None:
 
 def test_every_control_reaches_the_downloads_and_the_nav_keeps_the_view(watched, server, table):
     page = watched.page
-    watched.goto(server + "/effects", PAGES["/effects"])
+    # natural units to start with: the scale control then moves to the (default) standardised
+    watched.goto(server + "/effects?scale=natural", PAGES["/effects"])
     default_rows = _view_rows(table, "did", "wild", 2)
 
     # ---- every Effects control, through the UI
@@ -127,6 +128,7 @@ def test_every_control_reaches_the_downloads_and_the_nav_keeps_the_view(watched,
     _wait_query(page, method="ancova", wave=str(MIDLINE))
     page.select_option("#effects-inference", "cluster")
     page.select_option("#effects-scale", "std")
+    page.select_option("#effects-direction", "estimate")
     page.select_option("#effects-level", "90")
     page.select_option("#effects-mt", "qf")
     page.select_option("#effects-outcome", "insurance_any")
@@ -134,7 +136,8 @@ def test_every_control_reaches_the_downloads_and_the_nav_keeps_the_view(watched,
         method="ancova",
         wave=str(MIDLINE),
         inference="cluster",
-        scale="std",
+        scale=None,  # standardised: the default, so not in the address
+        direction="estimate",
         level="90",
         mt="qf",
         outcome="insurance_any",
@@ -180,7 +183,7 @@ def test_every_control_reaches_the_downloads_and_the_nav_keeps_the_view(watched,
         "wave": str(MIDLINE),
         "inference": "cluster",
     }
-    assert not {"scale", "level", "mt", "outcome"} & set(q), q
+    assert not {"scale", "level", "mt", "outcome", "direction"} & set(q), q
     assert page.input_value("#breakdowns-method") == "ancova"
     assert page.input_value("#breakdowns-wave") == str(MIDLINE)
     assert page.input_value("#breakdowns-inference") == "cluster"
