@@ -265,14 +265,41 @@ with server.test_request_context("/"):
     server.preprocess_request()
 
 
+def warm_up(budget_s: float | None = None) -> list[str]:
+    """Make the pages once before gunicorn forks the workers (gunicorn.conf.py calls this in
+    the master), so that the workers start with them in their memory cache and with the
+    look-ups behind them warm: first each page's default view, then -- while the budget
+    (``AMK_WARM_S`` seconds, default 20; 0 for the defaults only) lasts -- each page for every
+    estimator and wave, the views one change of those menus away (the page layouts and the
+    callbacks share the memoised views).  Returns the addresses made."""
+    import time
 
-def warm_up() -> None:
-    """Make each page's default layout once (gunicorn.conf.py calls this in the master
-    before it forks the workers): the workers start with it in their memory cache, and
-    with the data-frame look-ups behind it warm, instead of the first visitors waiting."""
-    for page in dash.page_registry.values():
-        with server.test_request_context(page["relative_path"]):
-            page_container()
+    from components.spec import spec_params
+
+    budget = float(os.environ.get("AMK_WARM_S", "20")) if budget_s is None else budget_s
+    start = time.monotonic()
+    # the pages that draw figures first, and the estimator and wave on screen first
+    pages = sorted(dash.page_registry.values(), key=lambda p: not p.get("draws_figures"))
+    paths = [p["relative_path"] for p in pages]
+    spec = {p.name: p for p in spec_params(ARTIFACTS.results)}
+
+    def default_first(param) -> list[str]:
+        return [param.default, *(v for v in param.allowed if v != param.default)]
+
+    views = [""] + [
+        f"?method={m}&wave={w}"
+        for w in default_first(spec["wave"])
+        for m in default_first(spec["method"])
+    ]
+    made = []
+    for query in views:
+        for path in paths:
+            if query and time.monotonic() - start > budget:
+                return made
+            with server.test_request_context(path + query):
+                page_container()
+            made.append(path + query)
+    return made
 
 
 if __name__ == "__main__":

@@ -29,9 +29,10 @@ loglevel = os.environ.get("AMK_LOG_LEVEL", "info")
 
 def when_ready(server):
     """In the master, after the app is loaded and before the workers fork: the app's pages
-    made once, so that the workers inherit them (app.warm_up)."""
+    made once, so that the workers inherit them (app.warm_up; AMK_WARM_S bounds it)."""
     import sys
 
     app = sys.modules.get("app")
     if app is not None and callable(getattr(app, "warm_up", None)):
-        app.warm_up()
+        made = app.warm_up()
+        server.log.info("pages made before forking: %d", len(made))

@@ -57,10 +57,11 @@ Inference = Literal["cluster", "wild"]
 METHODS: tuple[str, ...] = ("did", "ancova", "ipw_did", "late")
 # the IV estimator is a LATE (Imbens & Angrist 1994); "tot" is its former key
 IV_METHODS = ("late", "tot")
-LATE_LABEL = "Effect on compliers (LATE, IV: FE receipt instrumented by assignment)"
+LATE_LABEL = "Effect on compliers (LATE, IV: take-up instrumented by assignment)"
 METHOD_LABELS = {
-    "did": "Difference-in-differences (ITT, client and wave fixed effects)",
-    "ancova": "ANCOVA (ITT, baseline outcome and branch strata)",
+    "did": "Difference-in-differences (ITT, unit and wave fixed effects)",
+    "ancova": "ANCOVA (ITT, baseline outcome and strata fixed effects)",
+    "post": "Post-only comparison (ITT at one follow-up wave, strata fixed effects where declared)",
     "ipw_did": "Inverse-probability-weighted DiD (ITT)",
     "late": LATE_LABEL,
     "tot": LATE_LABEL,  # the former key of the same estimator

@@ -251,14 +251,20 @@ def samples(
     return out
 
 
-def _all_label(codebook: Codebook) -> str:
-    """'All clients', 'All households': the study's noun for its units."""
+def _units(codebook: Codebook) -> str:
+    """'clients', 'households': the study's noun for its units (its study.yaml beside the
+    codebook), else 'clients'."""
     from analysis.study import StudyError, load_study
 
     try:
-        return f"All {load_study(folder=codebook.path.parent).nouns.unit.many}"
+        return load_study(folder=codebook.path.parent).nouns.unit.many
     except StudyError:
-        return "All clients"
+        return "clients"
+
+
+def _all_label(codebook: Codebook) -> str:
+    """'All clients', 'All households': the study's noun for its units."""
+    return f"All {_units(codebook)}"
 
 
 def _has_baseline(codebook: Codebook, outcome: str, catalogue: pd.DataFrame) -> bool:
@@ -403,6 +409,7 @@ def _build_contrast(
 ) -> pd.DataFrame:  # fmt: skip
     """The results of one contrast: ``frame`` is the analysis frame (arm coded 1/0)."""
     sampling = cb.roles.weights
+    units = _units(cb)
     data = add_family_indices(frame, cb, weights=sampling)
     strata = list(cb.roles.strata)
     base_wave = cb.baseline_wave
@@ -476,7 +483,7 @@ def _build_contrast(
                                     "method": method,
                                     "inference": inf,
                                     "suppressed": True,
-                                    "note": f"too few clients (fewer than {min_cell} in an arm)",
+                                    "note": f"too few {units} (fewer than {min_cell} in an arm)",
                                     "comparison_mean": np.nan,
                                     "comparison_sd": np.nan,
                                 }

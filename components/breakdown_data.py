@@ -25,7 +25,7 @@ import pandas as pd
 from analysis.compare import ComparisonError, difference
 from components.layout import csv_text, provenance_line
 from components.store import METHOD_LABELS, get_artifacts
-from components.theme import TOO_FEW, slug
+from components.theme import slug, too_few
 
 POOLED = "branch"  # the breakdown with partially pooled estimates, filtered by the page
 DIFFERENCE = "branch difference"
@@ -58,8 +58,8 @@ COLUMNS = {
     "for a branch difference whether the two branches' effects can be told apart.",
     "heterogeneity_p": "p of the test that the effect is the same in every group of the "
     "breakdown (computed across all its groups, whatever is chosen).",
-    "suppressed": f"True when a group has too few units in an arm: its numbers are left "
-    f"empty ('{TOO_FEW}').",
+    "suppressed": "True when a group has too few units in an arm: its numbers are left "
+    "empty (the verdict says 'too few' and the study's units).",
 }
 NUMBERS = [
     "effect",
@@ -138,7 +138,7 @@ def compare_two(rows: pd.DataFrame, branches: tuple[str, ...]) -> dict:
     ra, rb = by.loc[a], by.loc[b]
     if bool(ra["suppressed"]) or bool(rb["suppressed"]):
         return {
-            "status": f"Cannot be told: a chosen branch has {TOO_FEW} in an arm, so its "
+            "status": f"Cannot be told: a chosen branch has {too_few()} in an arm, so its "
             "estimate is suppressed."
         }
     try:
@@ -227,7 +227,7 @@ def page_frame(
             }
             if rec["suppressed"]:
                 rec.update({k: math.nan for k in NUMBERS if k != "heterogeneity_p"})
-                rec["verdict"] = TOO_FEW
+                rec["verdict"] = too_few()
             recs.append(rec)
         if has_branch and len(branches) == 2 and len(rows):
             cmp = compare_two(rows[rows["sample_type"] == POOLED], branches)
@@ -294,7 +294,7 @@ def about_rows(spec: str, branches: tuple[str, ...], missing: list[str]) -> list
         ("File made", datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")),
         (
             "Privacy",
-            f"Aggregate results only: no individual rows. Groups with {TOO_FEW} in an arm have empty numbers.",
+            f"Aggregate results only: no individual rows. Groups with {too_few()} in an arm have empty numbers.",
         ),
     ]
     if missing:

@@ -50,6 +50,16 @@ def linked_nodes(chain: dict[str, Any], selected: str | None) -> set[str]:
     return set(up) | set(down)
 
 
+def chain_indicators(res: pd.DataFrame, rows: pd.DataFrame) -> dict[str, tuple[str, str]]:
+    """Outcome -> (short label, verdict) for the results chain from the view's ``rows``; an
+    outcome that was not measured at the view's wave says so ('other wave') with its label,
+    never its bare column name."""
+    shorts = res.drop_duplicates("outcome").set_index("outcome")["short"]
+    out = {str(o): (f"{s} (other wave)", "not estimable") for o, s in shorts.items()}
+    out.update({r.outcome: (r.short, r.verdict) for r in rows.itertuples()})
+    return out
+
+
 def _indicator_line(name: str, label: str, verdict: str) -> html.Li:
     return html.Li(
         [

@@ -39,8 +39,7 @@ from analysis.study import Study, StudyError, load_study, set_current_study_reso
 # effect on compliers, not on all treated clients (Imbens & Angrist 1994).  The results table
 # calls it ``late``; tables built before the rename call it ``tot`` (same estimate, same words).
 LATE_LABEL = (
-    "LATE (effect on compliers): FE receipt instrumented by village assignment "
-    "(Imbens & Angrist 1994)"
+    "LATE (effect on compliers): take-up instrumented by assignment (Imbens & Angrist 1994)"
 )
 LATE_SHORT = "LATE (effect on compliers)"
 METHOD_LABELS = {
@@ -48,9 +47,6 @@ METHOD_LABELS = {
     "late": LATE_LABEL,
     "tot": LATE_LABEL,
 }
-METHOD_LABELS.setdefault(
-    "post", "Post-only comparison (ITT at one follow-up wave, strata fixed effects where declared)"
-)
 METHOD_SHORT = {
     "post": "Post-only comparison (ITT)",
     "did": "Diff-in-diff (ITT)",

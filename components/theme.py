@@ -49,7 +49,7 @@ VERDICT_LABELS = {
     "improved": "Improved",
     "worsened": "Worsened",
     "no detectable effect": "No detectable effect",
-    "suppressed": "Too few clients",
+    "suppressed": "Too few to show",
     "not estimable": "Not estimable",
 }
 ARM_COLOURS = {"Programme": OKABE_ITO["blue"], "Comparison": OKABE_ITO["orange"]}
@@ -58,7 +58,13 @@ POOLED_COLOUR = OKABE_ITO["reddish_purple"]
 
 FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif"
 
-TOO_FEW = "too few clients"
+
+def too_few() -> str:
+    """What a cell too small to show says, in the current study's noun ('too few clients',
+    'too few households')."""
+    from analysis.findings import nouns_of
+
+    return f"too few {nouns_of().unit.many}"
 
 
 # Modebar buttons that send the figure's data to an external service (Plotly Chart Studio /

@@ -48,12 +48,24 @@ def n_estimation(post: bool = False) -> str:
     return "in the estimation sample: with baseline and follow-up answers for this outcome"
 
 
-def sample_note(study: Study | None = None) -> str:
+def sample_note(study: Study | None = None, methods: Any = ("did",)) -> str:
+    """What the counts next to effects are, for the estimators in the study's results
+    (``methods``): post-only rows need an answer at the wave only, the others a baseline too."""
     many = nouns_of(study).unit.many
+    methods = set(methods)
+    post_only = methods <= {"post"}
+    if post_only:
+        who = f"{many} with an answer for that outcome at that wave"
+    elif "post" in methods:
+        who = (
+            f"{many} with baseline and follow-up answers for that outcome (an outcome asked at "
+            "follow-up only: an answer at that wave)"
+        )
+    else:
+        who = f"{many} with baseline and follow-up answers for that outcome"
     return (
-        f"{_cap(many)} counts next to effects are the estimation sample: {many} with baseline and "
-        "follow-up answers for that outcome, so they are a little below the number interviewed "
-        "at the follow-up (Methods & data page)."
+        f"{_cap(many)} counts next to effects are the estimation sample: {who}, so they are a "
+        "little below the number interviewed at the follow-up (Methods & data page)."
     )
 
 

@@ -38,7 +38,7 @@ from components.spec import (
 from components.store import METHOD_LABELS, get_artifacts, per_study
 from components.studies import page_title, words
 from components.studies import post_only as _post_only
-from components.theme import TOO_FEW, fmt_num, fmt_p, graph_config, is_missing, slug
+from components.theme import fmt_num, fmt_p, graph_config, is_missing, slug, too_few
 from components.urlstate import LOCATION
 from components.views import (
     Spec,
@@ -161,12 +161,12 @@ def branch_table(rows: pd.DataFrame) -> html.Div:
             recs.append(
                 {
                     "Branch": r["sample"],
-                    "raw": TOO_FEW,
-                    "raw_ci": TOO_FEW,
-                    "eb": TOO_FEW,
-                    "eb_ci": TOO_FEW,
-                    "n": TOO_FEW,
-                    "p": TOO_FEW,
+                    "raw": too_few(),
+                    "raw_ci": too_few(),
+                    "eb": too_few(),
+                    "eb_ci": too_few(),
+                    "n": too_few(),
+                    "p": too_few(),
                     "verdict": "suppressed",
                 }
             )
@@ -206,12 +206,12 @@ def group_table(rows: pd.DataFrame, label: str) -> html.Div:
     recs = [
         {
             "group": r["sample"],
-            "est": TOO_FEW if r["suppressed"] else fmt_num(r["estimate"]),
-            "ci": TOO_FEW if r["suppressed"] else _ci(r["ci95_low"], r["ci95_high"]),
-            "n": TOO_FEW
+            "est": too_few() if r["suppressed"] else fmt_num(r["estimate"]),
+            "ci": too_few() if r["suppressed"] else _ci(r["ci95_low"], r["ci95_high"]),
+            "n": too_few()
             if r["suppressed"]
             else f"{int(r['n_programme'])} / {int(r['n_comparison'])}",
-            "p": TOO_FEW if r["suppressed"] else fmt_p(r["p_value"]),
+            "p": too_few() if r["suppressed"] else fmt_p(r["p_value"]),
             "verdict": r["verdict"],
         }
         for r in rows.to_dict("records")
@@ -302,7 +302,7 @@ def breakdown_view(outcome: str, method: str, wave: str, inference: str, branche
     )
     base = slug(arts.study.slug if arts.study is not None else "study", outcome, method, inf, wl)
     suppressed_note = (
-        f" Groups with fewer than {int(res['min_cell'].iloc[0])} {unit_many} in an arm show “{TOO_FEW}”."
+        f" Groups with fewer than {int(res['min_cell'].iloc[0])} {unit_many} in an arm show “{too_few()}”."
         if "min_cell" in res
         else ""
     )
@@ -379,7 +379,7 @@ def compare_block(
     items = []
     for r in shown.to_dict("records"):
         if r["suppressed"]:
-            items.append(html.Li(f"{r['sample']}: {TOO_FEW}."))
+            items.append(html.Li(f"{r['sample']}: {too_few()}."))
             continue
         items.append(
             html.Li(

@@ -37,13 +37,13 @@ from components.store import METHOD_LABELS, METHOD_SHORT, get_artifacts, per_stu
 from components.studies import page_title, words
 from components.studies import post_only as _post_only
 from components.theme import (
-    TOO_FEW,
     VERDICT_LABELS,
     fmt_num,
     fmt_p,
     graph_config,
     is_missing,
     slug,
+    too_few,
 )
 from components.urlstate import LOCATION
 from components.views import (
@@ -187,7 +187,7 @@ def table_frame(rows: pd.DataFrame, scale: str, level: str) -> pd.DataFrame:
             "n_comparison": rows["n_comparison"],
             "n_clusters": rows["n_clusters"],
             "note": [
-                TOO_FEW if s else ("" if o else "not estimable")
+                too_few() if s else ("" if o else "not estimable")
                 for s, o in zip(rows["suppressed"], ok, strict=True)
             ],
         }
@@ -372,7 +372,7 @@ def phone_list(rows: pd.DataFrame, level: str) -> list:
     items = []
     for r in rows.to_dict("records"):
         if r["suppressed"] or is_missing(r["estimate"]):
-            effect, ci = (TOO_FEW if r["suppressed"] else "not estimable"), ""
+            effect, ci = (too_few() if r["suppressed"] else "not estimable"), ""
         else:
             effect = effect_words(r)
             ci = f"{level}% interval: {fmt_num(r[f'ci{level}_low'])} to {fmt_num(r[f'ci{level}_high'])}"
@@ -429,7 +429,7 @@ def detail_view(outcome: str, method: str, wave: str, inference: str):
                 "Estimator": METHOD_SHORT.get(m, m) + (" (selected)" if m == method else ""),
                 "Inference": INFERENCE_LABELS.get(r["inference"], r["inference"]),
                 "Effect": effect_words(r.to_dict()),
-                "95% interval": TOO_FEW
+                "95% interval": too_few()
                 if r["suppressed"]
                 else f"{fmt_num(r['ci95_low'])} to {fmt_num(r['ci95_high'])}",
                 "q": fmt_p(r["q_value"]),
@@ -598,7 +598,7 @@ def layout(
                     ),
                     html.P(
                         "The same numbers as the plot (its text alternative). Click a column header to sort. "
-                        + sample_note(),
+                        + sample_note(methods=res["method"].unique() if res is not None else ()),
                         className="small text-body-secondary mb-1",
                     ),
                     html.Div(data_grid(GRID, grid_rows, grid_cols), className="d-none d-md-block"),

@@ -18,6 +18,7 @@ from components.cache import memoize
 from components.chain import (
     NODE_TYPE,
     chain_diagram,
+    chain_indicators,
     chain_legend,
     edges_table_rows,
     exposure_notes,
@@ -46,7 +47,7 @@ from components.spec import (
 )
 from components.store import METHOD_LABELS, get_artifacts, per_study
 from components.studies import page_title, words
-from components.theme import TOO_FEW, fmt_num, fmt_p, slug
+from components.theme import fmt_num, fmt_p, slug, too_few
 from components.urlstate import LOCATION
 from components.views import (
     Spec,
@@ -100,8 +101,8 @@ def param_specs() -> list[qp.Param]:
 
 def indicator_verdicts(spec: Spec) -> dict[str, tuple[str, str]]:
     """outcome -> (short label, verdict) for the chosen specification."""
-    rows = select(get_artifacts().results, spec)
-    return {r.outcome: (r.short, r.verdict) for r in rows.itertuples()}
+    res = get_artifacts().results
+    return chain_indicators(res, select(res, spec))
 
 
 def node_detail(node_id: str, spec: Spec, direction: str = DEFAULT_DIRECTION) -> list:
@@ -155,7 +156,7 @@ def node_detail(node_id: str, spec: Spec, direction: str = DEFAULT_DIRECTION) ->
             {
                 "name": r["short"],
                 "effect": effect_words(r),
-                "ci": TOO_FEW
+                "ci": too_few()
                 if r["suppressed"]
                 else f"{fmt_num(r['ci95_low'])} to {fmt_num(r['ci95_high'])}",
                 "q": fmt_p(r["q_value"]),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -16,6 +17,10 @@ DEMO_SEED = 20100201
 # raising_app.py is an app for gunicorn (test_server serves it): importing it in the test
 # process -- as --doctest-modules would -- patches the real Effects page to raise
 collect_ignore = ["raising_app.py"]
+
+# the servers the tests start make only each page's default view before forking (app.warm_up),
+# not the estimator-and-wave views a production start makes while its budget lasts
+os.environ.setdefault("AMK_WARM_S", "0")
 
 
 @pytest.fixture(scope="session")

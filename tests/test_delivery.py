@@ -266,3 +266,25 @@ def test_the_layout_carries_the_page_that_asked_for_it(client):
         plain = json.loads(client.get("/_dash-layout", headers=headers).get_data(as_text=True))
         assert not _find(plain, "_pages_content")["props"].get("children")
         assert "pathname" not in _find(plain, "_pages_location")["props"]
+
+
+def test_warm_up_makes_every_page_before_the_workers_fork(dash_app, monkeypatch):
+    """app.warm_up (gunicorn.conf.py's when_ready): every page's default view, then, within
+    the budget, every estimator and wave; what it made is served from the cache (the page's
+    own layout function is not called again)."""
+    import app as dash_module
+    from components import cache
+
+    monkeypatch.setitem(cache._state, "ready", True)  # off in the test session (app_fixtures)
+    paths = sorted(p["relative_path"] for p in dash.page_registry.values())
+    assert sorted(dash_module.warm_up(budget_s=0)) == paths
+    for page in dash.page_registry.values():
+
+        def broken(**kwargs):
+            raise AssertionError("made again")
+
+        monkeypatch.setitem(page, "layout", broken)
+    for path in paths:
+        with dash_module.server.test_request_context(path):
+            container = dash_module.page_container()
+        assert container.children[1].children  # the page, from the cache

@@ -280,7 +280,7 @@ def test_picker_changes_the_study_and_keeps_the_page(app_module, tmp_path):
     with serve(BUILD, tmp_path / "app.log") as base, sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1366, "height": 768})
-        page.goto(base + "/effects?scale=std", wait_until="networkidle")
+        page.goto(base + "/effects?scale=pct", wait_until="networkidle")
         page.wait_for_selector("#effects-forest .main-svg")
         assert "AMK" in page.inner_text("h1")
         # keyboard: focus the menu's toggle, open it, follow the other study's link
@@ -306,7 +306,7 @@ def test_picker_changes_the_study_and_keeps_the_page(app_module, tmp_path):
         # Back through the history to the other study: the shell follows (one study on screen)
         page.go_back()
         page.go_back()
-        page.wait_for_url(re.compile(r"/effects\?scale=std$"))
+        page.wait_for_url(re.compile(r"/effects\?scale=pct$"))
         page.locator("h1", has_text="AMK").wait_for()
         page.wait_for_selector("#effects-forest .main-svg")
         assert "Demonstration data" in page.inner_text(".provenance")

@@ -455,12 +455,10 @@ def build_content(arts: Artifacts, view: ReportView, study: Study | None = None)
 
 
 def _indicators(res: pd.DataFrame, rows: pd.DataFrame) -> dict[str, tuple[str, str]]:
-    """Outcome -> (short label, verdict) for the results chain; an outcome that was not
-    measured at the view's wave says so ('other wave') rather than showing its bare name."""
-    shorts = res.drop_duplicates("outcome").set_index("outcome")["short"]
-    out = {str(o): (f"{s} (other wave)", "not estimable") for o, s in shorts.items()}
-    out.update({r.outcome: (r.short, r.verdict) for r in rows.itertuples()})
-    return out
+    """Outcome -> (short label, verdict) for the results chain (components.chain)."""
+    from components.chain import chain_indicators
+
+    return chain_indicators(res, rows)
 
 
 def study_files(
