@@ -147,6 +147,14 @@ class Codebook:
                 return wave
         return None
 
+    def subsample(self, wave: int) -> str | None:
+        """The description of a wave that asked a designed sub-sample of the units
+        (``waves.<w>.subsample``), else None: units outside it are not lost to attrition."""
+        sub = self.waves.get(wave, {}).get("subsample")
+        if not sub:
+            return None
+        return sub if isinstance(sub, str) else "a designed sub-sample"
+
     def outcome_waves(self, name: str) -> list[int]:
         """The waves in which an outcome was asked."""
         return sorted(self.outcomes[name].raw)
@@ -352,6 +360,11 @@ def _waves(path: Path, spec: Any) -> dict[int, dict[str, Any]]:
             raise CodebookError(f"{path}: waves.{key}: wave keys must be whole numbers") from None
         if not isinstance(meta, dict) or "label" not in meta:
             raise CodebookError(f"{path}: waves.{key}: needs a label")
+        sub = meta.get("subsample")
+        if sub is not None and not isinstance(sub, bool | str):
+            raise CodebookError(
+                f"{path}: waves.{key}.subsample: say who was sampled (text), or true"
+            )
         waves[wave] = dict(meta)
     marked = [w for w, m in waves.items() if m.get("baseline")]
     if len(marked) > 1:

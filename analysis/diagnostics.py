@@ -168,28 +168,37 @@ def balance_table(panel: pd.DataFrame, codebook) -> tuple[pd.DataFrame, dict]:
 
 
 def attrition_table(panel: pd.DataFrame, codebook) -> pd.DataFrame:
-    """Attrition by arm and follow-up wave, with a differential-attrition test."""
+    """Attrition by arm and follow-up wave, with a differential-attrition test.
+
+    A wave that asked a designed sub-sample (``codebook.subsample``) is not attrition:
+    its rows carry the counts, no attrition rate or test, and ``subsample`` (the
+    codebook's description of who was sampled)."""
     base = panel[panel["wave"] == 0].drop_duplicates("client_id").set_index("client_id")
     rows = []
     for wave in sorted(w for w in panel["wave"].unique() if w != 0):
         seen = set(panel.loc[panel["wave"] == wave, "client_id"])
         lost = (~base.index.isin(seen)).astype(float)
         arm = base["arm"].to_numpy(float)
-        diff, p = _cluster_mean_diff(lost, arm, base["village"].to_numpy())
+        sub = codebook.subsample(int(wave))
+        if sub is None:
+            diff, p = _cluster_mean_diff(lost, arm, base["village"].to_numpy())
+        else:  # not everyone was meant to be asked: missing units are not lost
+            diff, p = float("nan"), float("nan")
         for a in (1, 0):
             sel = arm == a
-            rows.append(
-                {
-                    "wave": int(wave),
-                    "wave_label": codebook.wave_label(int(wave)),
-                    "arm": "Programme" if a == 1 else "Comparison",
-                    "n_baseline": int(sel.sum()),
-                    "n_interviewed": int(sel.sum() - lost[sel].sum()),
-                    "attrition_rate": float(lost[sel].mean()),
-                    "differential": diff,
-                    "differential_p": p,
-                }
-            )
+            row = {
+                "wave": int(wave),
+                "wave_label": codebook.wave_label(int(wave)),
+                "arm": "Programme" if a == 1 else "Comparison",
+                "n_baseline": int(sel.sum()),
+                "n_interviewed": int(sel.sum() - lost[sel].sum()),
+                "attrition_rate": float(lost[sel].mean()) if sub is None else float("nan"),
+                "differential": diff,
+                "differential_p": p,
+            }
+            if sub is not None:
+                row["subsample"] = sub
+            rows.append(row)
     return pd.DataFrame(rows)
 
 

@@ -35,6 +35,7 @@ Example
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -697,7 +698,8 @@ def interaction_fit(
     *,
     wave: int = 2,
     weights: pd.Series | None = None,
-    strata: str | None = "branch",
+    strata: str | Sequence[str] | None = "branch",
+    sampling: str | None = None,
 ) -> InteractionResult | None:
     """Fit the fully interacted model and test that the effect is equal across ``by``.
 
@@ -706,61 +708,70 @@ def interaction_fit(
     measured against its own comparison trend; a shock common to both arms of one
     subgroup changes nothing, and each subgroup effect equals the DiD fitted on that
     subgroup alone.  ANCOVA: the follow-up outcome on ``arm x level`` with the
-    baseline outcome and strata and level fixed effects.  The test is a
-    cluster-robust Wald F test with denominator df G-1 (the same convention as the
-    estimates' t(G-1)).  ``None`` when fewer than two levels have data; not defined
-    for the IV estimator.
+    baseline outcome and strata and level fixed effects.  Post-only: the same without
+    the baseline outcome (the follow-up wave alone).  The test is a cluster-robust Wald
+    F test with denominator df G-1 (the same convention as the estimates' t(G-1)).
+    ``sampling`` names a sampling-weight column (WLS; multiplies the IPW weights).
+    ``None`` when fewer than two levels have data; not defined for the IV estimator.
     """
     if method in IV_METHODS:
         return None
-    check_columns(panel, [by])
+    check_columns(panel, [by] + ([sampling] if sampling else []))
+    strata = [strata] if isinstance(strata, str) else list(strata or [])
     if method in ("did", "ipw_did"):
         d = _subgroup_sample(did_sample(panel, outcome, wave), by)
-        w = None
+        d = d.assign(_w=1.0)
         if method == "ipw_did":
             if weights is None:
                 weights, _ = ipw_weights(panel)
-            d = d.assign(_w=d["client_id"].map(weights)).dropna(subset=["_w"])
-            d = d[d.groupby("client_id")["wave"].transform("size") == 2]
-            w = d["_w"].to_numpy()
+            d = d.assign(_w=d["client_id"].map(weights))
+        if sampling:
+            d = d.assign(_w=d["_w"] * d[sampling].where(d[sampling] > 0))
+        d = d.dropna(subset=["_w"])
+        d = d[d.groupby("client_id")["wave"].transform("size") == 2]
+        w = d["_w"].to_numpy() if method == "ipw_did" or sampling else None
         levels = sorted(d[by].unique())
         if len(levels) < 2:
             return None
-        x = np.column_stack([(d["itt"] * (d[by] == lv)).to_numpy(float) for lv in levels])
+        x = [(d["itt"] * (d[by] == lv)).to_numpy(float) for lv in levels]
         # level x wave fixed effects contain the wave effects: subgroup-specific trends
         level_wave = d[by].astype(str) + "\x1f" + d["wave"].astype(str)
         fes = [encode(d["client_id"]), encode(level_wave)]
-        f = fit_linear(
-            d[outcome].to_numpy(float),
-            x,
-            [str(v) for v in levels],
-            d["village"].to_numpy(),
-            fes=fes,
-            weights=w,
-        )
-    elif method == "ancova":
-        post = ancova_sample(panel, outcome, wave)
-        post = post[post[by].notna()]
-        levels = sorted(post[by].unique())
+        extra: list[str] = []
+    elif method in ("ancova", "post"):
+        if method == "ancova":
+            d = ancova_sample(panel, outcome, wave)
+        else:
+            d = panel.loc[(panel["wave"] == wave) & panel[outcome].notna()].copy()
+        d = d[d[by].notna()]
+        if sampling:
+            d = d[d[sampling].notna() & (d[sampling] > 0)]
+        w = d[sampling].to_numpy(float) if sampling else None
+        levels = sorted(d[by].unique())
         if len(levels) < 2:
             return None
-        miss = post["_y0"].isna().to_numpy(float)
-        cols = [(post["arm"] * (post[by] == lv)).to_numpy(float) for lv in levels]
-        cols.append(post["_y0"].fillna(0).to_numpy(float))
-        if miss.any() and not miss.all():
-            cols.append(miss)
+        x = [(d["arm"] * (d[by] == lv)).to_numpy(float) for lv in levels]
+        extra = []
+        if method == "ancova":
+            miss = d["_y0"].isna().to_numpy(float)
+            x.append(d["_y0"].fillna(0).to_numpy(float))
+            extra.append("y0")
+            if miss.any() and not miss.all():
+                x.append(miss)
+                extra.append("y0")
         # strata and level effects; where one is nested in the other (branches in a
         # province) the degrees of freedom count the levels once (core.dof_k)
-        fes = ([encode(post[strata])] if strata else []) + [encode(post[by])]
-        f = fit_linear(
-            post[outcome].to_numpy(float),
-            np.column_stack(cols),
-            [str(v) for v in levels] + ["y0"] * (len(cols) - len(levels)),
-            post["village"].to_numpy(),
-            fes=fes,
-        )
+        fes = [encode(d[s]) for s in strata] + [encode(d[by])]
     else:
-        raise ValueError(f"unknown method '{method}' (use did, ancova, ipw_did or late)")
+        raise ValueError(f"unknown method '{method}' (use did, ancova, ipw_did, post or late)")
+    f = fit_linear(
+        d[outcome].to_numpy(float),
+        np.column_stack(x),
+        [str(v) for v in levels] + extra,
+        d["village"].to_numpy(),
+        fes=fes,
+        weights=w,
+    )
     k = len(levels)
     r = np.zeros((k - 1, f.coef.size))
     for i in range(k - 1):
@@ -787,7 +798,8 @@ def interaction_test(
     *,
     wave: int = 2,
     weights: pd.Series | None = None,
-    strata: str | None = "branch",
+    strata: str | Sequence[str] | None = "branch",
+    sampling: str | None = None,
 ) -> float:
     """p-value of the test that the effect is equal across the levels of ``by``.
 
@@ -802,7 +814,9 @@ def interaction_test(
     >>> bool(0 <= p <= 1)
     True
     """
-    res = interaction_fit(panel, outcome, method, by, wave=wave, weights=weights, strata=strata)
+    res = interaction_fit(
+        panel, outcome, method, by, wave=wave, weights=weights, strata=strata, sampling=sampling
+    )
     return float("nan") if res is None else res.p_value
 
 

@@ -640,7 +640,7 @@ def _finish(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for combo in combos.itertuples(index=False):
-            if combo.method in (IV_METHOD, POST_METHOD):
+            if combo.method == IV_METHOD:
                 continue
             try:
                 p = interaction_test(
@@ -650,7 +650,8 @@ def _finish(
                     dims[combo.sample_type],
                     wave=combo.wave,
                     weights=weights,
-                    strata=cb.roles.strata[0] if cb.roles.strata else None,
+                    strata=list(cb.roles.strata),
+                    sampling=cb.roles.weights,
                 )
             except (EstimationError, KeyError, ValueError, np.linalg.LinAlgError):
                 p = np.nan  # one cell's test failing leaves its p empty, not the build crashed

@@ -263,22 +263,30 @@ def simple_table(
     id: str | None = None,
     caption_text: str | None = None,
     nowrap: bool = False,
+    stack: bool = False,
 ) -> html.Div:
-    """A static, responsive HTML table: (column, header, formatter) triples."""
+    """A static, responsive HTML table: (column, header, formatter) triples.
+
+    ``stack``: on a phone each row becomes a block of "header: value" lines (the header
+    from the cell's ``data-label``, assets/app.css), so no column is off-screen.
+    """
     head = html.Thead(html.Tr([html.Th(h, scope="col") for _, h, _ in columns]))
     body_rows = []
     for rec in df.to_dict("records"):
         cells = []
-        for col, _, fmt in columns:
+        for col, head_text, fmt in columns:
             v = rec.get(col)
-            cells.append(html.Td(fmt(v) if fmt else ("–" if is_missing(v) else str(v))))
+            extra = {"data-label": head_text} if stack else {}
+            cells.append(html.Td(fmt(v) if fmt else ("–" if is_missing(v) else str(v)), **extra))
         body_rows.append(html.Tr(cells))
     kids = [html.Caption(caption_text)] if caption_text else []
     kids += [head, html.Tbody(body_rows)]
     kwargs = {"id": id} if id else {}
     return html.Div(
         dbc.Table(kids, striped=True, hover=True, size="sm", className="mb-0 align-middle"),
-        className="table-responsive" + (" table-nowrap" if nowrap else ""),
+        className="table-responsive"
+        + (" table-nowrap" if nowrap else "")
+        + (" table-stack" if stack else ""),
         # focusable so that a table wider than the screen can be scrolled with the keyboard
         tabIndex=0,
         role="region",
@@ -421,7 +429,8 @@ def provenance_line(*, label: str, spec: str = "") -> str:
     if spec:
         parts.append(spec)
     parts.append("Aggregate results only: no individual rows.")
-    return " ".join(" ".join(str(p).split()) for p in parts)
+    parts = [" ".join(str(p).split()) for p in parts if str(p).strip()]
+    return " ".join(p if p[-1] in ".!?)" else p + "." for p in parts)
 
 
 def csv_text(df: pd.DataFrame, *, label: str, spec: str = "") -> str:

@@ -28,6 +28,7 @@ from components.layout import (
     term,
     verdict_badge,
 )
+from components.present import FIT, HIDE, present_keep
 from components.spec import (
     default_wave,
     register_inference_menu,
@@ -186,9 +187,9 @@ def branch_table(rows: pd.DataFrame) -> html.Div:
     cols = [
         ("Branch", "Branch", None),
         ("raw", "Branch alone", None),
-        ("raw_ci", "95% interval", None),
+        ("raw_ci", "95% interval (alone)", None),
         ("eb", "Pooled", None),
-        ("eb_ci", "95% interval", None),
+        ("eb_ci", "95% interval (pooled)", None),
         ("n", n_column(), None),
         ("p", "p (alone)", None),
         ("verdict", "Verdict (alone)", lambda v: verdict_badge(v)),
@@ -199,6 +200,7 @@ def branch_table(rows: pd.DataFrame) -> html.Div:
         caption_text="Effect by branch: estimated from the branch alone and partially pooled. "
         + verdict_rule(),
         nowrap=True,
+        stack=True,
     )
 
 
@@ -228,6 +230,7 @@ def group_table(rows: pd.DataFrame, label: str) -> html.Div:
         ],
         caption_text=f"Effect by {label.lower()}. " + verdict_rule(),
         nowrap=True,
+        stack=True,
     )
 
 
@@ -392,6 +395,7 @@ def compare_block(
     d = cmp.get("difference")
     if d is None:
         verdict = html.P(cmp["status"], className="small mb-0 fw-semibold")
+        how = None
     else:
         verdict = html.P(
             [
@@ -402,17 +406,22 @@ def compare_block(
                     if d.distinguishable
                     else "the two branches' effects cannot be told apart."
                 ),
-                " From each branch's own estimate: the branches have separate villages, so the "
-                "estimates are independent and the difference's standard error is the root of the "
-                "summed squares"
-                + (
-                    " (their cluster-robust standard errors with a t reference, not the wild bootstrap)"
-                    if inference == "wild"
-                    else ""
-                )
-                + "; the pooled estimates borrow from every branch and are not compared.",
             ],
             className="small mb-0",
+        )
+        arts = get_artifacts()
+        clusters = arts.study.nouns.cluster.many if arts.study is not None else "clusters"
+        how = html.P(
+            f"How: from each branch's own estimate. The branches have separate {clusters}, so "
+            "their estimates are independent and the difference's standard error is the root of "
+            "the summed squares"
+            + (
+                " (their cluster-robust standard errors with a t reference, not the wild bootstrap)"
+                if inference == "wild"
+                else ""
+            )
+            + ". The pooled estimates borrow from every branch, so they are not compared.",
+            className=f"small text-body-secondary mb-0 mt-1 {HIDE}",
         )
     return html.Div(
         [
@@ -420,6 +429,7 @@ def compare_block(
             if items
             else html.P("No branch chosen.", className="small mb-1"),
             verdict,
+            how,
         ]
     )
 
@@ -467,19 +477,23 @@ def layout(outcome=None, method=None, wave=None, inference=None, branches=None, 
                     term("heterogeneity test", "het", PAGE),
                     " says whether the groups really differ.",
                 ],
-                className="text-body-secondary",
+                className=f"text-body-secondary {HIDE}",
             ),
             notes_alert(notes, NOTES),
             dbc.Row(
-                [
-                    control(
-                        OUTCOME,
-                        "Outcome",
-                        [(r.outcome, r.short) for r in outcome_opts.itertuples()],
-                        values["outcome"],
-                    ),
-                    *spec_controls(PAGE, values, res),
-                ],
+                present_keep(
+                    [
+                        control(
+                            OUTCOME,
+                            "Outcome",
+                            [(r.outcome, r.short) for r in outcome_opts.itertuples()],
+                            values["outcome"],
+                        ),
+                        *spec_controls(PAGE, values, res),
+                    ],
+                    OUTCOME,
+                    WAVE,
+                ),
                 className="controls g-2 align-items-end",
             ),
             html.Fieldset(
@@ -512,7 +526,7 @@ def layout(outcome=None, method=None, wave=None, inference=None, branches=None, 
                     dcc.Download(id=CSV_DOWNLOAD),
                     dcc.Download(id=XLSX_DOWNLOAD),
                 ],
-                className="page-downloads d-flex flex-wrap gap-2 align-items-center mt-2",
+                className=f"page-downloads {HIDE} d-flex flex-wrap gap-2 align-items-center mt-2",
             ),
             dbc.Row(
                 [
@@ -587,6 +601,8 @@ def layout(outcome=None, method=None, wave=None, inference=None, branches=None, 
                                 ],
                                 xs=12,
                                 xl=7,
+                                # the page's main figure: fitted to the screen when presenting
+                                className=FIT,
                             ),
                             dbc.Col(caption(v["branch_caption"], id=BRANCH_CAPTION), xs=12, xl=5),
                             dbc.Col(html.Div(v["branch_table"], id=BRANCH_TABLE), xs=12),

@@ -192,6 +192,21 @@ def _manifest_summary(m: dict, keys: list[tuple[str, str]]) -> html.Dl:
 
 
 @safe_layout
+def subsample_notes(attrition: pd.DataFrame, units: str) -> list:
+    """One line per wave that asked a designed sub-sample: why its 'Lost' is empty."""
+    if "subsample" not in attrition:
+        return []
+    subs = attrition.dropna(subset=["subsample"]).drop_duplicates("wave")
+    return [
+        html.P(
+            f"{r.wave_label}: {r.subsample}. It asked a designed sub-sample, so {units} not "
+            "interviewed there are not counted as lost (no attrition rate or test).",
+            className="small text-body-secondary subsample-note",
+        )
+        for r in subs.itertuples()
+    ]
+
+
 @per_study
 def layout(**kwargs):
     arts = get_artifacts()
@@ -311,6 +326,7 @@ def layout(**kwargs):
                     ],
                     caption_text="Attrition by arm and wave.",
                 ),
+                *subsample_notes(attrition, w["units"]),
             ],
             className="mb-4",
         ),

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import base64
 import csv
-import dataclasses
 import io
 
 import numpy as np
@@ -15,6 +14,7 @@ import pandas as pd
 import pytest
 from app_fixtures import *  # noqa: F403  (session fixtures: artefacts, app)
 from app_fixtures import text_of
+from test_app_pages import _with_suppressed
 
 CHOICE = ("did", "2", "wild")
 TWO = ["Baray", "Santuk"]
@@ -151,16 +151,6 @@ def test_xlsx_download_has_the_same_numbers_and_an_about_sheet(bd_page, results)
     assert about["Branches chosen"] == "Baray, Santuk"
     for col in df.columns:  # every column defined
         assert about.get(col), col
-
-
-def _with_suppressed(arts, outcome="repay_difficulty", branch="Baray"):
-    res = arts.results.copy()
-    hit = (res["outcome"] == outcome) & (res["sample_type"] == "branch") & (res["sample"] == branch)
-    numeric = [c for c in res.columns if res[c].dtype.kind == "f"]
-    res.loc[hit, numeric] = np.nan
-    res.loc[hit, "suppressed"] = True
-    res.loc[hit, "verdict"] = "suppressed"
-    return dataclasses.replace(arts, results=res)
 
 
 def test_suppressed_cells_stay_suppressed_in_both_files(bd_page, arts, monkeypatch):

@@ -400,3 +400,48 @@ def test_weights_reach_means_indices_and_balance(tmp_path):
     )
     assert diag["balance_joint"]["weights"] == "w"
     assert diag["weights"] == {"column": "w", "label": "Sampling weight"}
+
+
+def test_post_only_heterogeneity_against_a_statsmodels_wald_test(tmp_path):
+    """Post-only rows get the heterogeneity test: the follow-up outcome on arm x level for each
+    level with level fixed effects, weighted, clustered; Wald test that the level effects are
+    equal, F with G-1 denominator df (statsmodels written out here)."""
+    cb, panel = _made_up(tmp_path)
+    table = build_results(panel, cb, draws=99, seed=1)
+    rows = table[(table["outcome"] == "confidence") & (table["sample_type"] == "sex")]
+    assert len(rows) and rows["heterogeneity_p"].notna().all()
+    end = panel[panel["wave"] == 1].dropna(subset=["confidence", "woman"]).copy()
+    treat = (end["group"] == "training").astype(float)
+    end["t_men"], end["t_women"] = treat * (end["woman"] == 0), treat * (end["woman"] == 1)
+    fit = smf.wls("confidence ~ t_men + t_women + C(woman)", data=end, weights=end["w"]).fit(
+        cov_type="cluster", cov_kwds={"groups": end["village"]}, use_t=True
+    )
+    g = end["village"].nunique()
+    wald = fit.wald_test("t_men = t_women", use_f=True, scalar=True)
+    assert wald.df_denom == g - 1
+    assert rows["heterogeneity_p"].iloc[0] == pytest.approx(float(wald.pvalue), rel=1e-6)
+
+
+def test_a_designed_subsample_is_not_attrition(proirri):
+    """PROIRRI's endline asked a sample of the households: the 1,297 not interviewed there are
+    not 'lost' (42% once); the quarters, asked of everyone, keep their attrition rows."""
+    cb, panel, _ = proirri
+    assert cb.subsample(5) and cb.subsample(4) is None
+    diag = build_diagnostics(panel, cb)
+    att = pd.DataFrame(diag["attrition"])
+    end = att[att["wave"] == 5]
+    assert end["attrition_rate"].isna().all() and end["differential_p"].isna().all()
+    assert (end["subsample"] == cb.subsample(5)).all()
+    assert end["n_interviewed"].sum() == (panel["wave"] == 5).sum() == 1784
+    assert (att.loc[att["wave"] == 4, "attrition_rate"] == 0).all()
+
+
+def test_subsample_must_say_who_was_sampled(tmp_path):
+    from analysis.codebook import CodebookError
+
+    text = textwrap.dedent(CODEBOOK).replace(
+        "1: {label: Endline, value: EL}", "1: {label: Endline, value: EL, subsample: [1, 2]}"
+    )
+    (tmp_path / "codebook.yaml").write_text(text)
+    with pytest.raises(CodebookError, match=r"waves.1.subsample: say who was sampled"):
+        load_codebook(tmp_path / "codebook.yaml")

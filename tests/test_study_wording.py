@@ -4,10 +4,9 @@ outcome labels (never column names) in the results chain."""
 
 from __future__ import annotations
 
-from tests.test_studies_app import app_module, render, visible_text  # noqa: F401 - fixture
-
 from analysis.codebook import load_codebook
 from analysis.paths import PROJECT_ROOT
+from tests.test_studies_app import app_module, render, visible_text  # noqa: F401 - fixture
 
 
 def test_too_few_uses_the_study_noun(app_module):  # noqa: F811
@@ -47,3 +46,10 @@ def test_chain_names_outcomes_of_another_wave_by_label(app_module):  # noqa: F81
     for name in endline_only:
         assert f" {name} " not in f" {text} ", f"the chain shows the column name {name}"
     assert shown and "(other wave)" in text
+
+
+def test_methods_says_the_endline_was_a_subsample(app_module):  # noqa: F811
+    text = visible_text(render("methods", study="proirri"))
+    assert "Endline survey: a household survey of a sample of the households" in text
+    assert "not counted as lost" in text
+    assert "42" not in text.split("Attrition", 1)[1].split("Balance", 1)[0]
