@@ -187,6 +187,29 @@ class WhereItWorked:
                 )
         return out
 
+    def brief(self, nouns: dict[str, str] | None = None) -> list[str]:
+        """One short line per dimension (for a slide): the gist of :meth:`summary`."""
+        nouns = nouns or {}
+        out = []
+        for dim in self.dimensions:
+            many = nouns.get(dim.name, dim.name + "s")
+            many = many[:1].upper() + many[1:]
+            tested = [o for o in self.outcomes if dim.apart(o) is not None]
+            differ = [o for o in tested if dim.apart(o)]
+            if not tested:
+                out.append(f"{many}: no test of equal effects for this estimator")
+            elif not differ:
+                out.append(
+                    f"{many}: cannot be told apart in any of the {len(tested)} families "
+                    f"(all p ≥ {ALPHA:.2f})"
+                )
+            else:
+                names = ", ".join(self.labels[o].lower() for o in differ)
+                out.append(
+                    f"{many}: differ in {names}; alike in the other {len(tested) - len(differ)}"
+                )
+        return out
+
 
 def _p(p: float) -> str:
     return "< 0.001" if p < 0.001 else f"{p:.3f}"

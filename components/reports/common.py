@@ -26,7 +26,9 @@ from components.views import (
     SCALES,
     Spec,
     all_sample,
+    compared,
     effective_inference,
+    method_labels,
     options,
     wave_labels,
 )
@@ -104,6 +106,29 @@ def filter_dim(results: pd.DataFrame) -> str | None:
     return dims[-1] if dims and _has_pooled(results, dims[-1]) else None
 
 
+def chosen_groups(view: ReportView, results: pd.DataFrame) -> tuple[str, ...]:
+    """The branches (groups of :func:`filter_dim`) a view is filtered to; () when it shows all."""
+    dim = filter_dim(results)
+    if dim is None:
+        return ()
+    every = set(options(results)["breakdowns"].get(dim, []))
+    chosen = tuple(b for b in view.branches if b in every)
+    return chosen if chosen and set(chosen) != every else ()
+
+
+def view_name(view: ReportView, results: pd.DataFrame, study: Study | None = None) -> str:
+    """The view in words, for a report's title: 'Endline vs baseline · Difference-in-differences
+    · Branch filter: Baray, Santuk' (the branches only when the view is filtered)."""
+    wl = wave_labels(results).get(view.wave, str(view.wave))
+    method = method_labels(study).get(view.method, view.method).split(" (")[0]
+    parts = [compared(str(wl), view.method), method]
+    chosen = chosen_groups(view, results)
+    if chosen:
+        dim = filter_dim(results) or "groups"
+        parts.append(f"{dim[:1].upper()}{dim[1:]} filter: {', '.join(chosen)}")
+    return " · ".join(parts)
+
+
 def view_params(results: pd.DataFrame) -> list[qp.Param]:
     """Every link parameter a page shares that a report uses, with its allowed values."""
     opts = options(results)
@@ -178,11 +203,13 @@ def _lower_first(text: str) -> str:
 def report_filename(
     view: ReportView, results: pd.DataFrame, kind: str, study: Study | str | None = None
 ) -> str:
-    """``<study id>-slides-<wave>-<method>.pptx``, e.g. ``proirri-brief-quarter-4-post.pdf``."""
+    """``<study id>-slides-<wave>-<method>[-<branch>...].pptx``, e.g.
+    ``proirri-brief-quarter-4-post.pdf``; a view filtered to some branches names them
+    (``amk-slides-endline-did-baray-santuk.pptx``)."""
     wl = wave_labels(results).get(view.wave, view.wave)
     what = {"pptx": "slides", "pdf": "brief"}[kind]
     sid = study.id if isinstance(study, Study) else (study or "report")
-    return f"{slug(sid, what, wl, view.method)}.{kind}"
+    return f"{slug(sid, what, wl, view.method, *chosen_groups(view, results))}.{kind}"
 
 
 def study_of(

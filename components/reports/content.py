@@ -10,6 +10,7 @@ from typing import Any
 import pandas as pd
 
 from analysis.artifacts import Artifacts
+from analysis.decide import Judgement, judge_recommendation, where_it_worked
 from analysis.findings import (
     _unit_words,
     finding_sentence,
@@ -28,6 +29,7 @@ from components.reports.common import (
     breakdown_dims,
     filter_dim,
     study_of,
+    view_name,
 )
 from components.theme import (
     fmt_p,
@@ -73,6 +75,7 @@ class Recommendation:
     title: str
     text: str
     evidence: list[Evidence]
+    judgement: Judgement | None = None  # analysis.decide.JUDGEMENT_RULE on the evidence
 
 
 @dataclass
@@ -125,6 +128,10 @@ class Content:
     study: Study | None = None
     credit: str = ""  # the attribution line (citation and licence) of public or real data
     vs: str = ""  # what the view compares: 'Endline vs baseline'
+    view_name: str = ""  # the view in words: comparison, estimator, chosen branches
+    where: list[str] = field(default_factory=list)  # analysis.decide: can groups be told apart?
+    where_full: list[str] = field(default_factory=list)  # the same in full sentences
+    profile_as_of: str = ""  # profile.yaml as_of: when the profile's figures were true
     notes: list[str] = field(default_factory=list)
 
 
@@ -389,7 +396,12 @@ def build_content(arts: Artifacts, view: ReportView, study: Study | None = None)
             if name in by_outcome.index:
                 r = {**by_outcome.loc[name].to_dict(), "outcome": name}
                 ev.append(Evidence(name, r["short"], r["verdict"], effect_line(r, study=study)))
-        recs.append(Recommendation(str(rec.get("title", "")), str(rec.get("text", "")), ev))
+        judgement = judge_recommendation(rec.get("outcomes", []) or [], rows)
+        recs.append(
+            Recommendation(str(rec.get("title", "")), str(rec.get("text", "")), ev, judgement)
+        )
+    where = where_it_worked(res, method=view.method, inference=view.inference, wave=view.wave)
+    where_nouns = {d.name: _dimension_nouns(arts, study, d.name)[1] for d in where.dimensions}
 
     rm = arts.results_manifest
     label = _data_label(arts, study)
@@ -451,6 +463,10 @@ def build_content(arts: Artifacts, view: ReportView, study: Study | None = None)
         study=study,
         credit=credit,
         vs=vs,
+        view_name=view_name(view, res, study),
+        where=where.brief(where_nouns),
+        where_full=where.summary(where_nouns),
+        profile_as_of=str(profile.get("as_of") or ""),
     )
 
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import io
 import math
 
+from analysis.decide import JUDGEMENT_RULE
 from analysis.findings import nouns_of
+from components.decide import JUDGEMENT_STYLE
 from components.reports.common import _lower_first, typeset
 from components.reports.content import Content
 from components.reports.render import alt_text, figure_png
@@ -17,7 +19,6 @@ from components.theme import (
 )
 from components.views import (
     SCALES,
-    method_labels,
 )
 
 # ---------------------------------------------------------------- the slide deck
@@ -45,12 +46,39 @@ def _fit_size(paragraphs: list[str], width_in: float, height_in: float, top: int
     return low
 
 
+BODY_MIN_PT = 18  # nothing in a slide's body is smaller: it must read when projected
+FOOTER = "Provenance footer"  # shape name of the footer (a label at 14 pt, not body text)
+MAX_LINES = 6  # lines of text on a text slide; the rest goes to the speaker notes
+GLYPH_EM = 0.55  # average glyph width (em) used to estimate wrapping, generous for LibreOffice
+
+
+def lines_needed(paragraphs: list[str], width_in: float, size: float) -> int:
+    """How many lines ``paragraphs`` wrap to in a box ``width_in`` wide at ``size`` pt."""
+    per_line = max(10, int(width_in * 72 / (size * GLYPH_EM)))
+    return sum(max(1, math.ceil(len(p) / per_line)) for p in paragraphs)
+
+
+def fit_lines(
+    paragraphs: list, width_in: float, *, top: int = 24, budget: int = MAX_LINES
+) -> tuple[list, int]:
+    """The paragraphs that fit ``budget`` lines at the largest size from ``top`` down to
+    :data:`BODY_MIN_PT`, and that size; paragraphs that do not fit at 18 pt are dropped
+    from the end (the caller puts everything in the speaker notes)."""
+    keep = list(paragraphs)
+    while keep:
+        for size in range(top, BODY_MIN_PT - 1, -1):
+            if lines_needed(_plain(keep), width_in, size) <= budget:
+                return keep, size
+        keep = keep[:-1]
+    return [], BODY_MIN_PT
+
+
 class Deck:
     """A 16:9 deck with a title, a provenance footer and a slide number on every slide."""
 
     W, H = 13.333, 7.5
     MARGIN = 0.45
-    FOOTER_H = 0.42
+    FOOTER_H = 0.62
 
     def __init__(self, content: Content):
         from pptx import Presentation
@@ -129,8 +157,7 @@ class Deck:
         self.text(s, m, 0.25, w, 0.66, [title], size=size, colour="#1b2a41", anchor="middle")
         self.box(s, m, 0.95, 1.2, 0.05, "#0072B2")
         if subtitle:
-            sub = _fit_size([subtitle], w, 0.42, 15, 11)
-            self.text(s, m, 1.02, w, 0.42, [subtitle], size=sub, colour="#495057")
+            self.text(s, m, 1.0, w, 0.45, [subtitle], size=BODY_MIN_PT, colour="#495057")
         if notes:
             s.notes_slide.notes_text_frame.text = typeset(notes)
         return s
@@ -146,259 +173,268 @@ class Deck:
         fh = self.footer_h
         lines = [([(self.c.label, {"bold": True}), (rest, {})], {"space_after": 0})]
         if self.c.credit:
-            lines.append(([(self.c.credit, {"size": 8})], {"space_after": 0}))
+            lines.append(([(self.c.credit, {"size": 12})], {"space_after": 0}))
         for i, s in enumerate(self.prs.slides, start=1):
             y = self.H - fh
-            self.box(s, 0, y, self.W, fh, fill, line)
+            self.box(s, 0, y, self.W, fh, fill, line).name = FOOTER
             self.text(
                 s, self.MARGIN, y + 0.03, self.W - 2 * self.MARGIN - 0.8, fh - 0.06,
-                lines, size=11, colour=ink, anchor="middle",
-            )  # fmt: skip
+                lines, size=14, colour=ink, anchor="middle",
+            ).name = FOOTER  # fmt: skip
             self.text(
                 s, self.W - self.MARGIN - 0.75, y + 0.03, 0.75, fh - 0.06,
-                [([(f"{i} / {total}", {})], {"space_after": 0})], size=11, colour=ink,
+                [([(f"{i} / {total}", {})], {"space_after": 0})], size=14, colour=ink,
                 anchor="middle",
-            )  # fmt: skip
+            ).name = FOOTER  # fmt: skip
 
     # -- the slides
+    def body(self, s, paras: list, *, x=None, y=None, w=None, h=None, top=24, notes_extra=""):
+        """Body text at >= 18 pt within :data:`MAX_LINES` lines; what does not fit is left to
+        the speaker notes (``notes_extra`` says so there)."""
+        m = self.MARGIN
+        x = m if x is None else x
+        y = self.body_top if y is None else y
+        w = self.W - 2 * m if w is None else w
+        h = self.body_bottom - y if h is None else h
+        keep, size = fit_lines(paras, w - 0.1, top=top)
+        self.text(s, x, y, w, h, keep, size=size)
+        return keep
+
     def title_slide(self):
         c = self.c
         s = self.prs.slides.add_slide(self.blank)
         m = self.MARGIN
-        self.box(s, 0, 0, self.W, 3.15, "#1b2a41")
-        self.text(s, m + 0.2, 0.55, self.W - 2 * m - 0.4, 1.6, [c.title], size=34, colour="#ffffff")
+        self.box(s, 0, 0, self.W, 3.3, "#1b2a41")
+        self.text(s, m + 0.2, 0.45, self.W - 2 * m - 0.4, 1.3, [c.title], size=36, colour="#ffffff")
         self.text(
-            s, m + 0.2, 2.2, self.W - 2 * m - 0.4, 0.8, [c.subtitle], size=20, colour="#dbe4f0"
-        )
+            s, m + 0.2, 1.75, self.W - 2 * m - 0.4, 1.4, [c.view_name or c.subtitle], size=24,
+            colour="#dbe4f0",
+        )  # fmt: skip
         demo = c.kind not in ("real", "public")
         fill, line = ("#FFF3CD", "#E0A800") if demo else ("#E7F1FF", "#0B5ED7")
-        self.box(s, m + 0.2, 3.55, self.W - 2 * m - 0.4, 1.55, fill, line)
+        self.box(s, m + 0.2, 3.65, self.W - 2 * m - 0.4, 1.5, fill, line)
         self.text(
-            s, m + 0.4, 3.62, self.W - 2 * m - 0.8, 1.45,
-            [
-                ([("Data provenance", {"bold": True})], {"size": 14}),
-                ([(c.label, {"bold": True})], {"size": 20}),
-                ([(c.provenance[len(c.label) + 3 :], {})], {"size": 14 if not c.credit else 12}),
-                *([([(c.credit, {})], {"size": 11})] if c.credit else []),
-            ],
+            s, m + 0.4, 3.72, self.W - 2 * m - 0.8, 1.4,
+            [([(c.label, {"bold": True})], {"size": 22}), ([(c.subtitle, {})], {"size": 18})],
             colour="#3b2f00" if demo else "#0a2a5c",
         )  # fmt: skip
-        self.text(
-            s, m + 0.2, 5.3, self.W - 2 * m - 0.4, 1.2,
-            [c.spec_text, c.programme] if c.programme else [c.spec_text],
-            size=13, colour="#495057",
-        )  # fmt: skip
+        if c.programme:
+            self.text(
+                s, m + 0.2, 5.35, self.W - 2 * m - 0.4, 0.9, [c.programme], size=18,
+                colour="#495057",
+            )  # fmt: skip
+        s.notes_slide.notes_text_frame.text = typeset(
+            "\n\n".join(x for x in (c.spec_text, c.provenance, c.credit) if x)
+        )
 
     def findings_slide(self):
         c = self.c
-        units = nouns_of(c.study).unit.many
-        s = self.slide(f"What changed for the {units}", notes=c.spec_text)
-        m = self.MARGIN
-        paras: list = [([(c.lead, {"bold": True})], {})]
-        for f in c.findings:
-            paras.append(
-                [
-                    (VERDICT_SYMBOLS[f.verdict] + " ", {"colour": VERDICT_COLOURS[f.verdict]}),
-                    (f"{f.short}: ", {"bold": True}),
-                    (f.sentence, {}),
-                ]
+        units = nouns_of(c.study).unit
+        improved = [f for f in c.findings if f.verdict == "improved"]
+        worsened = [f for f in c.findings if f.verdict == "worsened"]
+        n_out = len(c.findings) + len(c.nulls) + len(c.other)
+        notes = [c.lead, *(f"{f.short}: {f.sentence}" for f in c.findings)]
+        if c.nulls:
+            notes.append(
+                "No detectable effect: " + " ".join(f"{f.short}: {f.sentence}" for f in c.nulls)
             )
+        notes += [f.sentence for f in c.other]
+        s = self.slide(
+            f"Did it work? {len(improved)} of {n_out} {units.one} outcomes improved",
+            c.vs,
+            notes="\n\n".join(notes),
+        )
+
+        def mark(v: str, head: str, names: list[str]):
+            return [
+                (VERDICT_SYMBOLS[v] + " ", {"colour": VERDICT_COLOURS[v]}),
+                (head, {"bold": True, "colour": VERDICT_TEXT_COLOURS[v]}),
+                (", ".join(n.lower() for n in names) if names else "none", {}),
+            ]
+
+        paras: list = [mark("improved", "Improved: ", [f.short for f in improved])]
+        paras.append(mark("worsened", "Worsened: ", [f.short for f in worsened]))
         if c.nulls:
             paras.append(
+                mark("no detectable effect", "No detectable effect: ", [f.short for f in c.nulls])
+            )
+            paras.append(
+                "No detectable effect is not proof of no effect: smaller effects could be missed."
+            )
+        paras.append(
+            (
                 [
-                    (VERDICT_SYMBOLS["no detectable effect"] + " ", {"colour": VERDICT_COLOURS["no detectable effect"]}),
-                    ("No detectable effect: ", {"bold": True}),
-                    (", ".join(f.short for f in c.nulls) + ". These are not shown to be zero: effects "
-                     "smaller than the minimum detectable effect could have been missed.", {}),
-                ]
-            )  # fmt: skip
-        for f in c.other:
-            paras.append(f.sentence)
-        top = 1.15
-        h = self.body_bottom - top
-        size = _fit_size(_plain(paras), self.W - 2 * m, h, 18, 10)
-        self.text(s, m, top, self.W - 2 * m, h, paras, size=size)
+                    (
+                        "Every effect, in words and numbers, is in the speaker notes.",
+                        {"italic": True},
+                    )
+                ],
+                {},
+            )
+        )
+        self.body(s, paras)
 
     def chain_slide(self):
         c = self.c
         s = self.slide(
             "The results chain: where the programme made a difference",
             f"Indicators marked by what the evaluation found, {_lower_first(c.vs)}",
-            notes=c.spec_text,
+            notes="\n\n".join([c.spec_text, *c.chain_notes.values()]),
         )
         m = self.MARGIN
-        w, h = self.W - 2 * m, self.body_bottom - self.body_top
-        png = figure_png(c, "chain", w, h, 15)
-        self.picture(s, png, m, self.body_top, w, h, alt_text(c, "chain"))
+        top = self.body_top + 0.05
+        w, h = self.W - 2 * m, self.body_bottom - top
+        png = figure_png(c, "chain", w, h, 18)
+        self.picture(s, png, m, top, w, h, alt_text(c, "chain"))
 
-    def forest_slide(self):
+    def forest_slide(self, which: str = "forest"):
         c = self.c
-        s = self.slide("Effects on every outcome", notes=c.forest_caption)
-        m = self.MARGIN
-        top = 1.2
-        w, h = 8.2, self.body_bottom - top
-        png = figure_png(c, "forest", w, h, 12)
-        self.picture(s, png, m, top, w, h, alt_text(c, "forest"))
-        x = m + w + 0.3
-        guide = [
-            (
+        scale = _lower_first(SCALES[c.view.scale]).split(" (")[0]
+        title = {
+            "forest": "Effects on every outcome",
+            "forest-families": "Effects on each family of outcomes",
+        }[which]
+        s = self.slide(
+            title,
+            f"{c.vs}; {scale}, improvement to the right",
+            notes="\n\n".join(
                 [
-                    (
-                        f"{c.vs}; {_lower_first(SCALES[c.view.scale])}",
-                        {"bold": True},
-                    )
-                ],
-                {},
+                    c.forest_caption,
+                    "How to read the chart: each marker is the estimated effect of the programme on "
+                    "one outcome; the bars are its 90% (thick), 95% (medium) and 99% (thin) "
+                    "confidence intervals. Filled, coloured markers: effects that survive the "
+                    "adjustment for testing many outcomes at once. Open grey markers: not "
+                    "distinguishable from zero; the grey ticks mark the minimum detectable effect. "
+                    "Diamonds: family indices, one standardised summary per family of outcomes.",
+                    c.spec_text,
+                ]
             ),
-            ([("How to read the chart", {"bold": True})], {}),
-            "Each dot is the estimated effect of the programme on one outcome; the bars are its "
-            "90% (thick), 95% (medium) and 99% (thin) confidence intervals.",
-            "Filled, coloured dots: effects that survive the adjustment for testing many outcomes "
-            "at once. Open grey dots: not distinguishable from zero; the grey ticks mark the "
-            "minimum detectable effect, below which effects could have been missed.",
-            "Diamonds: family indices, one standardised summary per family of outcomes.",
-        ]
-        gw = self.W - x - m
-        gh = 3.9
-        size = _fit_size(_plain(guide), gw, gh, 15, 10)
-        self.text(s, x, top, gw, gh, guide, size=size)
-        rest = self.body_bottom - top - gh - 0.1
-        small = _fit_size([c.spec_text], gw, rest, 11, 8)
-        self.text(s, x, top + gh + 0.1, gw, rest, [c.spec_text], size=small, colour="#495057")
+        )
+        m = self.MARGIN
+        top = self.body_top + 0.05
+        w, h = self.W - 2 * m, self.body_bottom - top
+        # every outcome is many rows: a smaller font; the families few, projected large
+        png = figure_png(c, which, w, h, 22 if which == "forest-families" else 15)
+        self.picture(s, png, m, top, w, h, alt_text(c, which))
 
     def breakdown_slide(self):
         c = self.c
-        s = self.slide(f"Where did it work? {c.outcome_short}", notes=c.breakdown_caption)
+        s = self.slide(
+            f"Where did it work? {c.outcome_short}",
+            c.where[-1] if c.where else None,
+            notes="\n\n".join(
+                [c.outcome_sentence, *c.where_full, *c.heterogeneity, c.breakdown_caption]
+            ),
+        )
         m = self.MARGIN
-        left_w = 8.4
-        sent = _fit_size([c.outcome_sentence], left_w, 0.62, 15, 11)
-        self.text(s, m, 1.04, left_w, 0.62, [c.outcome_sentence], size=sent, colour="#212529")
-        y = 1.72
-        avail = self.body_bottom - y
+        top = self.body_top + 0.05
         bs = c.breakdowns
-        if len(bs) == 1:
-            heights = [avail]
-        else:  # the first (a few groups) as high as it needs, the pooled one the rest
-            first = min(avail * 0.45, 0.9 + 0.3 * len(bs[0].rows)) if bs else 0.0
-            heights = [first, avail - first - 0.08][: len(bs)]
-        for i, ph in enumerate(heights):
-            png = figure_png(c, f"breakdown-{i}", left_w, ph, 13)
-            self.picture(s, png, m, y, left_w, ph, alt_text(c, f"breakdown-{i}"))
-            y += ph + 0.08
+        avail = self.body_bottom - top
+        w = self.W - 2 * m
         if not bs:
-            self.text(
+            self.body(
                 s,
-                m,
-                y,
-                left_w,
-                1,
                 [
                     f"The results table has no breakdown of this study's {nouns_of(c.study).unit.many}."
                 ],
-                size=13,
             )
-        x = m + left_w + 0.3
-        w = self.W - x - m
-        top = 1.1
-        self.box(s, x, top, w, self.body_bottom - top, "#f4f6f8", "#ced4da")
-        facts: list = [
-            ([(c.profile_name, {"bold": True})], {"size": 18, "space_after": 0}),
-            ([(c.profile_full_name, {})], {"size": 11, "colour": "#495057"}),
-        ]
-        facts += [
-            ([(f"{k}: ", {"bold": True}), (v, {})], {"size": 12, "space_after": 3})
-            for k, v in c.profile_facts
-        ]
-        facts += [([(c.profile_text, {})], {"size": 11, "space_after": 8})]
-        facts += [
-            ([(t, {"italic": True})], {"size": 11, "space_after": 4}) for t in c.heterogeneity
-        ]
-        self.text(s, x + 0.1, top + 0.08, w - 0.2, self.body_bottom - top - 0.16, facts, size=12)
+            return
+        if len(bs) == 1:
+            boxes = [(m, w)]
+        else:  # side by side: the few groups narrow, the pooled one wide
+            first = w * 0.36
+            boxes = [(m, first), (m + first + 0.15, w - first - 0.15)]
+        for i, (x, bw) in enumerate(boxes[: len(bs)]):
+            png = figure_png(c, f"breakdown-{i}", bw, avail, 20)
+            self.picture(s, png, x, top, bw, avail, alt_text(c, f"breakdown-{i}"))
+
+    def profile_slide(self):
+        c = self.c
+        s = self.slide(
+            f"About {c.profile_name}",
+            f"Figures as of: {c.profile_as_of}" if c.profile_as_of else c.profile_full_name,
+            notes="\n\n".join(x for x in (c.profile_full_name, c.profile_text) if x),
+        )
+        m = self.MARGIN
+        half = (self.W - 2 * m - 0.4) / 2
+        facts = [[(f"{k}: ", {"bold": True}), (v, {})] for k, v in c.profile_facts]
+        cols = [facts[: math.ceil(len(facts) / 2)], facts[math.ceil(len(facts) / 2) :]]
+        for i, col in enumerate(cols):
+            if col:
+                self.body(s, col, x=m + i * (half + 0.4), w=half, top=24)
 
     def recommendations_slide(self):
         c = self.c
+        notes = []
+        for i, r in enumerate(c.recommendations, 1):
+            ev = "; ".join(
+                f"{e.short}: {VERDICT_LABELS[e.verdict].lower()}, {e.effect}" for e in r.evidence
+            )
+            j = r.judgement
+            why = f"{j.label}. {j.because()}" if j is not None else ""
+            notes.append(f"{i}. {r.title}: {r.text}\n{why}\nEvidence: {ev}")
+        notes.append(JUDGEMENT_RULE)
         s = self.slide(
-            "Recommendations and the evidence behind them",
-            f"Evidence: {_lower_first(c.vs)}, {method_labels(c.study).get(c.view.method, c.view.method)}",
-            notes="\n\n".join(
-                f"{i}. {r.title}: {r.text}" for i, r in enumerate(c.recommendations, 1)
-            ),
+            "Recommendations: what these results say",
+            "Supported, mixed or not supported by these results: judged from the outcomes each cites",
+            notes="\n\n".join(notes),
         )
         m = self.MARGIN
         recs = c.recommendations
         if not recs:
-            self.text(s, m, self.body_top, 8, 1, ["No recommendations file was found."])
+            self.body(s, ["No recommendations file was found."])
             return
-        per_row = 3
-        cells = len(recs) + 1  # and a key to the marks
-        rows = math.ceil(cells / per_row)
-        gap = 0.2
-        top = self.body_top
-        cw = (self.W - 2 * m - gap * (per_row - 1)) / per_row
-        ch = (self.body_bottom - top - gap * (rows - 1)) / rows
-        texts = []
-        for i, r in enumerate(recs):
-            paras: list = [([(f"{i + 1}. {r.title}", {"bold": True})], {"colour": "#1b2a41"})]
-            for e in r.evidence:
-                paras.append(
-                    [
-                        (VERDICT_SYMBOLS[e.verdict] + " ", {"colour": VERDICT_COLOURS[e.verdict]}),
-                        (f"{e.short}: ", {"bold": True}),
-                        (f"{VERDICT_LABELS[e.verdict].lower()}, ", {"colour": VERDICT_TEXT_COLOURS[e.verdict]}),
-                        (e.effect, {}),
-                    ]
-                )  # fmt: skip
-            texts.append(paras)
-        key: list = [([("Reading the evidence", {"bold": True})], {"colour": "#1b2a41"})]
-        for v in ("improved", "worsened", "no detectable effect"):
-            key.append(
-                [
-                    (VERDICT_SYMBOLS[v] + " ", {"colour": VERDICT_COLOURS[v]}),
-                    (VERDICT_LABELS[v], {"bold": True}),
-                ]
-            )
-        key.append(
-            "Improved or worsened: the q-value across all outcomes and the p-value are both at "
-            "most 0.05. Effects in natural units with 95% confidence intervals. The full text of "
-            "each recommendation is in the speaker notes."
-        )
-        size = min(_fit_size(_plain(p), cw - 0.3, ch - 0.2, 15, 9) for p in [*texts, key])
-        for i, paras in enumerate([*texts, key]):
-            x = m + (i % per_row) * (cw + gap)
-            y = top + (i // per_row) * (ch + gap)
-            is_key = i == len(texts)
-            self.box(s, x, y, cw, ch, "#f4f6f8" if is_key else "#ffffff", "#adb5bd")
-            self.text(s, x + 0.1, y + 0.08, cw - 0.2, ch - 0.16, paras, size=size)
+        label_w = 2.9
+        top = self.body_top + 0.1
+        row_h = min(0.85, (self.body_bottom - top) / max(1, len(recs[:MAX_LINES])))
+        for i, r in enumerate(recs[:MAX_LINES]):
+            j = r.judgement
+            sym, verdict = JUDGEMENT_STYLE.get(j.judgement if j else "", ("–", "not estimable"))
+            y = top + i * row_h
+            word = j.judgement.capitalize() if j and j.judgement else "No evidence"
+            label = word + (" *" if j and j.mostly_null else "")
+            self.text(
+                s, m, y, label_w, row_h,
+                [[(sym + " ", {"colour": VERDICT_COLOURS[verdict]}),
+                  (label, {"bold": True, "colour": VERDICT_TEXT_COLOURS[verdict]})]],
+                size=BODY_MIN_PT,
+            )  # fmt: skip
+            self.text(
+                s, m + label_w, y, self.W - 2 * m - label_w, row_h,
+                [f"{i + 1}. {r.title}"], size=BODY_MIN_PT,
+            )  # fmt: skip
+        if any(r.judgement and r.judgement.mostly_null for r in recs):
+            self.text(
+                s, m, top + len(recs[:MAX_LINES]) * row_h, self.W - 2 * m, 0.5,
+                [([("* rests mostly on no detectable effect (not proof of no effect)",
+                    {"italic": True})], {})],
+                size=BODY_MIN_PT, colour="#495057",
+            )  # fmt: skip
 
     def methods_slide(self):
         c = self.c
-        s = self.slide("Methods and data", notes="\n\n".join(c.methods))
-        m = self.MARGIN
-        half = (self.W - 2 * m - 0.4) / 2
-        top = 1.15
-        h = self.body_bottom - top
-        # split where the two columns are closest in length
-        lengths = [len(p) for p in c.methods]
-        split = min(
-            range(1, len(lengths)), key=lambda k: abs(sum(lengths[:k]) - sum(lengths[k:]))
-        ) if len(lengths) > 1 else 1  # fmt: skip
-        cols = [c.methods[:split], c.methods[split:]]
-        size = min(_fit_size(col, half, h, 15, 9) for col in cols if col)
-        for i, col in enumerate(cols):
-            self.text(s, m + i * (half + 0.4), top, half, h, col, size=size)
+        s = self.slide("Methods and data", c.view_name, notes="\n\n".join(c.methods))
+        paras = [p.split(". ")[0].rstrip(".") + "." for p in c.methods]
+        self.body(s, paras, top=20)
 
     def build(self) -> bytes:
         self.title_slide()
         self.findings_slide()
         if self.c.chain.get("nodes"):  # a study without a results-chain file has no chain slide
             self.chain_slide()
+        if self.c.forest_rows["is_index"].astype(bool).any():
+            self.forest_slide("forest-families")
         self.forest_slide()
         self.breakdown_slide()
+        if self.c.profile_facts:
+            self.profile_slide()
         if self.c.recommendations:  # recommendations are optional (recommendations.yaml)
             self.recommendations_slide()
         self.methods_slide()
         self.footers()
-        self.prs.core_properties.title = self.c.title
+        self.prs.core_properties.title = (
+            f"{self.c.title}: {self.c.view_name}" if self.c.view_name else self.c.title
+        )
         self.prs.core_properties.subject = self.c.label
         buf = io.BytesIO()
         self.prs.save(buf)

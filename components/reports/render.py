@@ -88,17 +88,23 @@ def figure(content: Content, which: str, width: int, height: int, font: int) -> 
             height=height,
             font_size=font + 2,
         )
-    if which == "forest":
+    if which in ("forest", "forest-families"):
         v = content.view
+        rows = content.forest_rows
+        if which == "forest-families":  # one summary per family: few rows, legible when projected
+            rows = rows[rows["is_index"].astype(bool)]
         fig = make_forest_plot(
-            content.forest_rows,
+            rows,
             scale=v.scale,
             view=v.mt,
             level=v.level,
             direction=v.direction,
             study=content.study,
         )
-        return _restyle(fig, width, height, font, legend_columns=3 if width > 760 else 2)
+        # large projected type needs fewer legend columns to keep entries apart
+        return _restyle(
+            fig, width, height, font, legend_columns=3 if width > 760 and font < 20 else 2
+        )
     if which.startswith("breakdown-"):
         b = content.breakdowns[int(which.split("-", 1)[1])]
         fig = make_subgroup_plot(
@@ -109,7 +115,9 @@ def figure(content: Content, which: str, width: int, height: int, font: int) -> 
             study=content.study,
             groups=b.many,
         )
-        return _restyle(fig, width, height, font, legend_columns=1 if b.pooled else 2)
+        return _restyle(
+            fig, width, height, font, legend_columns=1 if b.pooled or width < 600 else 2
+        )
     raise ValueError(f"unknown figure {which!r}")
 
 
@@ -125,6 +133,8 @@ def alt_text(content: Content, which: str) -> str:
             "Results chain: inputs, activities, outputs, outcomes and impact; each outcome lists "
             "its indicators marked improved, worsened or no detectable effect."
         )
+    if which == "forest-families":
+        return "Forest plot: the effect on each family index (standardised, improvement to the right) with 90, 95 and 99% intervals."
     if which == "forest":
         return "Forest plot: the effect on every outcome with 90, 95 and 99% intervals, grouped by family."
     b = content.breakdowns[int(which.split("-", 1)[1])]
