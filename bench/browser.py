@@ -24,6 +24,7 @@ Every request that does not go to 127.0.0.1 is aborted (and counted as a failure
 from __future__ import annotations
 
 import json
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -337,6 +338,8 @@ def run(
     }
     if smoke:
         out["browser_note"] = "smoke run: /effects only, no throttling in the slow4g keys"
+    # the machine's 1-minute load average at the start and the end (quote it with the figures)
+    out["load_avg_1m"] = [round(os.getloadavg()[0], 2)]
     with tempfile.TemporaryDirectory() as tmp, sync_playwright() as p:
         b = Browser(p)
         try:
@@ -369,6 +372,7 @@ def run(
         finally:
             b.close()
     out["offsite_requests"] = b.blocked
+    out["load_avg_1m"].append(round(os.getloadavg()[0], 2))
     return out | summary(out)
 
 
@@ -382,6 +386,7 @@ def summary(out: dict) -> dict:
         "warm_first_figure_s": max(v["slow4g_warm_s"] for v in pages.values()),
         "interaction_p50_ms": out["interaction"]["p50_ms"],
         "interaction_p95_ms": out["interaction"]["p95_ms"],
+        "browser_load_avg_1m": out.get("load_avg_1m"),
     }
     if floor:
         s["slow4g_first_figure_vs_floor"] = round(

@@ -248,6 +248,7 @@ BROWSER_KEYS = (
     "warm_first_figure_s",
     "interaction_p95_ms",
     "interaction_p95_vs_floor",
+    "browser_load_avg_1m",
 )
 
 
