@@ -156,6 +156,31 @@ def check_chain(chain: dict[str, Any], outcomes: set[str]) -> list[str]:
     return errors
 
 
+def counted_profile(
+    profile: dict[str, Any], counts: dict[str, int], problems: list
+) -> dict[str, Any]:
+    """The profile with every figure that says ``count: <name>`` given its value from the
+    data (the diagnostics' ``counts``: units, clusters, programme_clusters, strata, ...), so
+    a count the data knows is computed, not typed; profile.yaml keeps what it cannot know."""
+    figures = []
+    for fig in profile.get("figures") or []:
+        if isinstance(fig, dict) and "count" in fig:
+            name = fig["count"]
+            if name in counts:
+                fig = {**fig, "value": counts[name]}
+            else:
+                problems.append(
+                    Problem(
+                        f"Profile figure '{fig.get('label', name)}': count '{name}' is not one "
+                        f"the data gives ({', '.join(sorted(counts)) or 'none: rebuild the results'})",
+                        blocking=False,
+                    )
+                )
+                continue
+        figures.append(fig)
+    return {**profile, "figures": figures} if "figures" in profile else profile
+
+
 def load_artifacts(build: Path | str | None = None, data: Path | str | None = None) -> Artifacts:
     """Read the results table, manifests, diagnostics and data files; report what is wrong.
 
@@ -236,6 +261,8 @@ def load_artifacts(build: Path | str | None = None, data: Path | str | None = No
         problems.append(Problem(f"The codebook cannot be read: {exc}", blocking=False))
 
     profile_doc = _read_yaml(ddir / "profile.yaml", "institution profile", problems, {})
+    if isinstance(profile_doc, dict):
+        profile_doc = counted_profile(profile_doc, diagnostics.get("counts") or {}, problems)
     chain_doc = _read_yaml(ddir / "results_chain.yaml", "results chain", problems, {})
     # recommendations are optional: a study without the file simply has none
     recs_path = ddir / "recommendations.yaml"

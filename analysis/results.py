@@ -725,11 +725,32 @@ def build_diagnostics(
     ``arm`` column)."""
     programme = arm_values(panel, codebook)
     out = _diagnostics(panel, codebook, programme[0] if programme else None, min_cell)
+    out["counts"] = design_counts(panel, codebook)
     if len(programme) > 1:
         out["by_arm"] = {arm_text(programme[0]): dict(out)} | {
             arm_text(v): _diagnostics(panel, codebook, v, min_cell) for v in programme[1:]
         }
         out["arm"] = arm_text(programme[0])
+    return out
+
+
+def design_counts(panel: pd.DataFrame, codebook: Codebook) -> dict[str, int]:
+    """Counts the data knows, for the profile card (profile.yaml ``count:``): ``units``,
+    ``clusters``, ``programme_clusters`` (every arm but the comparison), ``comparison_clusters``,
+    ``strata`` (distinct values of the first stratum) and one per breakdown variable."""
+    roles = codebook.roles
+    units = panel.drop_duplicates(roles.unit)
+    by_cluster = units.drop_duplicates(roles.cluster)
+    out = {
+        "units": int(units[roles.unit].nunique()),
+        "clusters": int(by_cluster[roles.cluster].nunique()),
+        "programme_clusters": int((by_cluster[roles.arm] != roles.comparison).sum()),
+        "comparison_clusters": int((by_cluster[roles.arm] == roles.comparison).sum()),
+    }
+    if roles.strata:
+        out["strata"] = int(units[roles.strata[0]].nunique())
+    for name in roles.breakdowns:
+        out[name] = int(units[name].nunique())
     return out
 
 

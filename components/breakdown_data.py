@@ -26,6 +26,7 @@ from analysis.compare import ComparisonError, difference
 from components.layout import csv_text, provenance_line
 from components.store import METHOD_LABELS, get_artifacts
 from components.theme import slug, too_few
+from components.views import INFERENCE_LABELS
 
 POOLED = "branch"  # the breakdown with partially pooled estimates, filtered by the page
 DIFFERENCE = "branch difference"
@@ -35,7 +36,7 @@ COLUMNS = {
     "outcome": "Outcome code (the codebook's variable name).",
     "outcome_name": "Outcome, in words.",
     "unit": "Unit of the effect and its interval.",
-    "better": "Whether a higher or a lower value is better for clients.",
+    "better": "Whether a higher or a lower value is the better result.",
     "wave": "Survey wave number.",
     "wave_label": "Survey wave.",
     "estimator": "Estimator.",
@@ -306,7 +307,8 @@ def about_rows(spec: str, branches: tuple[str, ...], missing: list[str]) -> list
 
 
 def spec_sentence(method: str, inference: str, wave_label: str) -> str:
-    return f"Estimator: {METHOD_LABELS.get(method, method)}; inference: {inference}; wave: {wave_label}."
+    inf = INFERENCE_LABELS.get(inference, inference)
+    return f"Estimator: {METHOD_LABELS.get(method, method)}; inference: {inf}; wave: {wave_label}."
 
 
 def file_base(

@@ -208,14 +208,14 @@ def chain_legend() -> html.Div:
                 html.Span(className="legend-swatch legend-selected", **{"aria-hidden": "true"}),
                 "Solid blue outline: the step you chose",
             ],
-            className="me-3 text-nowrap",
+            className="me-3 d-inline-block",
         ),
         html.Span(
             [
                 html.Span(className="legend-swatch legend-linked", **{"aria-hidden": "true"}),
                 "Dashed outline: steps directly before or after it",
             ],
-            className="me-3 text-nowrap",
+            className="me-3 d-inline-block",
         ),
     ]
     return html.Div(

@@ -126,7 +126,7 @@ def where_legend() -> html.P:
             html.Span(
                 [html.Span(sym, className="me-1", **{"aria-hidden": "true"}), words],
                 style={"color": VERDICT_TEXT_COLOURS.get(verdict)},
-                className="me-3 text-nowrap",
+                className="me-3 d-inline-block",  # each item whole; the line breaks between them
             )
         )
     return html.P(items, className="small mb-1 where-legend")

@@ -28,6 +28,7 @@ from components.theme import (
     GREY,
     VERDICT_COLOURS,
     VERDICT_LABELS,
+    VERDICT_TEXT_COLOURS,
     fmt_num,
     fmt_p,
     fmt_signed,
@@ -48,7 +49,7 @@ VERDICT_MARKERS = {
     "worsened": "triangle-down",
     "no detectable effect": "circle-open",
 }
-MARKER_SIZE = {"outcome": 12, "index": 16}
+MARKER_SIZE = {"outcome": 13, "index": 17}
 
 AXIS_UNITS = {
     "natural": "in each outcome's own unit",
@@ -133,6 +134,13 @@ def forest_display(
     out["colour"] = [VERDICT_COLOURS.get(v, GREY) for v in out["verdict"]]
     out["symbol"] = [VERDICT_MARKERS.get(v, "circle-open") for v in out["verdict"]]
     out["size"] = [MARKER_SIZE["index" if i else "outcome"] for i in out["is_index"]]
+    # a filled marker gets a darker rim of its colour, so that it stands out from its own
+    # interval bar (an open one keeps its colour)
+    out["outline"] = [
+        c if sym.endswith("-open") else VERDICT_TEXT_COLOURS.get(v, c)
+        for c, sym, v in zip(out["colour"], out["symbol"], out["verdict"], strict=True)
+    ]
+    out["outline_width"] = [2.0 if sym.endswith("-open") else 1.5 for sym in out["symbol"]]
     out["tick"] = [
         "<i>Family index</i>" if i else wrap_label(s, 34)
         for s, i in zip(d["short"], out["is_index"], strict=True)
@@ -249,3 +257,108 @@ def hover_text(
         # the plain-language sentence (its verdict wording is the across-outcomes q view's)
         lines += ["<i>In words:</i>", *textwrap.wrap(finding_sentence(row, study=study), 46)]
     return "<br>".join(lines)
+
+
+# ---------------------------------------------------------------- effects by subgroup
+
+
+@dataclass
+class SubgroupDisplay:
+    """What a subgroup plot shows: ``points`` (one row per group, top to bottom) with the
+    group's own estimate (``x``, ``lo``, ``hi``, ``hover``) and, when pooled, its partially
+    pooled one (``eb_x``, ``eb_lo``, ``eb_hi``, ``eb_hover``); the reference line; names."""
+
+    points: pd.DataFrame
+    axis_title: str
+    raw_name: str
+    pooled_name: str
+    pooled: bool
+    reference_x: float | None = None
+    reference_name: str = ""
+
+
+def subgroup_display(
+    rows: pd.DataFrame,
+    *,
+    unit: str,
+    pooled: bool = False,
+    reference: dict | None = None,
+    study: Study | None = None,
+    groups: str | None = None,
+    direction: str = "estimate",
+) -> SubgroupDisplay:
+    """Rows of one outcome by subgroup -> the subgroup plot's display frame.
+
+    ``direction="improvement"`` flips the plotted numbers of an outcome where lower is
+    better (right of zero = better); the hover keeps the estimate as it is, in ``unit``.
+    """
+    nouns = nouns_of(study)
+    groups = groups or nouns.stratum.many
+    d = rows.reset_index(drop=True)
+    sg = direction_sign(d, direction) if len(d) and "better" in d else np.ones(len(d))
+
+    def col(name):
+        return d[name].to_numpy(dtype=float) if name in d else np.full(len(d), np.nan)
+
+    est, lo, hi = col("estimate"), col("ci95_low"), col("ci95_high")
+    eb, eb_lo, eb_hi = col("eb_estimate"), col("eb_ci95_low"), col("eb_ci95_high")
+    suppressed = d["suppressed"].to_numpy(dtype=bool) if len(d) else np.zeros(0, bool)
+    shown = ~suppressed & np.isfinite(est)
+    out = pd.DataFrame(
+        {
+            "sample": d["sample"] if len(d) else [],
+            "y": -np.arange(len(d), dtype=float),
+            "tick": [wrap_label(n, 18) for n in d["sample"]] if len(d) else [],
+            "shown": shown,
+            "note": [
+                "" if ok else (f"too few {nouns.unit.many}" if s else "not estimable")
+                for ok, s in zip(shown, suppressed, strict=True)
+            ],
+            "x": sg * est,
+            "lo": np.fmin(sg * lo, sg * hi),
+            "hi": np.fmax(sg * lo, sg * hi),
+            "eb_shown": shown & np.isfinite(eb) & pooled,
+            "eb_x": sg * eb,
+            "eb_lo": np.fmin(sg * eb_lo, sg * eb_hi),
+            "eb_hi": np.fmax(sg * eb_lo, sg * eb_hi),
+        }
+    )
+    recs = d.to_dict("records")
+    out["hover"] = [
+        f"<b>{r['sample']}</b><br>Effect: {fmt_num(r['estimate'])} {unit}<br>95% interval: "
+        f"{fmt_num(r['ci95_low'])} to {fmt_num(r['ci95_high'])} {unit}"
+        f"<br>p = {fmt_p(r.get('p_value'))}"
+        f"<br>{_count(r.get('n_programme'))} programme and {_count(r.get('n_comparison'))} "
+        f"comparison {nouns.unit.many}<br>(estimation sample)"
+        for r in recs
+    ]
+    out["eb_hover"] = [
+        f"<b>{r['sample']}</b> (partially pooled)<br>Effect: {fmt_num(r.get('eb_estimate'))} {unit}"
+        f"<br>95% interval: {fmt_num(r.get('eb_ci95_low'))} to {fmt_num(r.get('eb_ci95_high'))} {unit}"
+        f"<br>Pulled towards the average of all {groups}, more so for noisy {groups}"
+        for r in recs
+    ]
+    ref_x, ref_name = None, ""
+    if reference is not None and not is_missing(reference.get("estimate")):
+        ref_x = (float(sg[0]) if len(sg) else 1.0) * float(reference["estimate"])
+        ref_name = f"{reference.get('sample') or 'All ' + nouns.unit.many}: {fmt_num(reference['estimate'])}"
+    title = (
+        f"Improvement ({unit}; right of zero = better)"
+        if direction == "improvement"
+        else f"Effect ({unit})"
+    )
+    return SubgroupDisplay(
+        points=out,
+        axis_title=title,
+        raw_name="Estimate for the group alone (95% interval)"
+        if pooled
+        else "Estimate (95% interval)",
+        pooled_name=f"Partially pooled estimate (borrows strength from the other {groups})",
+        pooled=pooled,
+        reference_x=ref_x,
+        reference_name=ref_name,
+    )
+
+
+def _count(n) -> str:
+    return "–" if is_missing(n) else f"{int(n)}"

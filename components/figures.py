@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
 from analysis.findings import nouns_of, take_up_phrase
 from analysis.study import Study
-from components.display import VERDICT_MARKERS, ForestDisplay, forest_display, wrap_label
+from components.display import (
+    VERDICT_MARKERS,
+    ForestDisplay,
+    SubgroupDisplay,
+    forest_display,
+    subgroup_display,
+    wrap_label,
+)
 from components.theme import (
     ARM_COLOURS,
     FONT,
@@ -146,7 +151,7 @@ def draw_forest(disp: ForestDisplay) -> go.Figure:
             go.Scatter(
                 x=grp["x"].tolist(), y=grp["y"].tolist(), mode="markers", name=grp["verdict_label"].iloc[0],
                 marker={"color": colour, "size": grp["size"].tolist(), "symbol": grp["symbol"].tolist(),
-                        "line": {"width": 2, "color": colour}},
+                        "line": {"width": grp["outline_width"].iloc[0], "color": grp["outline"].iloc[0]}},
                 customdata=grp["outcome"].tolist(), hovertext=grp["hover"].tolist(), hoverinfo="text",
                 showlegend=False, meta={"role": "point", "verdict": verdict},
             )
@@ -155,7 +160,8 @@ def draw_forest(disp: ForestDisplay) -> go.Figure:
         fig.add_trace(
             go.Scatter(
                 x=[None], y=[None], mode="markers", name=grp["verdict_label"].iloc[0],
-                marker={"color": colour, "size": 12, "symbol": grp["symbol"].iloc[0], "line": {"width": 2, "color": colour}},
+                marker={"color": colour, "size": 12, "symbol": grp["symbol"].iloc[0],
+                        "line": {"width": grp["outline_width"].iloc[0], "color": grp["outline"].iloc[0]}},
                 meta={"role": "key", "verdict": verdict}, legendrank=1 + verdicts.index(verdict),
             )
         )  # fmt: skip
@@ -274,7 +280,9 @@ def make_subgroup_plot(
     groups: str | None = None,
     direction: str = "estimate",
 ) -> go.Figure:
-    """Effects by subgroup (any breakdown the study declares), 95% intervals.
+    """Effects by subgroup (any breakdown the study declares), 95% intervals: the display
+    frame of ``rows`` (:func:`components.display.subgroup_display`), drawn by
+    :func:`draw_subgroups`.
 
     With ``pooled``, each group also shows its partially pooled (empirical Bayes)
     estimate just below the raw one; ``groups`` names the groups in the plural for
@@ -285,140 +293,97 @@ def make_subgroup_plot(
     """
     if rows.empty:
         return empty_figure("No groups selected.")
-    nouns = nouns_of(study)
-    groups = groups or nouns.stratum.many
-    recs = rows.to_dict("records")
-    names = [r["sample"] for r in recs]
-    ys = {name: -i for i, name in enumerate(names)}
-    off = 0.18 if pooled else 0.0
-    fig = go.Figure()
-    raw = [r for r in recs if not r["suppressed"] and not math.isnan(r["estimate"])]
-
-    flip = (
-        direction == "improvement" and "better" in rows and str(rows["better"].iloc[0]) == "lower"
+    return draw_subgroups(
+        subgroup_display(
+            rows,
+            unit=unit,
+            pooled=pooled,
+            reference=reference,
+            study=study,
+            groups=groups,
+            direction=direction,
+        )
     )
-    sg = -1.0 if flip else 1.0
+
+
+def draw_subgroups(disp: SubgroupDisplay) -> go.Figure:
+    """Draw a subgroup plot from its display frame (every number and word from its columns)."""
+    pts = disp.points
+    off = 0.18 if disp.pooled else 0.0
+    fig = go.Figure()
 
     def _seg(items, lo, hi, dy):
         xs, yy = [], []
-        for r in items:
-            xs += [sg * r[lo], sg * r[hi], None]
-            yy += [ys[r["sample"]] + dy] * 2 + [None]
+        for a, b, y in zip(items[lo], items[hi], items["y"], strict=True):
+            xs += [a, b, None]
+            yy += [y + dy] * 2 + [None]
         return xs, yy
 
-    if raw:
-        xs, yy = _seg(raw, "ci95_low", "ci95_high", off)
+    raw = pts[pts["shown"]]
+    if not raw.empty:
+        xs, yy = _seg(raw, "lo", "hi", off)
         fig.add_trace(
             go.Scatter(
-                x=xs,
-                y=yy,
-                mode="lines",
-                line={"color": RAW_COLOUR, "width": 4},
-                hoverinfo="skip",
-                showlegend=False,
-                meta={"role": "interval"},
+                x=xs, y=yy, mode="lines", line={"color": RAW_COLOUR, "width": 4},
+                hoverinfo="skip", showlegend=False, meta={"role": "interval"},
             )
-        )
+        )  # fmt: skip
         fig.add_trace(
             go.Scatter(
-                x=[sg * r["estimate"] for r in raw], y=[ys[r["sample"]] + off for r in raw], mode="markers",
-                name="Estimate for the group alone (95% interval)" if pooled else "Estimate (95% interval)",
+                x=raw["x"].tolist(), y=(raw["y"] + off).tolist(), mode="markers", name=disp.raw_name,
                 marker={"color": RAW_COLOUR, "size": 11, "symbol": "circle"},
-                customdata=[r["sample"] for r in raw],
-                hovertext=[
-                    f"<b>{r['sample']}</b><br>Effect: {fmt_num(r['estimate'])} {unit}<br>95% interval: {fmt_num(r['ci95_low'])} to {fmt_num(r['ci95_high'])}"
-                    f"<br>p = {fmt_p(r.get('p_value'))}"
-                    f"<br>{int(r['n_programme'])} programme and {int(r['n_comparison'])} comparison {nouns.unit.many}"
-                    "<br>(estimation sample)"
-                    for r in raw
-                ],
+                customdata=raw["sample"].tolist(), hovertext=raw["hover"].tolist(),
                 hoverinfo="text", meta={"role": "raw"},
             )
         )  # fmt: skip
-    if pooled:
-        eb = [r for r in raw if not math.isnan(r.get("eb_estimate", float("nan")))]
-        if eb:
-            xs, yy = _seg(eb, "eb_ci95_low", "eb_ci95_high", -off)
-            fig.add_trace(
-                go.Scatter(
-                    x=xs,
-                    y=yy,
-                    mode="lines",
-                    line={"color": POOLED_COLOUR, "width": 4},
-                    hoverinfo="skip",
-                    showlegend=False,
-                    meta={"role": "interval"},
-                )
-            )
-            fig.add_trace(
-                go.Scatter(
-                    x=[sg * r["eb_estimate"] for r in eb], y=[ys[r["sample"]] - off for r in eb], mode="markers",
-                    name=f"Partially pooled estimate (borrows strength from the other {groups})",
-                    marker={"color": POOLED_COLOUR, "size": 11, "symbol": "diamond"},
-                    hovertext=[
-                        f"<b>{r['sample']}</b> (partially pooled)<br>Effect: {fmt_num(r['eb_estimate'])} {unit}"
-                        f"<br>95% interval: {fmt_num(r['eb_ci95_low'])} to {fmt_num(r['eb_ci95_high'])}"
-                        f"<br>Pulled towards the average of all {groups}, more so for noisy {groups}"
-                        for r in eb
-                    ],
-                    hoverinfo="text", meta={"role": "pooled"},
-                )
-            )  # fmt: skip
-    for r in recs:
-        if r["suppressed"] or math.isnan(r["estimate"]):
-            fig.add_annotation(
-                x=0,
-                y=ys[r["sample"]],
-                text=f"too few {nouns.unit.many}" if r["suppressed"] else "not estimable",
-                showarrow=False,
-                xanchor="left",
-                xshift=6,
-                font={"color": GREY},
-            )
-    if reference is not None and not math.isnan(reference.get("estimate", float("nan"))):
-        fig.add_vline(
-            x=sg * reference["estimate"], line={"color": GREY, "width": 1.5, "dash": "dash"}
-        )
+    eb = pts[pts["eb_shown"]]
+    if disp.pooled and not eb.empty:
+        xs, yy = _seg(eb, "eb_lo", "eb_hi", -off)
         fig.add_trace(
             go.Scatter(
-                x=[None],
-                y=[None],
-                mode="lines",
-                name=f"{reference.get('sample') or 'All ' + nouns.unit.many}: {fmt_num(reference['estimate'])}",
+                x=xs, y=yy, mode="lines", line={"color": POOLED_COLOUR, "width": 4},
+                hoverinfo="skip", showlegend=False, meta={"role": "interval"},
+            )
+        )  # fmt: skip
+        fig.add_trace(
+            go.Scatter(
+                x=eb["eb_x"].tolist(), y=(eb["y"] - off).tolist(), mode="markers", name=disp.pooled_name,
+                marker={"color": POOLED_COLOUR, "size": 11, "symbol": "diamond"},
+                hovertext=eb["eb_hover"].tolist(), hoverinfo="text", meta={"role": "pooled"},
+            )
+        )  # fmt: skip
+    for note, y in zip(pts["note"], pts["y"], strict=True):
+        if note:
+            fig.add_annotation(
+                x=0, y=y, text=note, showarrow=False, xanchor="left", xshift=6, font={"color": GREY}
+            )  # fmt: skip
+    if disp.reference_x is not None:
+        fig.add_vline(x=disp.reference_x, line={"color": GREY, "width": 1.5, "dash": "dash"})
+        fig.add_trace(
+            go.Scatter(
+                x=[None], y=[None], mode="lines", name=disp.reference_name,
                 line={"color": GREY, "dash": "dash"},
             )
-        )
+        )  # fmt: skip
     fig.add_vline(x=0, line={"color": "#343a40", "width": 1})
+    n = len(pts)
     fig.update_yaxes(
-        tickvals=list(ys.values()),
-        ticktext=[_wrap(n, 18) for n in names],
-        range=[-len(names) + 0.4, 0.6],
+        tickvals=pts["y"].tolist(),
+        ticktext=pts["tick"].tolist(),
+        range=[-n + 0.4, 0.6],
         showgrid=False,
         zeroline=False,
         automargin=True,
     )
-    vals = [
-        sg * v
-        for r in raw
-        for v in (r["ci95_low"], r["ci95_high"], r.get("eb_ci95_low"), r.get("eb_ci95_high"))
-        if v is not None
-    ]
-    if reference is not None and reference.get("estimate") is not None:
-        vals.append(sg * reference["estimate"])
+    vals = [*raw["lo"], *raw["hi"], *eb["eb_lo"], *eb["eb_hi"]]
+    if disp.reference_x is not None:
+        vals.append(disp.reference_x)
     fig.update_xaxes(
-        title={
-            "text": _wrap(
-                f"Improvement ({unit}; right of zero = better)"
-                if direction == "improvement"
-                else f"Effect ({unit})",
-                60,
-            ),
-            "font": {"size": 12},
-        },
+        title={"text": _wrap(disp.axis_title, 60), "font": {"size": 12}},
         zeroline=False,
         range=padded_range(vals),
     )
-    height = max(220, len(names) * (70 if pooled else 46) + 130)
+    height = max(220, n * (70 if disp.pooled else 46) + 130)
     _base_layout(fig, height=height)
     fig.update_layout(legend={"y": -90 / height})
     return fig

@@ -429,7 +429,8 @@ def provenance_line(*, label: str, spec: str = "") -> str:
     if spec:
         parts.append(spec)
     parts.append("Aggregate results only: no individual rows.")
-    return " ".join(" ".join(str(p).split()) for p in parts)
+    parts = [" ".join(str(p).split()) for p in parts if str(p).strip()]
+    return " ".join(p if p[-1] in ".!?)" else p + "." for p in parts)
 
 
 def csv_text(df: pd.DataFrame, *, label: str, spec: str = "") -> str:

@@ -23,7 +23,10 @@ Which parameters travel between pages
 
 *Page-only* parameters stay on their page, because elsewhere they would mean
 something else or nothing: ``scale``, ``level`` and ``mt`` (how the Effects page
-draws its forest plot and table), ``outcome`` (the outcome in detail on Effects, the
+draws its forest plot and table), ``direction`` (``improvement``, the default: effects
+plotted with lower-is-better outcomes flipped so that right of zero is better, or
+``estimate``: as estimated; on Effects and the Results chain, each its own choice),
+``outcome`` (the outcome in detail on Effects, the
 outcome broken down on Breakdowns -- two separate choices) and ``node`` (the selected
 box of the results chain).
 """

@@ -282,28 +282,28 @@ dash.clientside_callback(
                           height: Math.round(gd._fullLayout.height + 18 * lines)};
                 if (ticks) { change['yaxis.ticktext'] = ticks.map(function(t) { return rewrap(t, 18); }); }
             }
-            const fresh = gd.amkFitLayout !== L;  // a new figure from the page since the last fit
-            if (fresh && gd.dataset.amkFit) { delete gd.dataset.amkFit; }
-            if (mode === (gd.dataset.amkFit || 'own')) { return true; }
-            if (!gd.dataset.amkFit) {
+            const fresh = gd.viewFitLayout !== L;  // a new figure from the page since the last fit
+            if (fresh && gd.dataset.viewFit) { delete gd.dataset.viewFit; }
+            if (mode === (gd.dataset.viewFit || 'own')) { return true; }
+            if (!gd.dataset.viewFit) {
                 // the figure's own layout, for going back to it
-                gd.amkOwn = {
+                gd.viewOwn = {
                     height: L.height || null, 'font.size': (L.font || {}).size || null,  // null: the page's own size
                     legend: JSON.parse(JSON.stringify(L.legend || {})), 'margin.b': (L.margin || {}).b,
                     'xaxis.title.text': title, 'yaxis.ticktext': ticks ? ticks.slice() : null,
                 };
             }
-            const apply = change || gd.amkOwn || {};
-            if (mode === 'own') { delete gd.dataset.amkFit; } else { gd.dataset.amkFit = mode; }
-            gd.amkFitLayout = gd.layout;  // relayout changes this object in place
-            window.Plotly.relayout(gd, apply).then(function() { gd.amkFitLayout = gd.layout; });
+            const apply = change || gd.viewOwn || {};
+            if (mode === 'own') { delete gd.dataset.viewFit; } else { gd.dataset.viewFit = mode; }
+            gd.viewFitLayout = gd.layout;  // relayout changes this object in place
+            window.Plotly.relayout(gd, apply).then(function() { gd.viewFitLayout = gd.layout; });
             return true;
         };
         const fitAll = function(tries) {
             let pending = false;
             document.querySelectorAll('.present-fit .js-plotly-plot').forEach(function(gd) {
-                if (!gd.amkFitHooked && gd.on) {
-                    gd.amkFitHooked = true;
+                if (!gd.viewFitHooked && gd.on) {
+                    gd.viewFitHooked = true;
                     gd.on('plotly_afterplot', function() { fitOne(gd); });
                 }
                 if (!fitOne(gd)) { pending = true; }
@@ -313,10 +313,16 @@ dash.clientside_callback(
                 setTimeout(function() { fitAll(tries - 1); }, 200);
             }
         };
-        if (!window.amkFitResize) {
-            window.amkFitResize = true;
-            window.addEventListener('resize', function() { fitAll(0); });
-            window.addEventListener('orientationchange', function() { fitAll(0); });
+        if (!window.viewFitResize) {
+            window.viewFitResize = true;
+            // after the size has settled (a screenshot tool resizes for an instant)
+            let timer = null;
+            const later = function() {
+                clearTimeout(timer);
+                timer = setTimeout(function() { fitAll(0); }, 300);
+            };
+            window.addEventListener('resize', later);
+            window.addEventListener('orientationchange', later);
         }
         fitAll(25);
         // entering the mode, or a page opened in it: the control bar and the figure below it
@@ -360,16 +366,16 @@ dash.clientside_callback(
                 }
             });
         };
-        if (!window.amkModebarObserver) {
+        if (!window.viewModebarObserver) {
             let queued = false;
-            window.amkModebarObserver = new MutationObserver(function(records) {
+            window.viewModebarObserver = new MutationObserver(function(records) {
                 if (queued) { return; }
                 const added = records.some(function(r) { return r.addedNodes.length > 0; });
                 if (!added) { return; }
                 queued = true;
                 setTimeout(function() { queued = false; tame(); }, 150);
             });
-            window.amkModebarObserver.observe(document.body, {childList: true, subtree: true});
+            window.viewModebarObserver.observe(document.body, {childList: true, subtree: true});
         }
         tame();
         return window.dash_clientside.no_update;

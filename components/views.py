@@ -364,8 +364,7 @@ def specification_text(
     else:
         se = f"cluster-robust (CR1) standard errors, clustered by {cl.one} ({n_cl})"
     # what the study's files say the data is ("Public replication data"), else the build's kind
-    info = study_or_default(study)
-    kind = info.data.label if info is not None else f"{manifest.get('data_kind', 'unknown')} data"
+    kind = data_words(study, manifest)
     version = (
         f"{kind}, panel {str(manifest.get('panel_sha256', ''))[:12]}, "
         f"results built {str(manifest.get('built_at', ''))[:10]}"
@@ -377,6 +376,17 @@ def specification_text(
         f"Estimator: {method_labels.get(spec.method, spec.method)}. {compared(wl, spec.method)}; "
         f"sample: {sample}. Inference: {se}.{weighted_note(manifest)} Data: {version}."
     )
+
+
+def data_words(study: Study | None, manifest: dict[str, Any]) -> str:
+    """What the data is, for a specification line: the study's own label ('Public replication
+    data'), unless the study is a demo and the results were built from other data (then the
+    build's own label)."""
+    info = study_or_default(study)
+    built = str(manifest.get("data_kind") or "unknown")
+    if info is None or (info.data.status == "demo" and built not in ("demo", "unknown")):
+        return str(manifest.get("data_label") or f"{built} data")
+    return str(info.data.label)
 
 
 def weighted_note(manifest: dict[str, Any]) -> str:

@@ -346,7 +346,7 @@ def layout(node=None, method=None, wave=None, inference=None, direction=None, **
 dash.clientside_callback(
     """
     function(node) {
-        window.amkChainFocus = node;
+        window.chainFocusPending = node;
         return window.dash_clientside.no_update;
     }
     """,
@@ -357,8 +357,8 @@ dash.clientside_callback(
 dash.clientside_callback(
     """
     function(detail) {
-        if (!window.amkChainFocus) { return window.dash_clientside.no_update; }
-        window.amkChainFocus = null;
+        if (!window.chainFocusPending) { return window.dash_clientside.no_update; }
+        window.chainFocusPending = null;
         const move = function(tries) {
             const el = document.getElementById('chain-detail-title');
             if (!el) { if (tries > 0) { setTimeout(function() { move(tries - 1); }, 50); } return; }

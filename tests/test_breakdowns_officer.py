@@ -176,8 +176,11 @@ def test_suppressed_cells_stay_suppressed_in_both_files(bd_page, arts, monkeypat
 
 
 def test_the_deck_gets_the_chosen_branches(bd_page, results):
-    from components.reports.common import parse_view
+    from components.reports.common import parse_view, report_filename
 
     v = _update(bd_page, "repay_difficulty", TWO)
     view, _ = parse_view(results, v["search"])
     assert view.branches == tuple(TWO)
+    # the deck's file name (components/reports) then names them
+    name = report_filename(view, results, "pptx", "amk")
+    assert name.endswith("-baray-santuk.pptx"), name

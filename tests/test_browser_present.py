@@ -89,7 +89,7 @@ def test_presenter_changes_wave_and_outcome_and_the_figure_fits_1280x720(project
     # the figure is fitted to the screen and scrolled to, below the control bar
     page.wait_for_function(
         "() => { const gd = document.querySelector('#effects-forest .js-plotly-plot');"
-        " return gd && gd.dataset.amkFit && gd.dataset.amkFit.startsWith('present'); }"
+        " return gd && gd.dataset.viewFit && gd.dataset.viewFit.startsWith('present'); }"
     )
     page.wait_for_timeout(600)
     assert _on_screen(page, "#effects-wave")
@@ -137,12 +137,12 @@ def test_presenter_changes_wave_and_outcome_and_the_figure_fits_1280x720(project
     # leaving the mode gives the figure its own layout back
     projector.goto(server + "/effects?present=1", PAGES["/effects"])
     page.wait_for_function(
-        "() => (document.querySelector('#effects-forest .js-plotly-plot').dataset.amkFit || '')"
+        "() => (document.querySelector('#effects-forest .js-plotly-plot').dataset.viewFit || '')"
         ".startsWith('present')"
     )
     page.click("#present-toggle")
     page.wait_for_function(
-        "() => !document.querySelector('#effects-forest .js-plotly-plot').dataset.amkFit"
+        "() => !document.querySelector('#effects-forest .js-plotly-plot').dataset.viewFit"
     )
     page.wait_for_timeout(600)
     assert _box(page, "#effects-forest .main-svg")["height"] > 720  # its own height again

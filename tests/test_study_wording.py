@@ -53,3 +53,28 @@ def test_methods_says_the_endline_was_a_subsample(app_module):  # noqa: F811
     assert "Endline survey: a household survey of a sample of the households" in text
     assert "not counted as lost" in text
     assert "42" not in text.split("Attrition", 1)[1].split("Balance", 1)[0]
+
+
+def test_profile_counts_come_from_the_data(app_module):  # noqa: F811
+    """PROIRRI's profile card counts (associations, visited ones, provinces, households) are
+    computed from its panel when the results are built, not typed in profile.yaml."""
+    from analysis.panel import read_panel
+    from components.store import get_artifacts
+
+    arts = get_artifacts("proirri")
+    panel, _ = read_panel(PROJECT_ROOT / "build" / "proirri" / "panel.parquet")
+    first = panel.drop_duplicates("hhid")
+    expected = {
+        "Water-user associations": first["associd"].nunique(),
+        "With consultant visits": first.loc[first["treatment"] == 1, "associd"].nunique(),
+        "Provinces": first["prov"].nunique(),
+        "Households": len(first),
+    }
+    assert expected == {
+        "Water-user associations": 42, "With consultant visits": 21, "Provinces": 3,
+        "Households": 3081,
+    }  # fmt: skip
+    figures = {f["label"]: f["value"] for f in arts.profile["figures"]}
+    assert figures == expected
+    text = visible_text(render("overview", study="proirri"))
+    assert "3,081" in text and "42" in text

@@ -503,6 +503,12 @@ def study_files(
         read("recommendations.yaml"),
     )
     recs = recs.get("recommendations", []) if isinstance(recs, dict) else recs
+    if isinstance(profile, dict):
+        from analysis.artifacts import counted_profile
+
+        # figures counted from the data (profile.yaml ``count:``): only from this study's build
+        same = arts.study is not None and arts.study.folder.resolve() == study.folder.resolve()
+        profile = counted_profile(profile, arts.diagnostics.get("counts") or {} if same else {}, [])
     return (
         profile if isinstance(profile, dict) else {},
         chain if isinstance(chain, dict) else {},
