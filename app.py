@@ -265,6 +265,10 @@ with server.test_request_context("/"):
     server.preprocess_request()
 
 
+def _default_first(param) -> list[str]:
+    return [param.default, *(v for v in param.allowed if v != param.default)]
+
+
 def warm_up(budget_s: float | None = None) -> list[str]:
     """Make the pages once before gunicorn forks the workers (gunicorn.conf.py calls this in
     the master), so that the workers start with them in their memory cache and with the
@@ -281,16 +285,14 @@ def warm_up(budget_s: float | None = None) -> list[str]:
     # the pages that draw figures first, and the estimator and wave on screen first
     pages = sorted(dash.page_registry.values(), key=lambda p: not p.get("draws_figures"))
     paths = [p["relative_path"] for p in pages]
-    spec = {p.name: p for p in spec_params(ARTIFACTS.results)}
-
-    def default_first(param) -> list[str]:
-        return [param.default, *(v for v in param.allowed if v != param.default)]
-
-    views = [""] + [
-        f"?method={m}&wave={w}"
-        for w in default_first(spec["wave"])
-        for m in default_first(spec["method"])
-    ]
+    views = [""]
+    if ARTIFACTS.results is not None:  # without results every page shows what is missing
+        spec = {p.name: p for p in spec_params(ARTIFACTS.results)}
+        views += [
+            f"?method={m}&wave={w}"
+            for w in _default_first(spec["wave"])
+            for m in _default_first(spec["method"])
+        ]
     made = []
     for query in views:
         for path in paths:

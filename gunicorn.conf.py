@@ -34,5 +34,9 @@ def when_ready(server):
 
     app = sys.modules.get("app")
     if app is not None and callable(getattr(app, "warm_up", None)):
-        made = app.warm_up()
-        server.log.info("pages made before forking: %d", len(made))
+        try:
+            made = app.warm_up()
+        except Exception as exc:  # noqa: BLE001 - a head start only: serve without it
+            server.log.warning("pages not made before forking: %s", exc)
+        else:
+            server.log.info("pages made before forking: %d", len(made))

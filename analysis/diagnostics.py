@@ -72,6 +72,8 @@ def _baseline_matrix(panel: pd.DataFrame, codebook) -> tuple[pd.DataFrame, pd.Da
             cols[var.label] = base[name].astype(float)
             kinds[var.label] = ("characteristic", name)
     for name, var in codebook.outcomes.items():
+        if not codebook.has_baseline(name):  # not asked before the programme: nothing to compare
+            continue
         label = f"{var.short or var.label} (baseline)"
         cols[label] = base[name].astype(float)
         kinds[label] = ("baseline outcome", name)

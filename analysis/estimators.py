@@ -163,29 +163,33 @@ def _result(
     outcome: str,
     method: str,
     term: str,
-    wave: int | None,
+    wave: Any,
     n_clients: int,
     inference: str,
     draws: int,
     seed: int,
     details: dict | None = None,
+    j: int = 0,
 ) -> EffectResult:
-    t, p, cis = cluster_ci(fit, 0)
+    """The effect of regressor ``j`` of ``fit`` with cluster-robust or wild-bootstrap inference."""
+    t, p, cis = cluster_ci(fit, j)
     boot = dict(boot_draws=None, boot_weights=None, boot_seed=None)
     if inference == "wild":
-        wr = wild_bootstrap(fit, 0, draws=draws, seed=seed)
+        if draws < 1:
+            raise EstimationError(f"--draws must be at least 1 (got {draws})")
+        wr = wild_bootstrap(fit, j, draws=draws, seed=seed)
         p, cis = wr.p_value, wr.cis
         boot = dict(boot_draws=wr.draws, boot_weights=wr.weights, boot_seed=wr.seed)
     elif inference != "cluster":
-        raise ValueError(f"unknown inference '{inference}' (use 'cluster' or 'wild')")
+        raise EstimationError(f"unknown inference '{inference}' (use 'cluster' or 'wild')")
     return EffectResult(
         outcome=outcome,
         method=method,
         term=term,
         inference=inference,
         wave=wave,
-        estimate=float(fit.coef[0]),
-        std_error=fit.se(0),
+        estimate=float(fit.coef[j]),
+        std_error=fit.se(j),
         t_stat=float(t),
         df=fit.df_t,
         p_value=float(p),

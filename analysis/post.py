@@ -40,14 +40,17 @@ import pandas as pd
 
 from analysis.core import (
     EstimationError,
-    LinearFit,
-    cluster_ci,
     demean,
     encode,
     fit_linear,
-    wild_bootstrap,
 )
-from analysis.estimators import DEFAULT_DRAWS, DEFAULT_SEED, EffectResult, check_columns
+from analysis.estimators import (
+    DEFAULT_DRAWS,
+    DEFAULT_SEED,
+    EffectResult,
+    _result,
+    check_columns,
+)
 
 Inference = Literal["cluster", "wild"]
 MAX_ARMS = 10
@@ -254,55 +257,10 @@ def _fit_arms(
     )
     n_units = int(data[unit].nunique()) if unit else len(data)
     return [
-        _effect(fit, j, y=y, term=term, method=method, wave=wave, n_units=n_units,
-                inference=inference, draws=draws, seed=seed, details=details)
+        _result(fit, j=j, outcome=y, term=term, method=method, wave=wave, n_clients=n_units,
+                inference=inference, draws=draws, seed=seed, details=dict(details))
         for j, term in enumerate(terms)
     ]  # fmt: skip
-
-
-def _effect(
-    fit: LinearFit,
-    j: int,
-    *,
-    y: str,
-    term: str,
-    method: str,
-    wave,
-    n_units: int,
-    inference: str,
-    draws: int,
-    seed: int,
-    details: dict,
-) -> EffectResult:
-    t, p, cis = cluster_ci(fit, j)
-    boot = dict(boot_draws=None, boot_weights=None, boot_seed=None)
-    if inference == "wild":
-        if draws < 1:
-            raise EstimationError(f"--draws must be at least 1 (got {draws})")
-        wr = wild_bootstrap(fit, j, draws=draws, seed=seed)
-        p, cis = wr.p_value, wr.cis
-        boot = dict(boot_draws=wr.draws, boot_weights=wr.weights, boot_seed=wr.seed)
-    elif inference != "cluster":
-        raise EstimationError(f"unknown inference '{inference}' (use 'cluster' or 'wild')")
-    return EffectResult(
-        outcome=y,
-        method=method,
-        term=term,
-        inference=inference,
-        wave=wave,
-        estimate=float(fit.coef[j]),
-        std_error=fit.se(j),
-        t_stat=float(t),
-        df=fit.df_t,
-        p_value=float(p),
-        cis=cis,
-        n_obs=fit.n_obs,
-        n_clients=n_units,
-        n_clusters=fit.n_clusters,
-        details=dict(details),
-        fit=fit,
-        **boot,
-    )
 
 
 def _periods(df: pd.DataFrame, time: str) -> list:

@@ -28,6 +28,7 @@ from components.theme import (
     GREY,
     VERDICT_COLOURS,
     VERDICT_LABELS,
+    VERDICT_TEXT_COLOURS,
     fmt_num,
     fmt_p,
     fmt_signed,
@@ -48,7 +49,7 @@ VERDICT_MARKERS = {
     "worsened": "triangle-down",
     "no detectable effect": "circle-open",
 }
-MARKER_SIZE = {"outcome": 12, "index": 16}
+MARKER_SIZE = {"outcome": 13, "index": 17}
 
 AXIS_UNITS = {
     "natural": "in each outcome's own unit",
@@ -133,6 +134,13 @@ def forest_display(
     out["colour"] = [VERDICT_COLOURS.get(v, GREY) for v in out["verdict"]]
     out["symbol"] = [VERDICT_MARKERS.get(v, "circle-open") for v in out["verdict"]]
     out["size"] = [MARKER_SIZE["index" if i else "outcome"] for i in out["is_index"]]
+    # a filled marker gets a darker rim of its colour, so that it stands out from its own
+    # interval bar (an open one keeps its colour)
+    out["outline"] = [
+        c if sym.endswith("-open") else VERDICT_TEXT_COLOURS.get(v, c)
+        for c, sym, v in zip(out["colour"], out["symbol"], out["verdict"], strict=True)
+    ]
+    out["outline_width"] = [2.0 if sym.endswith("-open") else 1.5 for sym in out["symbol"]]
     out["tick"] = [
         "<i>Family index</i>" if i else wrap_label(s, 34)
         for s, i in zip(d["short"], out["is_index"], strict=True)

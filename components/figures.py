@@ -151,7 +151,7 @@ def draw_forest(disp: ForestDisplay) -> go.Figure:
             go.Scatter(
                 x=grp["x"].tolist(), y=grp["y"].tolist(), mode="markers", name=grp["verdict_label"].iloc[0],
                 marker={"color": colour, "size": grp["size"].tolist(), "symbol": grp["symbol"].tolist(),
-                        "line": {"width": 2, "color": colour}},
+                        "line": {"width": grp["outline_width"].iloc[0], "color": grp["outline"].iloc[0]}},
                 customdata=grp["outcome"].tolist(), hovertext=grp["hover"].tolist(), hoverinfo="text",
                 showlegend=False, meta={"role": "point", "verdict": verdict},
             )
@@ -160,7 +160,8 @@ def draw_forest(disp: ForestDisplay) -> go.Figure:
         fig.add_trace(
             go.Scatter(
                 x=[None], y=[None], mode="markers", name=grp["verdict_label"].iloc[0],
-                marker={"color": colour, "size": 12, "symbol": grp["symbol"].iloc[0], "line": {"width": 2, "color": colour}},
+                marker={"color": colour, "size": 12, "symbol": grp["symbol"].iloc[0],
+                        "line": {"width": grp["outline_width"].iloc[0], "color": grp["outline"].iloc[0]}},
                 meta={"role": "key", "verdict": verdict}, legendrank=1 + verdicts.index(verdict),
             )
         )  # fmt: skip

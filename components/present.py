@@ -315,8 +315,14 @@ dash.clientside_callback(
         };
         if (!window.viewFitResize) {
             window.viewFitResize = true;
-            window.addEventListener('resize', function() { fitAll(0); });
-            window.addEventListener('orientationchange', function() { fitAll(0); });
+            // after the size has settled (a screenshot tool resizes for an instant)
+            let timer = null;
+            const later = function() {
+                clearTimeout(timer);
+                timer = setTimeout(function() { fitAll(0); }, 300);
+            };
+            window.addEventListener('resize', later);
+            window.addEventListener('orientationchange', later);
         }
         fitAll(25);
         // entering the mode, or a page opened in it: the control bar and the figure below it

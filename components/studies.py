@@ -61,32 +61,44 @@ def page_title(page: str):
     return title
 
 
+def _link_menu(
+    header: str, links: list[tuple[str, str, str]], current: str, item_type: str, *,
+    label: str, id: str, class_name: str,
+) -> dbc.DropdownMenu:  # fmt: skip
+    """A navbar menu of links ``(key, text, href)``, keyboard-usable, the current one active."""
+    return dbc.DropdownMenu(
+        [dbc.DropdownMenuItem(header, header=True)]
+        + [
+            dbc.DropdownMenuItem(
+                text,
+                href=href,
+                external_link=True,
+                active=key == current,
+                id={"type": item_type, "index": key},
+            )  # fmt: skip
+            for key, text, href in links
+        ],
+        label=label,
+        id=id,
+        nav=True,
+        in_navbar=True,
+        align_end=True,
+        toggle_class_name="text-light",
+        className=class_name,
+    )
+
+
 def picker() -> html.Div | dbc.DropdownMenu:
     """The study picker: a keyboard-usable menu of links (nothing when one study is served)."""
     studies = shipped()
     current = current_study()[0]
     if len(studies) < 2:
         return html.Div(id=PICKER)
-    return dbc.DropdownMenu(
-        [dbc.DropdownMenuItem("Study", header=True)]
-        + [
-            dbc.DropdownMenuItem(
-                title,
-                href=f"/?study={sid}",
-                external_link=True,
-                active=sid == current,
-                id={"type": PICKER_ITEM, "index": sid},
-            )
-            for sid, title in studies
-        ],
-        label=f"Study: {dict(studies).get(current, current)}",
-        id=PICKER,
-        nav=True,
-        in_navbar=True,
-        align_end=True,
-        toggle_class_name="text-light",
-        className="study-picker ms-lg-auto",
-    )
+    return _link_menu(
+        "Study", [(sid, title, f"/?study={sid}") for sid, title in studies], current, PICKER_ITEM,
+        label=f"Study: {dict(studies).get(current, current)}", id=PICKER,
+        class_name="study-picker ms-lg-auto",
+    )  # fmt: skip
 
 
 def comparison_name() -> str:
@@ -101,31 +113,15 @@ def arm_picker() -> html.Div | dbc.DropdownMenu:
     """The "Compared arm" menu of a study with three or more arms: links that open the page
     on screen for another programme arm (``?arm=<arm>``, the other filters kept); nothing
     for a two-arm study."""
-    arms = study_arms()
     arm = current_arm()[0]
     if arm is None:
         return html.Div(id=ARM_PICKER)
-    versus = comparison_name()
-    return dbc.DropdownMenu(
-        [dbc.DropdownMenuItem(f"Compared with {versus}", header=True)]
-        + [
-            dbc.DropdownMenuItem(
-                a,
-                href=f"?study={current_study()[0]}&arm={a}",
-                external_link=True,
-                active=a == arm,
-                id={"type": ARM_ITEM, "index": a},
-            )
-            for a in arms
-        ],
-        label=f"Compared arm: {arm}",
-        id=ARM_PICKER,
-        nav=True,
-        in_navbar=True,
-        align_end=True,
-        toggle_class_name="text-light",
-        className="arm-picker",
-    )
+    study = current_study()[0]
+    return _link_menu(
+        f"Compared with {comparison_name()}",
+        [(a, a, f"?study={study}&arm={a}") for a in study_arms()], arm, ARM_ITEM,
+        label=f"Compared arm: {arm}", id=ARM_PICKER, class_name="arm-picker",
+    )  # fmt: skip
 
 
 # the arm menu's links keep the page and every other parameter of the address

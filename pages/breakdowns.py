@@ -3,6 +3,10 @@ sex, ...: whatever its codebook declares), next to the institution's profile.
 
 Branch estimates are shown raw and partially pooled side by side, with the
 heterogeneity test; cells with too few units say so instead of showing numbers.
+
+The branch choice filters every panel or the panel says why not, two chosen branches are
+compared directly, and "CSV" / "Excel (XLSX)" download exactly what the page shows for
+every outcome (components/breakdown_data.py).
 """
 
 from __future__ import annotations
