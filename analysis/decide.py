@@ -158,8 +158,12 @@ class WhereItWorked:
     dimensions: list[Dimension]
 
     def summary(self, nouns: dict[str, str] | None = None) -> list[str]:
-        """Plain sentences: per dimension, for which families the groups can be told apart."""
+        """Plain sentences: per dimension, for which families the groups can be told apart.
+
+        ``nouns`` maps a dimension to its plural ('branch' -> 'branches') and ``"all"`` to
+        the whole sample's name ('all clients')."""
         nouns = nouns or {}
+        everyone = nouns.get("all", "the whole sample")
         out = []
         for dim in self.dimensions:
             many = nouns.get(dim.name, dim.name + "s")
@@ -172,9 +176,9 @@ class WhereItWorked:
                 )
             elif not differ:
                 out.append(
-                    f"The {many} cannot be told apart: in none of the {len(tested)} families does "
-                    f"the effect differ between {many} by more than chance would explain "
-                    f"(every test p ≥ {ALPHA:.2f}). The effect for all clients is the best guide "
+                    f"The {many} cannot be told apart: in none of {_families(len(tested))} "
+                    f"does the effect differ between {many} by more than chance would explain "
+                    f"(every test p ≥ {ALPHA:.2f}). The effect for {everyone} is the best guide "
                     f"for each {dim.name}."
                 )
             else:
@@ -183,7 +187,7 @@ class WhereItWorked:
                 )
                 out.append(
                     f"The {many} differ by more than chance would explain in {len(differ)} of "
-                    f"{len(tested)} families: {names}. In the others they cannot be told apart."
+                    f"{_families(len(tested))}: {names}. In the others they cannot be told apart."
                 )
         return out
 
@@ -200,8 +204,13 @@ class WhereItWorked:
                 out.append(f"{many}: no test of equal effects for this estimator")
             elif not differ:
                 out.append(
-                    f"{many}: cannot be told apart in any of the {len(tested)} families "
-                    f"(all p ≥ {ALPHA:.2f})"
+                    f"{many}: cannot be told apart in "
+                    + (
+                        "the one family"
+                        if len(tested) == 1
+                        else f"any of the {len(tested)} families"
+                    )
+                    + f" (all p ≥ {ALPHA:.2f})"
                 )
             else:
                 names = ", ".join(self.labels[o].lower() for o in differ)
@@ -209,6 +218,10 @@ class WhereItWorked:
                     f"{many}: differ in {names}; alike in the other {len(tested) - len(differ)}"
                 )
         return out
+
+
+def _families(n: int) -> str:
+    return "the one family" if n == 1 else f"the {n} families"
 
 
 def _p(p: float) -> str:

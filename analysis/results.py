@@ -154,7 +154,11 @@ def outcome_catalogue(codebook: Codebook) -> pd.DataFrame:
             "family": f,
             "family_label": codebook.family_label(f),
             "type": "index",
-            "unit": "comparison-group baseline SDs",
+            # standardised at baseline where the family was asked there, else at each
+            # follow-up wave (multiple.add_family_indices)
+            "unit": "comparison-group baseline SDs"
+            if any(codebook.has_baseline(n) for n, v in codebook.outcomes.items() if v.family == f)
+            else "comparison-group SDs at that wave",
             "better": "higher",
             "is_index": True,
         }

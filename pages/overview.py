@@ -294,7 +294,7 @@ def where_worked_section(spec: Spec) -> html.Div:
         else d.name.capitalize()
         for d in w.dimensions
     }
-    nouns = {k: v.lower() + "s" for k, v in labels.items()}
+    nouns = {k: v.lower() + "s" for k, v in labels.items()} | {"all": all_sample(res).lower()}
     return where_section(w, labels, nouns, all_sample(res), WHERE)
 
 

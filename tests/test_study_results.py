@@ -452,3 +452,9 @@ def test_balance_leaves_out_outcomes_not_asked_at_baseline(proirri):
     bal = pd.DataFrame(build_diagnostics(panel, cb)["balance"])
     assert set(bal["kind"]) == {"characteristic"}  # PROIRRI measured no outcome before
     assert bal["mean_programme"].notna().all()
+
+
+def test_an_index_without_baseline_says_which_sds(proirri):
+    _, _, table = proirri
+    units = set(table.loc[table["is_index"], "unit"])
+    assert units == {"comparison-group SDs at that wave"}

@@ -6,6 +6,7 @@ import io
 from pathlib import Path
 from xml.sax.saxutils import escape
 
+from analysis.decide import JUDGEMENT_RULE
 from components.reports.common import MAX_BRIEF_PAGES, typeset
 from components.reports.content import Content
 from components.reports.render import figure_png
@@ -292,8 +293,19 @@ def build_brief(content: Content) -> bytes:
         [Paragraph("Recommendations and the evidence behind them", h2)] if c.recommendations else []
     )
     ev_style = ParagraphStyle("ev", parent=base, fontSize=8.5, leading=11, leftIndent=10)
+    if c.recommendations:
+        p4.append(Paragraph(t(JUDGEMENT_RULE), ParagraphStyle("rule", parent=base, fontSize=8, leading=10.5, textColor="#495057", spaceAfter=2)))  # fmt: skip
     for i, r in enumerate(c.recommendations, start=1):
-        p4.append(Paragraph(f"<b>{i}. {t(r.title)}.</b> {t(r.text)}", ParagraphStyle("rec", parent=base, spaceBefore=3, spaceAfter=1)))  # fmt: skip
+        j = (
+            r.judgement
+        )  # analysis.decide.JUDGEMENT_RULE, stated on the Overview and in the deck's notes
+        judged = (
+            f" <i>{t(j.label)} ({j.n_improved} of {j.n_counted} cited outcomes improved"
+            f"{'; rests mostly on no detectable effect' if j.mostly_null else ''}).</i>"
+            if j is not None and j.judgement
+            else ""
+        )
+        p4.append(Paragraph(f"<b>{i}. {t(r.title)}.</b>{judged} {t(r.text)}", ParagraphStyle("rec", parent=base, spaceBefore=3, spaceAfter=1)))  # fmt: skip
         for e in r.evidence:
             p4.append(
                 Paragraph(

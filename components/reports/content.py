@@ -37,6 +37,7 @@ from components.theme import (
 from components.views import (
     MULTIPLE_TESTING,
     SCALES,
+    all_sample,
     compared,
     estimator_words,
     headline_findings,
@@ -402,6 +403,7 @@ def build_content(arts: Artifacts, view: ReportView, study: Study | None = None)
         )
     where = where_it_worked(res, method=view.method, inference=view.inference, wave=view.wave)
     where_nouns = {d.name: _dimension_nouns(arts, study, d.name)[1] for d in where.dimensions}
+    where_nouns["all"] = all_sample(res).lower()
 
     rm = arts.results_manifest
     label = _data_label(arts, study)
