@@ -32,6 +32,16 @@ RECORD_BUTTON = """(id) => {
 }"""
 
 
+def _deck_notes(data: bytes) -> list[str]:
+    from pptx import Presentation
+
+    prs = Presentation(io.BytesIO(data))
+    return [
+        untypeset(s.notes_slide.notes_text_frame.text) if s.has_notes_slide else ""
+        for s in prs.slides
+    ]
+
+
 def _deck_text(data: bytes) -> tuple[int, list[str]]:
     from pptx import Presentation
 
@@ -64,11 +74,12 @@ def test_download_actions_deliver_the_current_view(watched, server, table):
     )
     assert "Slides ready" in page.inner_text("#report-status")
     n, texts = _deck_text(Path(download.path()).read_bytes())
-    assert n == 7 and all(DEMO_LABEL in t for t in texts)
+    assert n == 9 and all(DEMO_LABEL in t for t in texts)
+    notes = _deck_notes(Path(download.path()).read_bytes())
     rows = select(table, Spec(method="ancova", wave=1))
     groups = headline_findings(rows)
     for r in groups["improved"] + groups["worsened"]:
-        assert finding_sentence(r) in texts[1]
+        assert finding_sentence(r) in notes[1]  # the slide names them; the notes say it all
 
     with page.expect_download(timeout=90000) as info:
         page.click("#report-pdf-button")

@@ -101,16 +101,19 @@ def _download(page, button: str) -> tuple[str, Path]:
     return d.suggested_filename, Path(d.path())
 
 
-def _check_headline(texts: list[str], rows) -> None:
-    """The 'What changed' slide says exactly this view's verdicts, with its numbers."""
+def _check_headline(texts: list[str], notes: list[str], rows) -> None:
+    """The 'Did it work?' slide names exactly this view's verdicts; its speaker notes carry
+    each sentence with its numbers."""
     main = rows[~rows["is_index"]]
     moved = main[main["verdict"].isin(["improved", "worsened"])]
     assert len(moved), "the view chosen for this test should have a detected effect"
     for r in moved.to_dict("records"):
-        assert finding_sentence(r) in texts[1], r["outcome"]
-    nulls = texts[1].split("No detectable effect:")[1].split(".")[0]
+        assert finding_sentence(r) in notes[1], r["outcome"]
+    nulls = texts[1].split("No detectable effect:")[1].split("\n")[0]
     named = {s.strip() for s in nulls.split(",")}
-    assert named == set(main.loc[main["verdict"] == "no detectable effect", "short"])
+    assert named == {
+        s.lower() for s in main.loc[main["verdict"] == "no detectable effect", "short"]
+    }
 
 
 def test_every_control_reaches_the_downloads_and_the_nav_keeps_the_view(watched, server, table):
@@ -153,16 +156,17 @@ def test_every_control_reaches_the_downloads_and_the_nav_keeps_the_view(watched,
     name, path = _download(page, "#report-pptx-button")
     assert name == "amk-slides-midline-ancova.pptx"
     texts, notes = _deck(path)
-    assert "ANCOVA" in texts[0] and "cluster-robust" in texts[0] and "wild" not in texts[0]
-    _check_headline(texts, rows)
+    assert "ANCOVA" in texts[0] and "cluster-robust" in notes[0] and "wild" not in notes[0]
+    _check_headline(texts, notes, rows)
     # the chosen outcome's breakdown slide: its heterogeneity p-values from the table
     branch = _view_rows(table, "ancova", "cluster", MIDLINE, "branch")
     p_branch = branch.loc[branch["outcome"] == "insurance_any", "heterogeneity_p"].iloc[0]
-    assert f"Same effect in every branch? p = {p_branch:.3f}" in texts[4]
-    assert "Insurance take-up" in texts[4]
-    assert "standardised (SDs" in texts[3]  # the forest slide on the chosen scale
+    assert f"Same effect in every branch? p = {p_branch:.3f}" in notes[5]
+    assert "Insurance take-up" in texts[5]
+    assert "standardised" in texts[4]  # the forest slide on the chosen scale and direction
+    assert "as estimated" in texts[4]
     ins = rows.set_index("outcome").loc["insurance_any"]
-    assert finding_sentence({**ins.to_dict(), "outcome": "insurance_any"}) in texts[4]
+    assert finding_sentence({**ins.to_dict(), "outcome": "insurance_any"}) in notes[5]
 
     name, path = _download(page, "#report-pdf-button")
     assert name == "amk-brief-midline-ancova.pdf"
@@ -202,15 +206,18 @@ def test_every_control_reaches_the_downloads_and_the_nav_keeps_the_view(watched,
     assert sorted(q["branches"].split(",")) == kept
     assert q["method"] == "ancova" and q["wave"] == str(MIDLINE) and q["inference"] == "cluster"
     name, path = _download(page, "#report-pptx-button")
-    assert name == "amk-slides-midline-ancova.pptx"
+    # the file name names the chosen branches (issue 13)
+    kept_slug = "-".join(b.lower().replace(" ", "-") for b in kept)
+    assert name == f"amk-slides-midline-ancova-{kept_slug}.pptx"
     texts, notes = _deck(path)
-    _check_headline(texts, rows)
-    assert "Late instalments" in texts[4]
+    _check_headline(texts, notes, rows)
+    assert ", ".join(kept) in texts[0]  # and so does the title slide
+    assert "Late instalments" in texts[5]
     shown = f"Branches shown: {', '.join(kept)} ({len(kept)} of {branch['sample'].nunique()})"
-    assert shown in notes[4]
-    assert all(b not in notes[4] for b in BRANCHES_OFF)
+    assert shown in notes[5]
+    assert all(b not in notes[5] for b in BRANCHES_OFF)
     name, path = _download(page, "#report-pdf-button")
-    assert name == "amk-brief-midline-ancova.pdf"
+    assert name == f"amk-brief-midline-ancova-{kept_slug}.pdf"
     assert _flat(shown) in _pdf_text(path)
 
     # ---- presentation mode by the toggle; it and the filters survive the nav links
@@ -234,7 +241,7 @@ def test_every_control_reaches_the_downloads_and_the_nav_keeps_the_view(watched,
     page.select_option("#chain-method", "did")
     page.wait_for_function("() => new URLSearchParams(location.search).get('method') === null")
     name, _ = _download(page, "#report-pptx-button")
-    assert name == "amk-slides-midline-did.pptx"
+    assert name == f"amk-slides-midline-did-{kept_slug}.pptx"
 
     # ---- the Overview follows the view too, and its own wave links keep the rest
     page.get_by_role("link", name="Overview", exact=True).click()

@@ -296,7 +296,12 @@ class Deck:
         }[which]
         s = self.slide(
             title,
-            f"{c.vs}; {scale}, improvement to the right",
+            f"{c.vs}; {scale}, "
+            + (
+                "improvement to the right"
+                if c.view.direction == "improvement"
+                else "as estimated (programme minus comparison)"
+            ),
             notes="\n\n".join(
                 [
                     c.forest_caption,
