@@ -70,6 +70,9 @@ def arm_name(arm: str, study: Study | None = None) -> str:
 
 
 _wrap = wrap_label  # the one label wrapper (components.display)
+# legend entries of the subgroup plots break at this many characters, so that a phone
+# (390 px) shows each whole instead of clipping it at the plot's right edge
+LEGEND_WRAP = 34
 
 
 def padded_range(values, pad: float = 0.06) -> list[float] | None:
@@ -330,7 +333,7 @@ def draw_subgroups(disp: SubgroupDisplay) -> go.Figure:
         )  # fmt: skip
         fig.add_trace(
             go.Scatter(
-                x=raw["x"].tolist(), y=(raw["y"] + off).tolist(), mode="markers", name=disp.raw_name,
+                x=raw["x"].tolist(), y=(raw["y"] + off).tolist(), mode="markers", name=_wrap(disp.raw_name, LEGEND_WRAP),
                 marker={"color": RAW_COLOUR, "size": 11, "symbol": "circle"},
                 customdata=raw["sample"].tolist(), hovertext=raw["hover"].tolist(),
                 hoverinfo="text", meta={"role": "raw"},
@@ -347,7 +350,7 @@ def draw_subgroups(disp: SubgroupDisplay) -> go.Figure:
         )  # fmt: skip
         fig.add_trace(
             go.Scatter(
-                x=eb["eb_x"].tolist(), y=(eb["y"] - off).tolist(), mode="markers", name=disp.pooled_name,
+                x=eb["eb_x"].tolist(), y=(eb["y"] - off).tolist(), mode="markers", name=_wrap(disp.pooled_name, LEGEND_WRAP),
                 marker={"color": POOLED_COLOUR, "size": 11, "symbol": "diamond"},
                 hovertext=eb["eb_hover"].tolist(), hoverinfo="text", meta={"role": "pooled"},
             )
@@ -361,7 +364,7 @@ def draw_subgroups(disp: SubgroupDisplay) -> go.Figure:
         fig.add_vline(x=disp.reference_x, line={"color": GREY, "width": 1.5, "dash": "dash"})
         fig.add_trace(
             go.Scatter(
-                x=[None], y=[None], mode="lines", name=disp.reference_name,
+                x=[None], y=[None], mode="lines", name=_wrap(disp.reference_name, LEGEND_WRAP),
                 line={"color": GREY, "dash": "dash"},
             )
         )  # fmt: skip

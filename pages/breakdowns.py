@@ -19,6 +19,7 @@ from dash import Input, Output, State, dcc, html
 from components import breakdown_data as bd
 from components import params as qp
 from components.cache import memoize
+from components.display import DEFAULT_DIRECTION, DIRECTIONS
 from components.errors import safe_layout
 from components.figures import make_subgroup_plot
 from components.layout import (
@@ -72,6 +73,7 @@ METHOD = f"{PAGE}-method"
 WAVE = f"{PAGE}-wave"
 INFERENCE = f"{PAGE}-inference"
 BRANCHES = f"{PAGE}-branches"
+DIRECTION = f"{PAGE}-direction"
 PROVINCE_FIG = f"{PAGE}-province-figure"
 BRANCH_FIG = f"{PAGE}-branch-figure"
 SEX_FIG = f"{PAGE}-sex-figure"
@@ -114,6 +116,14 @@ def param_specs(outcome: str | None = None) -> list[qp.Param]:
         qp.Param("outcome", outcomes, outcomes[0], "outcome"),
         *spec_params(res, outcome),
         qp.Param("branches", opts["branch"], tuple(opts["branch"]), "branch", multi=True),
+        # the same control and URL parameter as Effects (issue 13): improvement by default
+        qp.Param(
+            "direction",
+            list(DIRECTIONS),
+            DEFAULT_DIRECTION,
+            "plot direction",
+            describe=lambda v: DIRECTIONS[v].lower(),
+        ),
     ]
 
 
@@ -239,7 +249,14 @@ def group_table(rows: pd.DataFrame, label: str) -> html.Div:
 
 
 @memoize
-def breakdown_view(outcome: str, method: str, wave: str, inference: str, branches: tuple[str, ...]):
+def breakdown_view(
+    outcome: str,
+    method: str,
+    wave: str,
+    inference: str,
+    branches: tuple[str, ...],
+    direction: str = DEFAULT_DIRECTION,
+):
     """Inputs -> everything the page shows (figures, configs, captions, tables, notes)."""
     arts = get_artifacts()
     res = arts.results
@@ -285,10 +302,15 @@ def breakdown_view(outcome: str, method: str, wave: str, inference: str, branche
             wave_label=wl,
         )
 
-    prov_fig = make_subgroup_plot(prov, unit=unit, reference=ref)
-    br_fig = make_subgroup_plot(br, unit=unit, pooled=True, reference=ref)
-    sex_fig = make_subgroup_plot(sex, unit=unit, reference=ref)
+    prov_fig = make_subgroup_plot(prov, unit=unit, reference=ref, direction=direction)
+    br_fig = make_subgroup_plot(br, unit=unit, pooled=True, reference=ref, direction=direction)
+    sex_fig = make_subgroup_plot(sex, unit=unit, reference=ref, direction=direction)
     better = "higher" if meta["better"] == "higher" else "lower"
+    flipped = (
+        f" Lower is better for this outcome, so the charts plot its effects with the sign flipped (right of zero = better); the tables and the hover keep the estimates as they are, in {unit}."
+        if direction == "improvement" and better == "lower"
+        else ""
+    )
     header = [
         html.H2(f"{meta['short']}", className="h5 mb-1"),
         html.P(
@@ -308,6 +330,12 @@ def breakdown_view(outcome: str, method: str, wave: str, inference: str, branche
         className="small mb-0",
     )
     base = slug(arts.study.slug if arts.study is not None else "study", outcome, method, inf, wl)
+    # the charts that follow the branch choice name it in their PNG file name
+    # (like the deck's ``...-baray-santuk.pptx``); all branches: no names
+    every = options(res)["branch"]
+    chosen_tail = slug(*branches) if branches and set(branches) != set(every) else ""
+    if has_branch and not branches:
+        chosen_tail = "no-branches"
     suppressed_note = (
         f" Groups with fewer than {int(res['min_cell'].iloc[0])} {unit_many} in an arm show “{too_few()}”."
         if "min_cell" in res
@@ -335,18 +363,26 @@ def breakdown_view(outcome: str, method: str, wave: str, inference: str, branche
         "compare": compare_block(br_all, branches, unit, inf) if has_branch else None,
         "header": header,
         "province_figure": prov_fig,
-        "province_config": graph_config(f"{base}-by-{slug(first_label)}"),
+        "province_config": graph_config(
+            slug(base, f"by-{first_label}", chosen_tail if has_branch else "")
+        ),
         "province_caption": spec_text(prov, first_label)
         + f" Dashed line: all {unit_many}."
+        + flipped
         + suppressed_note,
         "branch_figure": br_fig,
-        "branch_config": graph_config(f"{base}-by-branch"),
+        "branch_config": graph_config(slug(base, "by-branch", chosen_tail)),
         "branch_caption": spec_text(br, "branch")
         + f" Circles: the branch's own estimate; diamonds: partially pooled (empirical Bayes) estimate. Dashed line: all {unit_many}."
+        + flipped
         + suppressed_note,
         "sex_figure": sex_fig,
+        # all branches whatever the choice (see sex_scope), so no branch names
         "sex_config": graph_config(f"{base}-by-sex"),
-        "sex_caption": spec_text(sex, "sex") + f" Dashed line: all {unit_many}." + suppressed_note,
+        "sex_caption": spec_text(sex, "sex")
+        + f" Dashed line: all {unit_many}."
+        + flipped
+        + suppressed_note,
         "branch_table": branch_table(br)
         if len(br)
         else html.P("No branch selected.", className="small"),
@@ -440,7 +476,9 @@ def compare_block(
 
 @safe_layout
 @per_study
-def layout(outcome=None, method=None, wave=None, inference=None, branches=None, **kwargs):
+def layout(
+    outcome=None, method=None, wave=None, inference=None, branches=None, direction=None, **kwargs
+):
     arts = get_artifacts()
     if not arts.ok:
         return problem_page(arts, "Breakdowns")
@@ -448,7 +486,12 @@ def layout(outcome=None, method=None, wave=None, inference=None, branches=None, 
     query = {
         k: v
         for k, v in dict(
-            outcome=outcome, method=method, wave=wave, inference=inference, branches=branches
+            outcome=outcome,
+            method=method,
+            wave=wave,
+            inference=inference,
+            branches=branches,
+            direction=direction,
         ).items()
         if v is not None
     }
@@ -457,7 +500,12 @@ def layout(outcome=None, method=None, wave=None, inference=None, branches=None, 
     res = arts.results
     opts = options(res)
     v = breakdown_view(
-        values["outcome"], values["method"], values["wave"], values["inference"], values["branches"]
+        values["outcome"],
+        values["method"],
+        values["wave"],
+        values["inference"],
+        values["branches"],
+        values["direction"],
     )
     outcome_opts = res.drop_duplicates("outcome")[["outcome", "short"]]
     dims = dimensions()
@@ -494,6 +542,12 @@ def layout(outcome=None, method=None, wave=None, inference=None, branches=None, 
                             values["outcome"],
                         ),
                         *spec_controls(PAGE, values, res),
+                        control(
+                            DIRECTION,
+                            "Plot direction",
+                            [(k, v.split(" (")[0]) for k, v in DIRECTIONS.items()],
+                            values["direction"],
+                        ),
                     ],
                     OUTCOME,
                     WAVE,
@@ -675,27 +729,34 @@ def layout(outcome=None, method=None, wave=None, inference=None, branches=None, 
     Input(WAVE, "value"),
     Input(INFERENCE, "value"),
     Input(BRANCHES, "value"),
+    Input(DIRECTION, "value"),
     State(LOCATION, "search"),
     prevent_initial_call=True,
 )
-def update(outcome, method, wave, inference, branches, current=None):
+def update(outcome, method, wave, inference, branches, direction=None, current=None):
     specs = param_specs()
+    single = [p for p in specs if p.name != "branches"]
     values, _ = qp.parse(
-        specs[:4], dict(outcome=outcome, method=method, wave=wave, inference=inference)
+        single,
+        dict(outcome=outcome, method=method, wave=wave, inference=inference, direction=direction),
     )
     allowed = options(get_artifacts().results)["branch"]
     chosen = qp.chosen(branches, allowed)
     values["branches"] = chosen
     v = breakdown_view(
-        values["outcome"], values["method"], values["wave"], values["inference"], chosen
+        values["outcome"],
+        values["method"],
+        values["wave"],
+        values["inference"],
+        chosen,
+        values["direction"],
     )
     # "branches=" says "none chosen"; a study without branches has nothing to choose
+    own = qp.to_search(single, values)
     search = (
         qp.to_search(specs, values)
         if chosen or not allowed
-        else qp.to_search(specs[:4], values)
-        + ("&" if qp.to_search(specs[:4], values) else "?")
-        + "branches="
+        else own + ("&" if own else "?") + "branches="
     )
     # the shared filters this page does not set, and presentation mode, stay in the address
     search = qp.keep_carried(search, current, [p.name for p in specs])

@@ -184,3 +184,79 @@ def test_the_deck_gets_the_chosen_branches(bd_page, results):
     # the deck's file name (components/reports) then names them
     name = report_filename(view, results, "pptx", "amk")
     assert name.endswith("-baray-santuk.pptx"), name
+
+
+def _points(fig, role) -> dict[str, float]:
+    fig = fig if isinstance(fig, dict) else fig.to_dict()
+    out = {}
+    for tr in fig["data"]:
+        if (tr.get("meta") or {}).get("role") == role:
+            ys = tr["y"]
+            names = tr.get("customdata")
+            out.update(dict(zip(names or ys, tr["x"], strict=True)))
+    return out
+
+
+def _branch_rows(results, outcome, branches):
+    br = _sel(results)
+    br = br[(br["outcome"] == outcome) & (br["sample_type"] == "branch")]
+    return br[br["sample"].isin(branches) & ~br["suppressed"]].set_index("sample")
+
+
+def test_breakdowns_plot_improvement_by_default_and_keep_it_in_the_url(bd_page, results):
+    """repay_difficulty is lower-is-better: on the default (improvement) its branch points
+    are the results table's estimates with the sign flipped; direction=estimate plots them
+    as estimated and the address says so; a higher-is-better outcome is never flipped."""
+    outcome = "repay_difficulty"
+    assert results.loc[results["outcome"] == outcome, "better"].iloc[0] == "lower"
+    rows = _branch_rows(results, outcome, TWO)
+    assert len(rows) == 2
+    imp = _update(bd_page, outcome, TWO)
+    got = _points(imp["branch_figure"], "raw")
+    assert set(got) == set(TWO)
+    for b in TWO:
+        assert got[b] == pytest.approx(-rows.loc[b, "estimate"], abs=1e-12)
+    assert "direction" not in imp["search"]  # the default stays out of the address
+    assert "sign flipped" in imp["branch_caption"]
+    fig = imp["branch_figure"]
+    fig = fig if isinstance(fig, dict) else fig.to_dict()
+    assert "right of zero = better" in fig["layout"]["xaxis"]["title"]["text"].replace("<br>", " ")
+    # as estimated: the same points unflipped, and the URL keeps the choice
+    out = bd_page.update(outcome, *CHOICE, TWO, "estimate")
+    est = dict(zip(bd_page.ORDER + ["search"], out, strict=True))
+    got = _points(est["branch_figure"], "raw")
+    for b in TWO:
+        assert got[b] == pytest.approx(rows.loc[b, "estimate"], abs=1e-12)
+    assert "direction=estimate" in est["search"]
+    assert "sign flipped" not in est["branch_caption"]
+    # a higher-is-better outcome is plotted as estimated either way
+    up = "savings_any"
+    rows = _branch_rows(results, up, TWO)
+    got = _points(_update(bd_page, up, TWO)["branch_figure"], "raw")
+    for b in rows.index:
+        assert got[b] == pytest.approx(rows.loc[b, "estimate"], abs=1e-12)
+
+
+def test_direction_from_the_address_reaches_the_page(bd_page):
+    from app_fixtures import find_by_id
+
+    page = bd_page.layout(outcome="repay_difficulty", direction="estimate")
+    assert find_by_id(page, bd_page.DIRECTION).value == "estimate"
+    assert find_by_id(bd_page.layout(outcome="repay_difficulty"), bd_page.DIRECTION).value == (
+        "improvement"
+    )
+
+
+def test_png_file_names_name_the_chosen_branches(bd_page):
+    v = _update(bd_page, "repay_difficulty", TWO)
+    name = v["branch_config"]["toImageButtonOptions"]["filename"]
+    assert name.endswith("-by-branch-baray-santuk"), name
+    prov = v["province_config"]["toImageButtonOptions"]["filename"]
+    assert prov.endswith("-baray-santuk"), prov
+    # the chart by sex covers every branch whatever the choice, so it names none
+    sex = v["sex_config"]["toImageButtonOptions"]["filename"]
+    assert "baray" not in sex and sex.endswith("-by-sex"), sex
+    # all branches chosen: no list of every branch in the name
+    branches = bd_page.options(bd_page.get_artifacts().results)["branch"]
+    every = _update(bd_page, "repay_difficulty", list(branches))
+    assert every["branch_config"]["toImageButtonOptions"]["filename"].endswith("-by-branch")

@@ -233,9 +233,9 @@ def test_breakdowns_downloads_credit_the_licence(app_module):
 
     import openpyxl
     import pandas as pd
-    from pages import breakdowns as bd_page
 
     from components.store import using_study
+    from pages import breakdowns as bd_page
 
     with using_study("proirri"):
         xlsx = bd_page.download_xlsx(1, None, "post", "4", "cluster", None)
@@ -336,7 +336,7 @@ def test_breakdowns_of_a_study_without_branches_write_no_branch_filter(app_modul
         method="POST",
         headers={"Referer": "http://127.0.0.1/breakdowns?study=proirri"},
     ):
-        out = breakdowns.update("saved_cumul", "post", "4", "cluster", [], "?study=proirri")
+        out = breakdowns.update("saved_cumul", "post", "4", "cluster", [], current="?study=proirri")
     search = out[-1]
     assert "branches" not in search and "study=proirri" in search
     text = visible_text(out[0]) + " " + str(out[3])
@@ -356,9 +356,9 @@ def test_methods_page_says_why_a_diagnostic_does_not_apply(app_module):
 def test_breakdowns_open_and_move_to_a_wave_the_outcome_was_asked_in(app_module):
     """PROIRRI's endline outcomes were asked at the endline only; its savings in quarters 1-4."""
     import dash
-    from pages import breakdowns
 
     from components.store import using_study
+    from pages import breakdowns
 
     def wave_value(lay):
         found = {}
