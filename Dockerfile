@@ -31,9 +31,15 @@ COPY . .
 # the partial plotly.js bundle and its licence (without it the full 4.8 MB bundle is served)
 COPY --from=build /app/build/vendor/ build/vendor/
 RUN useradd --create-home --uid 10001 amk \
-    && python -m analysis demo --out build/raw_demo \
-    && python -m analysis build --raw build/raw_demo --out build/panel.parquet \
-    && python -m analysis results --panel build/panel.parquet --out build/results.parquet \
+    && python -m analysis demo --out build/amk/raw_demo \
+    && python -m analysis build --raw build/amk/raw_demo --out build/amk/panel.parquet \
+    && python -m analysis results --panel build/amk/panel.parquet --out build/amk/results.parquet \
+    && for cb in data/studies/*/codebook.yaml; do \
+         s="$(basename "$(dirname "$cb")")"; [ "$s" = amk ] && continue; \
+         python -m analysis build --raw "data/studies/$s" --codebook "$cb" --out "build/$s/panel.parquet" \
+         && python -m analysis results --panel "build/$s/panel.parquet" --out "build/$s/results.parquet" \
+         || exit 1; \
+       done \
     && chown -R amk:amk /app
 USER amk
 

@@ -5,9 +5,10 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 BUILD := build
-RAW := $(BUILD)/raw_demo
-PANEL := $(BUILD)/panel.parquet
-RESULTS := $(BUILD)/results.parquet
+# every study builds into build/<study_id>/; the AMK demo (simulated exports, then panel and results) too
+RAW := $(BUILD)/amk/raw_demo
+PANEL := $(BUILD)/amk/panel.parquet
+RESULTS := $(BUILD)/amk/results.parquet
 ANALYSIS_SRC := $(wildcard analysis/*.py)
 
 .PHONY: install sysdeps data results report run test bench lint clean plotly axe
@@ -44,7 +45,7 @@ $(RAW)/DEMO_SIMULATED.json: data/studies/amk/demo_config.yaml data/studies/amk/c
 
 ## studies: every shipped study that carries its own data files (data/studies/<id>/ with a
 ## codebook.yaml and its exports) builds into build/<id>/: panel, results table, diagnostics.
-## The AMK demo's simulated exports are generated instead, into build/ (above).
+## The AMK demo's simulated exports are generated instead, into build/amk/ (above).
 REAL_STUDIES := $(patsubst data/studies/%/codebook.yaml,%,$(wildcard data/studies/*/codebook.yaml))
 REAL_STUDIES := $(filter-out amk,$(REAL_STUDIES))
 .PHONY: studies

@@ -230,7 +230,7 @@ def make_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=_cmd_build)
 
-    from analysis.paths import build_dir
+    from analysis.paths import default_results
 
     p = sub.add_parser("results", help="estimate everything into the cached results table")
     p.add_argument(
@@ -239,7 +239,7 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--out",
         type=Path,
-        default=build_dir() / "results.parquet",
+        default=default_results(),
         help="results table (default: %(default)s)",
     )
     p.add_argument(

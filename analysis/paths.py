@@ -7,11 +7,12 @@ names the default study (``amk``); ``AMK_DATA_DIR`` points the app at any other
 folder of that shape; ``AMK_BUILD_DIR`` moves the built artefacts (panel,
 results).  All default to the repository.
 
-Built artefacts of one study (:func:`study_build_dir`): ``build/<study_id>/`` when that
-folder exists; for the default study, when it does not, ``build/`` itself (the flat
-layout the demo has always been built into, kept so that existing builds and
-``AMK_BUILD_DIR`` folders keep working).  Any other study without its folder has no
-build (the app says so and how to make one).
+Built artefacts of one study (:func:`study_build_dir`): ``build/<study_id>/`` (``make data``
+and the command line's defaults write there, the AMK demo into ``build/amk/``).  When the
+default study has no folder of its own, ``build/`` itself is read (the flat layout of
+builds made before studies had folders, and of ``AMK_BUILD_DIR`` folders holding one
+study's artefacts).  Any other study without its folder has no build (the app says so and
+how to make one).
 """
 
 from __future__ import annotations
@@ -75,8 +76,14 @@ def default_codebook() -> Path:
 
 
 def default_panel() -> Path:
-    return build_dir() / "panel.parquet"
+    """Where ``analysis build`` writes the default study's panel: ``build/<study_id>/``."""
+    return build_dir() / default_study() / "panel.parquet"
+
+
+def default_results() -> Path:
+    """Where ``analysis results`` writes the default study's results table."""
+    return build_dir() / default_study() / "results.parquet"
 
 
 def default_raw_dir() -> Path:
-    return build_dir() / "raw_demo"
+    return build_dir() / default_study() / "raw_demo"

@@ -187,10 +187,10 @@ def main(argv: list[str] | None = None) -> int:
     smoke = args.smoke
 
     from analysis.panel import read_panel
-    from analysis.paths import build_dir
+    from analysis.paths import study_build_dir
     from bench import bench_results, bench_twfe
 
-    bdir = build_dir()
+    bdir = study_build_dir()  # the default study's artefacts (build/amk/)
     if not (bdir / "results.parquet").is_file():
         print("artefacts missing: run `make data` first", file=sys.stderr)
         return 2

@@ -1,9 +1,11 @@
 """Fixtures shared by the dashboard tests (``test_app_*`` and ``test_browser``).
 
-The dashboard reads built artefacts.  ``artifact_dir`` reuses ``build/`` when its
-results were estimated from its panel by the current analysis code; otherwise it
-builds a fresh demo panel and results table (199 bootstrap draws) into a
-temporary folder once per test session.  ``AMK_BUILD_DIR`` then points there.
+The dashboard reads built artefacts.  ``artifact_dir`` reuses ``build/`` when the demo's
+results in ``build/amk/`` were estimated from its panel by the current analysis code;
+otherwise it builds a fresh demo panel and results table (199 bootstrap draws) into a
+temporary folder once per test session (the flat layout, read for the default study).
+``AMK_BUILD_DIR`` then points there; the demo's own files are under
+``analysis.paths.study_build_dir()``.
 """
 
 from __future__ import annotations
@@ -58,8 +60,11 @@ def artifact_dir(tmp_path_factory) -> Path:
     """A folder with fresh artefacts; ``AMK_BUILD_DIR`` is set to it for the session."""
     if "dir" not in _BUILT:
         default = PROJECT_ROOT / "build"
+        # make data builds the demo into build/amk/; AMK_BUILD_DIR names the folder of studies
         chosen = (
-            default if _fresh(default) else build_artifacts(tmp_path_factory.mktemp("amk_build"))
+            default
+            if _fresh(default / "amk")
+            else build_artifacts(tmp_path_factory.mktemp("amk_build"))
         )
         _BUILT["dir"] = chosen
     os.environ["AMK_BUILD_DIR"] = str(_BUILT["dir"])

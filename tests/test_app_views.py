@@ -13,6 +13,7 @@ import pytest
 from app_fixtures import *  # noqa: F403  (session fixtures: artefacts, app)
 
 from analysis.artifacts import load_artifacts
+from analysis.paths import study_build_dir
 from analysis.findings import finding_sentence
 from components import params as qp
 from components.figures import make_forest_plot, make_subgroup_plot
@@ -239,7 +240,7 @@ def test_stale_results_are_blocked(artifact_dir, tmp_path):
         "results.parquet",
         "diagnostics.json",
     ):
-        shutil.copy(artifact_dir / name, tmp_path / name)
+        shutil.copy(study_build_dir() / name, tmp_path / name)
     m = json.loads((tmp_path / "panel.manifest.json").read_text())
     m["panel_sha256"] = "0" * 64
     (tmp_path / "panel.manifest.json").write_text(json.dumps(m))

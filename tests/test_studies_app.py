@@ -38,7 +38,7 @@ def app_module():
     missing = [
         s for s in study_ids() if s != "amk" and not (BUILD / s / "results.parquet").is_file()
     ]
-    if missing or not (BUILD / "results.parquet").is_file():
+    if missing or not (BUILD / "amk" / "results.parquet").is_file():
         pytest.skip(f"studies not built ({', '.join(missing) or 'amk'}): run `make data`")
     old = os.environ.get("AMK_BUILD_DIR")
     os.environ["AMK_BUILD_DIR"] = str(BUILD)
@@ -210,7 +210,7 @@ def test_callbacks_answer_for_the_study_of_the_page(app_module):
         method="POST",
         headers={"Referer": "http://127.0.0.1/effects"},
     ):
-        assert get_artifacts().build_path == BUILD
+        assert get_artifacts().build_path == BUILD / "amk"
 
 
 def test_csv_download_carries_the_licence_line(app_module):
