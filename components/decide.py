@@ -180,7 +180,16 @@ def judgement_block(j: Judgement, id: str) -> html.Details:
     return html.Details(
         [
             html.Summary(
-                [judgement_badge(j), html.Span(" why?", className="small text-body-secondary")],
+                [
+                    judgement_badge(j),
+                    # said without opening: the judgement rests mostly on nulls
+                    html.Span(
+                        " rests mostly on no detectable effect", className="small fw-semibold"
+                    )
+                    if j.mostly_null
+                    else None,
+                    html.Span(" why?", className="small text-body-secondary"),
+                ],
                 className="judgement-summary",
             ),
             html.P(j.because(), className="small mb-1 mt-1 judgement-because"),

@@ -875,9 +875,11 @@ def test_no_subgroup_verdict_contradicts_its_interval_or_p(pages, results, outco
             headers, body = _table_rows(values[key])
             vcol = headers.index("Verdict (alone)" if key == "branch_table" else "Verdict")
             pcol = headers.index("p (alone)" if key == "branch_table" else "p")
-            ccol = headers.index("95% interval")
+            ccol = headers.index(
+                "95% interval (alone)" if key == "branch_table" else "95% interval"
+            )
             for cells in body:
-                if cells[pcol] == "too few clients":
+                if cells[pcol].startswith("too few"):
                     continue
                 lo, hi = (
                     float(t.replace("−", "-").replace(",", "")) for t in cells[ccol].split(" to ")

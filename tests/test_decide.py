@@ -188,3 +188,16 @@ def test_chain_exposure_box_and_profile_show_take_up_and_as_of(dash_app, arts):
     assert f"{100 * last['Programme']:.0f}% of clients in programme villages" in txt
     assert f"({100 * last['Comparison']:.0f}% in comparison villages)" in txt
     assert "Figures as of:" in text_of(ov.layout())
+
+
+def test_mostly_null_is_said_without_opening_the_judgement(dash_app):
+    from app_fixtures import text_of
+
+    from analysis.decide import Judgement
+    from components.decide import judgement_block
+
+    j = Judgement(MIXED, 3, 1, 0, 2, True)
+    summary = judgement_block(j, "x").children[0]
+    assert "rests mostly on no detectable effect" in text_of(summary)
+    j = Judgement(SUPPORTED, 3, 3, 0, 0, False)
+    assert "rests mostly" not in text_of(judgement_block(j, "x").children[0])
