@@ -341,7 +341,9 @@ def subgroup_display(
     ref_x, ref_name = None, ""
     if reference is not None and not is_missing(reference.get("estimate")):
         ref_x = (float(sg[0]) if len(sg) else 1.0) * float(reference["estimate"])
-        ref_name = f"{reference.get('sample') or 'All ' + nouns.unit.many}: {fmt_num(reference['estimate'])}"
+        # the number the dashed line is drawn at (flipped with the points when plotting
+        # improvement), so that the legend and the axis agree
+        ref_name = f"{reference.get('sample') or 'All ' + nouns.unit.many}: {fmt_num(ref_x)}"
     title = (
         f"Improvement ({unit}; right of zero = better)"
         if direction == "improvement"

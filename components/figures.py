@@ -388,7 +388,9 @@ def draw_subgroups(disp: SubgroupDisplay) -> go.Figure:
     )
     height = max(220, n * (70 if disp.pooled else 46) + 130)
     _base_layout(fig, height=height)
-    fig.update_layout(legend={"y": -90 / height})
+    # the legend above the plot: below it, it ran into the x-axis title once a phone
+    # wraps that title onto two lines (components/present.py)
+    fig.update_layout(legend={"y": 1.02, "yanchor": "bottom"})
     return fig
 
 

@@ -221,6 +221,14 @@ def test_breakdowns_plot_improvement_by_default_and_keep_it_in_the_url(bd_page, 
     fig = imp["branch_figure"]
     fig = fig if isinstance(fig, dict) else fig.to_dict()
     assert "right of zero = better" in fig["layout"]["xaxis"]["title"]["text"].replace("<br>", " ")
+    # the dashed line (all clients) is mirrored too, and its legend gives the number drawn
+    allrow = _sel(results)
+    allrow = allrow[(allrow["outcome"] == outcome) & (allrow["sample_type"] == "all")].iloc[0]
+    dashed = [sh["x0"] for sh in fig["layout"]["shapes"] if sh["line"].get("dash") == "dash"]
+    assert dashed == [pytest.approx(-allrow["estimate"], abs=1e-12)]
+    ref = [tr["name"] for tr in fig["data"] if tr.get("line", {}).get("dash") == "dash"]
+    drawn = f"{-allrow['estimate']:.3f}".replace("-", "\N{MINUS SIGN}")
+    assert ref and ref[0].replace("<br>", " ").endswith(f": {drawn}"), ref
     # as estimated: the same points unflipped, and the URL keeps the choice
     out = bd_page.update(outcome, *CHOICE, TWO, "estimate")
     est = dict(zip(bd_page.ORDER + ["search"], out, strict=True))

@@ -82,6 +82,32 @@ def test_officer_chooses_two_branches_and_downloads_them(browser, server, table,
         assert f"{diff:.3f}" in compare
         # the deck reads the address bar: it carries the branches
         assert "branches=Baray%2CSantuk" in page.evaluate("location.search")
+        # the PNG export names the chosen branches
+        png = page.evaluate(
+            "() => document.querySelector('#breakdowns-branch-figure .js-plotly-plot')"
+            "._context.toImageButtonOptions.filename"
+        )
+        assert png.endswith("-by-branch-baray-santuk"), png
+        # lower is better for repayment difficulty: improvement (the default) mirrors the
+        # branch points; "As estimated" from the menu plots the results table's estimates
+        js = (
+            "() => document.querySelector('#breakdowns-branch-figure .js-plotly-plot').data"
+            ".filter(t => t.meta && t.meta.role === 'raw').map(t => [t.customdata, t.x])[0]"
+        )
+        names, xs = page.evaluate(js)
+        for name, x in zip(names, xs, strict=True):
+            assert x == pytest.approx(-sel.loc[name, "estimate"], abs=1e-9)
+        page.select_option("#breakdowns-direction", "estimate")
+        page.wait_for_function("() => location.search.includes('direction=estimate')")
+        page.wait_for_function(
+            "() => document.querySelector('#breakdowns-branch-figure .xtitle')"
+            ".textContent.startsWith('Effect')",
+            timeout=20000,
+        )
+        names, xs = page.evaluate(js)
+        for name, x in zip(names, xs, strict=True):
+            assert x == pytest.approx(sel.loc[name, "estimate"], abs=1e-9)
+        assert "branches=Baray%2CSantuk" in page.evaluate("location.search")
 
         with page.expect_download() as info:
             page.click("#breakdowns-csv-button")
@@ -125,6 +151,21 @@ def test_officer_page_on_a_phone(browser, server):
                 b = cells.nth(i).bounding_box()
                 assert b["x"] >= 0 and b["x"] + b["width"] <= 390, (label, b)
                 assert cells.nth(i).inner_text().strip()
+        # the branch chart's legend is whole on the phone and clear of the axis title
+        boxes = page.evaluate(
+            """() => {
+                const gd = document.querySelector('#breakdowns-branch-figure .js-plotly-plot');
+                const r = (el) => { const b = el.getBoundingClientRect();
+                    return {l: b.left, r: b.right, t: b.top, b: b.bottom}; };
+                return {fig: r(gd), title: r(gd.querySelector('.xtitle')),
+                        legend: [...gd.querySelectorAll('.legendtext')].map(r)};
+            }"""
+        )
+        assert len(boxes["legend"]) == 3, boxes
+        for lb in boxes["legend"]:
+            assert lb["r"] <= min(390, boxes["fig"]["r"]) + 1, lb
+            t = boxes["title"]
+            assert lb["b"] <= t["t"] or lb["t"] >= t["b"], (lb, t)
         page.screenshot(path=str(SHOTS / "breakdowns-officer-390.png"), full_page=True)
         w.check()
     finally:
