@@ -24,6 +24,7 @@ import pandas as pd
 
 from analysis.findings import finding_sentence, nouns_of
 from analysis.study import Study
+from components.params import Param
 from components.theme import (
     GREY,
     VERDICT_COLOURS,
@@ -41,6 +42,19 @@ DIRECTIONS = {
     "estimate": "As estimated (programme minus comparison)",
 }
 DEFAULT_DIRECTION = "improvement"
+
+
+def direction_param() -> Param:
+    """The ``direction`` URL parameter (``improvement`` | ``estimate``), the same on every
+    page that plots effects (issue 13)."""
+    return Param(
+        "direction",
+        list(DIRECTIONS),
+        DEFAULT_DIRECTION,
+        "plot direction",
+        describe=lambda v: DIRECTIONS[v].lower(),
+    )
+
 
 # Marker shape by verdict, so that the verdict does not rest on colour alone (the chain
 # diagram and the slides use the same ▲ ▼ ● symbols, components.theme.VERDICT_SYMBOLS).

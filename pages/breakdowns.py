@@ -19,7 +19,7 @@ from dash import Input, Output, State, dcc, html
 from components import breakdown_data as bd
 from components import params as qp
 from components.cache import memoize
-from components.display import DEFAULT_DIRECTION, DIRECTIONS
+from components.display import DEFAULT_DIRECTION, DIRECTIONS, direction_param
 from components.errors import safe_layout
 from components.figures import make_subgroup_plot
 from components.layout import (
@@ -117,13 +117,7 @@ def param_specs(outcome: str | None = None) -> list[qp.Param]:
         *spec_params(res, outcome),
         qp.Param("branches", opts["branch"], tuple(opts["branch"]), "branch", multi=True),
         # the same control and URL parameter as Effects (issue 13): improvement by default
-        qp.Param(
-            "direction",
-            list(DIRECTIONS),
-            DEFAULT_DIRECTION,
-            "plot direction",
-            describe=lambda v: DIRECTIONS[v].lower(),
-        ),
+        direction_param(),
     ]
 
 

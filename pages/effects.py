@@ -11,7 +11,7 @@ from dash import Input, Output, State, dcc, html
 from analysis.findings import finding_sentence
 from components import params as qp
 from components.cache import memoize
-from components.display import DEFAULT_DIRECTION, DIRECTIONS
+from components.display import DEFAULT_DIRECTION, DIRECTIONS, direction_param
 from components.errors import safe_layout
 from components.figures import make_forest_plot, make_means_plot
 from components.layout import (
@@ -120,13 +120,7 @@ def param_specs() -> list[qp.Param]:
             describe=lambda v: MULTIPLE_TESTING[v].lower(),
         ),
         qp.Param("outcome", outcomes, outcomes[0], "outcome"),
-        qp.Param(
-            "direction",
-            list(DIRECTIONS),
-            DEFAULT_DIRECTION,
-            "plot direction",
-            describe=lambda v: DIRECTIONS[v].lower(),
-        ),
+        direction_param(),
     ]
 
 
