@@ -73,7 +73,9 @@ def test_breakdowns_and_chain_keep_presentation_mode(dash_app):
     import pages.breakdowns as bd
     import pages.results_chain as rc
 
-    out = bd.update("insurance_any", "ancova", "1", "cluster", ["Baray"], "?present=1&scale=std")
+    out = bd.update(
+        "insurance_any", "ancova", "1", "cluster", ["Baray"], current="?present=1&scale=std"
+    )
     assert _q(out[-1]) == {
         "outcome": "insurance_any",
         "method": "ancova",
