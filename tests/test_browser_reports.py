@@ -123,7 +123,10 @@ def test_presentation_mode_from_the_link_survives_navigation(watched, server):
     watched.goto(server + "/breakdowns?present=1", PAGES["/breakdowns"])
     page.wait_for_function("() => document.documentElement.classList.contains('presenting')")
     assert page.evaluate("getComputedStyle(document.documentElement).fontSize") == "20px"
-    assert page.is_hidden(".controls") and page.is_hidden("#report-pptx-button")
+    # a presenter keeps the outcome and wave menus (issue 13); the rest of the controls go
+    assert page.is_visible("#breakdowns-outcome") and page.is_visible("#breakdowns-wave")
+    assert page.is_hidden("#breakdowns-method") and page.is_hidden("#breakdowns-inference")
+    assert page.is_hidden("#report-pptx-button")
     assert page.is_hidden("#breakdowns-branches")
     assert page.is_visible("#provenance-label") and page.is_visible("#present-toggle")
     assert page.inner_text("#present-toggle") == "Exit presentation mode"
