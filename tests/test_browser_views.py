@@ -283,10 +283,10 @@ def test_nav_links_follow_the_address_and_mark_the_page(watched, server):
     _wait_query(page, method="ipw_did", scale=None)
     page.wait_for_selector(PAGES["/effects"])
     page.wait_for_function(
-        "() => document.querySelector('#effects-scale').value === 'natural' && document.querySelector('#effects-method').value === 'ipw_did'"
-    )
+        "() => document.querySelector('#effects-scale').value === 'std' && document.querySelector('#effects-method').value === 'ipw_did'"
+    )  # the default scale (standardised, issue 13) once `scale` leaves the address
     _settle(page)
-    _tb._wait_scale(page, "effects-forest", "natural")
+    _tb._wait_scale(page, "effects-forest", "std")
     page.wait_for_timeout(500)  # the figure drawn
     assert page.is_hidden("#effects-view-note") or not page.inner_text("#effects-view-note").strip()
     SHOTS.mkdir(parents=True, exist_ok=True)
