@@ -8,7 +8,7 @@ folder of that shape; ``AMK_BUILD_DIR`` moves the built artefacts (panel,
 results).  All default to the repository.
 
 Built artefacts of one study (:func:`study_build_dir`): ``build/<study_id>/`` (``make data``
-and the command line's defaults write there, the AMK demo into ``build/amk/``).  When the
+and the command line's defaults write there, the default demo into ``build/amk/``).  When the
 default study has no folder of its own, ``build/`` itself is read (the flat layout of
 builds made before studies had folders, and of ``AMK_BUILD_DIR`` folders holding one
 study's artefacts).  Any other study without its folder has no build (the app says so and
