@@ -13,8 +13,8 @@ import pytest
 from app_fixtures import *  # noqa: F403  (session fixtures: artefacts, app)
 
 from analysis.artifacts import load_artifacts
-from analysis.paths import study_build_dir
 from analysis.findings import finding_sentence
+from analysis.paths import study_build_dir
 from components import params as qp
 from components.figures import make_forest_plot, make_subgroup_plot
 from components.theme import fmt_num
@@ -250,7 +250,7 @@ def test_stale_results_are_blocked(artifact_dir, tmp_path):
 
 
 def test_fresh_artifacts_load(artifact_dir):
-    a = load_artifacts(artifact_dir)
+    a = load_artifacts(study_build_dir())
     assert a.ok, [p.message for p in a.problems]
     assert a.data_label.startswith("Demonstration data")
 

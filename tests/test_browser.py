@@ -23,7 +23,7 @@ import pytest
 from app_fixtures import *  # noqa: F403  (session fixtures: artefacts, app)
 
 from analysis.artifacts import load_artifacts
-from analysis.paths import PROJECT_ROOT
+from analysis.paths import PROJECT_ROOT, study_build_dir
 from bench.chromium import CHROMIUM, CHROMIUM_ARGS, launch  # noqa: F401  (re-exported)
 from components.views import Spec, select
 
@@ -156,7 +156,7 @@ def watched(browser):
 
 @pytest.fixture(scope="module")
 def table(artifact_dir):
-    a = load_artifacts(artifact_dir)
+    a = load_artifacts(study_build_dir())
     assert a.ok
     return a.results
 

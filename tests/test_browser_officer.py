@@ -18,6 +18,8 @@ from app_fixtures import *  # noqa: F403  (session fixtures: artefacts)
 from test_breakdowns_officer import _check_against_results
 from test_browser import PAGES, SHOTS
 
+from analysis.paths import study_build_dir
+
 pytestmark = pytest.mark.browser
 
 browser, server, table = _tb.browser, _tb.server, _tb.table
@@ -54,9 +56,7 @@ def test_officer_chooses_two_branches_and_downloads_them(browser, server, table,
         branches = sorted(table.loc[table["sample_type"] == "branch", "sample"].unique())
         _choose_two(page, branches)
         # which province each branch lies in, from the panel (not the app's code)
-        panel = pd.read_parquet(
-            Path(artifact_dir) / "panel.parquet", columns=["province", "branch"]
-        )
+        panel = pd.read_parquet(study_build_dir() / "panel.parquet", columns=["province", "branch"])
         nest = dict(zip(panel["branch"], panel["province"], strict=True))
         mine = {nest[b] for b in TWO}
         others = set(nest.values()) - mine

@@ -16,6 +16,7 @@ from test_browser import PAGES, SHOTS, Watched
 
 from analysis.demo import DEMO_LABEL
 from analysis.findings import finding_sentence
+from analysis.paths import study_build_dir
 from components.reports import untypeset
 from components.views import Spec, headline_findings, headline_lead, select, wave_labels
 
@@ -193,6 +194,6 @@ def test_print_stylesheet(browser, server, path, tmp_path):
 def table(artifact_dir):
     from analysis.artifacts import load_artifacts
 
-    a = load_artifacts(artifact_dir)
+    a = load_artifacts(study_build_dir())
     assert a.ok
     return a.results

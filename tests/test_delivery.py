@@ -167,9 +167,9 @@ def test_figure_pages_announce_plotly_with_a_preload_link(client):
     # the overview draws no figure; every page has its layout and callbacks preloaded
     overview = client.get("/").headers.get("Link", "")
     assert delivery.PLOTLY_PATH not in overview
-    for link in (link, overview):
+    for header in (link, overview):
         for path in ("/_dash-layout", "/_dash-dependencies"):
-            assert f"<{path}>; rel=preload; as=fetch; crossorigin" in link
+            assert f"<{path}>; rel=preload; as=fetch; crossorigin" in header
 
 
 def test_figures_draw_only_trace_types_of_the_basic_bundle(dash_app):

@@ -16,6 +16,7 @@ from app_fixtures import *  # noqa: F403  (session fixtures: artefacts)
 from analysis.artifacts import load_artifacts
 from analysis.demo import DEMO_LABEL
 from analysis.findings import display_numbers, finding_sentence
+from analysis.paths import study_build_dir
 from components import params as qp
 from components.chain import chain_figure
 from components.reports import (
@@ -41,7 +42,7 @@ ALT_VIEW = "?wave=1&method=ancova&inference=cluster&outcome=insurance_any&branch
 
 @pytest.fixture(scope="module")
 def rarts(artifact_dir):
-    arts = load_artifacts(artifact_dir)
+    arts = load_artifacts(study_build_dir())
     assert arts.ok, [p.message for p in arts.problems]
     return arts
 
@@ -414,7 +415,7 @@ def test_chain_figure_shows_every_indicator_with_its_verdict(rarts):
 
 def test_cli_writes_the_deck_and_the_brief(tmp_path, artifact_dir, capsys):
     out = tmp_path / "reports"
-    assert main(["--out", str(out), "--build", str(artifact_dir)]) == 0
+    assert main(["--out", str(out), "--build", str(study_build_dir())]) == 0
     names = sorted(p.name for p in out.iterdir())
     assert names == ["amk-brief-endline-did.pdf", "amk-slides-endline-did.pptx"]
     assert (out / names[0]).read_bytes()[:5] == b"%PDF-"

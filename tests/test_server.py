@@ -24,6 +24,7 @@ from app_fixtures import *  # noqa: F403  (artefact_dir, dash_app)
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from analysis.paths import study_build_dir
 from bench.loadgen import (
     Gunicorn,
     callback_bodies,
@@ -190,8 +191,10 @@ def test_redis_cache_shared_by_workers(artifact_dir, tmp_path, callback_payloads
 
 def test_corrupt_results_are_reported_not_served(artifact_dir, tmp_path):
     broken = tmp_path / "build"
-    shutil.copytree(artifact_dir, broken)
-    (broken / "results.parquet").write_bytes(b"PAR1 this is not a parquet file")
+    shutil.copytree(artifact_dir, broken, ignore=shutil.ignore_patterns("compressed"))
+    # the default study's results (build/amk/, or the folder itself in a flat test build)
+    target = broken / study_build_dir().relative_to(artifact_dir) / "results.parquet"
+    target.write_bytes(b"PAR1 this is not a parquet file")
     g = Gunicorn(broken, tmp_path / "log.txt")
     try:
         status, _, body = http_get(g.base + "/healthz")
@@ -356,7 +359,7 @@ def test_no_endpoint_returns_client_rows(dash_app, callback_payloads, artifact_d
     client = dash_app.server.test_client()
     import pandas as pd
 
-    ids = pd.read_parquet(Path(artifact_dir) / "panel.parquet", columns=["client_id"])[
+    ids = pd.read_parquet(study_build_dir() / "panel.parquet", columns=["client_id"])[
         "client_id"
     ].astype(str)
     sample_ids = set(ids.sample(50, random_state=1))
