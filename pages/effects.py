@@ -757,7 +757,7 @@ def csv_download(
     mt: str,
     direction: str = DEFAULT_DIRECTION,
 ) -> dict:
-    """The CSV of the table in view, with the data label and specification as comments."""
+    """The CSV of the table in view; row 1 holds the data label and specification as one cell."""
     arts = get_artifacts()
     rows, spec, _ = view_rows(method, wave, inference, scale, mt)
     wl = wave_labels(arts.results).get(spec.wave)

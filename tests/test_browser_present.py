@@ -51,20 +51,7 @@ def _box(page, selector):
     )
 
 
-def _points(page, graph_id):
-    return page.evaluate(
-        """(id) => {
-            const gd = document.getElementById(id).querySelector('.js-plotly-plot');
-            const out = {};
-            for (const tr of gd.data) {
-                if (tr.meta && tr.meta.role === 'point') {
-                    tr.customdata.forEach((o, i) => { out[o] = tr.x[i]; });
-                }
-            }
-            return out;
-        }""",
-        graph_id,
-    )
+_points = _tb._figure_points  # {outcome: x} of the live forest plot
 
 
 def _improvement_std(rows):
