@@ -244,6 +244,28 @@ def test_csv_download_has_label_and_equals_table(pages, arts):
     assert "client_id" not in df.columns and len(df) == len(rows)
 
 
+def test_csv_download_keeps_the_estimates_own_sign(pages, arts):
+    """Whatever the plot's direction, the CSV is programme minus comparison on every scale,
+    and says which way is better: compared here with the results table's own rows."""
+    eff = pages["effects"]
+    payload = eff.download_csv(1, "did", "2", "wild", "std", "95", "q")
+    df = pd.read_csv(io.StringIO(payload["content"]), skiprows=1).set_index("outcome")
+    res = arts.results
+    want = res[
+        (res["method"] == "did")
+        & (res["inference"] == "wild")
+        & (res["wave"] == 2)
+        & (res["sample_type"] == "all")
+    ].set_index("short")
+    assert (want["better"] == "lower").any(), "the check needs a lower-is-better outcome"
+    assert df["better"].to_dict() == want["better"].to_dict()
+    np.testing.assert_allclose(df["effect"], want.loc[df.index, "estimate"])
+    std = want["estimate"].where(want["is_index"], want["effect_std"])
+    np.testing.assert_allclose(df["effect_std"], std.loc[df.index])
+    first = next(csv.reader(io.StringIO(payload["content"])))[0]
+    assert "whatever the plot's direction" in first and "better: which way" in first
+
+
 # ---------------------------------------------------------------- breakdowns
 
 
