@@ -19,7 +19,7 @@ from dash import Input, Output, State, dcc, html
 from components import breakdown_data as bd
 from components import params as qp
 from components.cache import memoize
-from components.display import DEFAULT_DIRECTION, DIRECTIONS, direction_param
+from components.display import DEFAULT_DIRECTION, DIRECTIONS, direction_param, subgroup_display
 from components.errors import safe_layout
 from components.figures import make_subgroup_plot
 from components.layout import (
@@ -296,9 +296,12 @@ def breakdown_view(
             wave_label=wl,
         )
 
-    prov_fig = make_subgroup_plot(prov, unit=unit, reference=ref, direction=direction)
-    br_fig = make_subgroup_plot(br, unit=unit, pooled=True, reference=ref, direction=direction)
-    sex_fig = make_subgroup_plot(sex, unit=unit, reference=ref, direction=direction)
+    prov_fig, br_fig, sex_fig = (
+        make_subgroup_plot(
+            subgroup_display(g, unit=unit, pooled=pooled, reference=ref, direction=direction)
+        )
+        for g, pooled in ((prov, False), (br, True), (sex, False))
+    )
     better = "higher" if meta["better"] == "higher" else "lower"
     flipped = (
         f" Lower is better for this outcome, so the charts plot its effects with the sign flipped (right of zero = better); the tables and the hover keep the estimates as they are, in {unit}."
