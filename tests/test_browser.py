@@ -286,7 +286,65 @@ def test_choosing_the_late_leaves_only_the_inference_it_uses(watched, server, ta
     page.wait_for_function(
         "() => document.querySelectorAll('#effects-inference option:not(:disabled)').length === 2"
     )
+    # back on DiD: its default (the wild bootstrap) again, not the errors the LATE forced;
+    # the address, the caption and the plotted intervals follow
+    assert page.input_value("#effects-inference") == "wild"
+    _wait_query(page, method=None, inference=None)
+    page.wait_for_function(
+        "() => document.getElementById('effects-forest-caption').innerText.includes('bootstrap')"
+    )
+    _wait_intervals(page, "effects-forest", select(table, Spec(method="did", inference="wild")))
+    # a choice the user made is kept through the LATE by an estimator that offers it
+    page.select_option("#effects-inference", "cluster")
+    _wait_query(page, method=None, inference="cluster")
+    page.select_option("#effects-method", late)
+    _wait_query(page, method=late, inference="cluster")
+    page.select_option("#effects-method", "ancova")
+    _wait_query(page, method="ancova", inference="cluster")
+    assert page.input_value("#effects-inference") == "cluster"
+    _wait_intervals(
+        page, "effects-forest", select(table, Spec(method="ancova", inference="cluster"))
+    )
     watched.check()
+
+
+def _wait_query(page, **want):
+    """Wait until the address has exactly these values (None: the key is absent)."""
+    page.wait_for_function(
+        """(want) => {
+            const q = new URLSearchParams(location.search);
+            return Object.entries(want).every(([k, v]) => q.get(k) === v);
+        }""",
+        arg=want,
+        timeout=20000,
+    )
+
+
+def _wait_intervals(page, graph_id, rows: pd.DataFrame, level: str = "95"):
+    """Wait until the forest plot's ``level``% intervals (natural units, as estimated) are
+    those of ``rows``, the results-table rows of one view; the last ones drawn if not."""
+    want = [
+        v
+        for p in sorted(zip(rows[f"ci{level}_low"], rows[f"ci{level}_high"], strict=True))
+        for v in p
+    ]
+    read = """([id, lev]) => {
+        const gd = document.getElementById(id).querySelector('.js-plotly-plot');
+        const out = [];
+        for (const tr of (gd && gd.data) || []) {
+            if (tr.meta && tr.meta.role === 'interval' && tr.meta.level === lev) {
+                for (let i = 0; i + 1 < tr.x.length; i += 3) out.push([tr.x[i], tr.x[i + 1]]);
+            }
+        }
+        return out;
+    }"""
+    got = []
+    for _ in range(100):
+        got = [v for p in sorted(map(tuple, page.evaluate(read, [graph_id, level]))) for v in p]
+        if len(got) == len(want) and got == pytest.approx(want):
+            return
+        page.wait_for_timeout(200)
+    assert got == pytest.approx(want)
 
 
 def test_deep_link_restores_the_view(watched, server, table):

@@ -27,6 +27,7 @@ from components.reports import untypeset
 pytestmark = pytest.mark.browser
 
 browser, server, watched, table = _tb.browser, _tb.server, _tb.watched, _tb.table
+_wait_query = _tb._wait_query
 
 MIDLINE = 1
 BRANCHES_OFF = ("Baray", "Stoung")
@@ -34,18 +35,6 @@ BRANCHES_OFF = ("Baray", "Stoung")
 
 def _query(page) -> dict[str, str]:
     return {k: v[-1] for k, v in parse_qs(urlparse(page.url).query).items()}
-
-
-def _wait_query(page, **want):
-    """Wait until the address bar has exactly these values (None: the key is absent)."""
-    page.wait_for_function(
-        """(want) => {
-            const q = new URLSearchParams(location.search);
-            return Object.entries(want).every(([k, v]) => q.get(k) === v);
-        }""",
-        arg=want,
-        timeout=20000,
-    )
 
 
 def _settle(page):
