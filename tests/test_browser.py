@@ -210,6 +210,34 @@ def _wait_point(page, graph_id, outcome, value):
     )
 
 
+def _settle(page):
+    """Wait until no callback output is pending (as a user would before the next control)."""
+    page.wait_for_timeout(150)
+    page.wait_for_function("() => !document.querySelector('[data-dash-is-loading]')", timeout=20000)
+
+
+def _tick_branches(page, *, keep=None, drop=()) -> list[str]:
+    """On Breakdowns, leave ticked in the branch checklist exactly the branches in ``keep``
+    (or all but those in ``drop``), clicking each box as a user would; wait until the
+    address names them and the page has settled.  Returns the branches kept, in the
+    checklist's order."""
+    names = [n.strip() for n in page.locator("#breakdowns-branches label").all_inner_texts()]
+    kept = [n for n in names if (n in keep if keep is not None else n not in drop)]
+    assert kept and len(kept) < len(names), f"choose some of the branches {names}, not {kept}"
+    for n in names:
+        page.get_by_label(n, exact=True).set_checked(n in kept)
+    page.wait_for_function(
+        """(kept) => {
+            const q = (new URLSearchParams(location.search).get('branches') || '').split(',');
+            return q.length === kept.length && kept.every(b => q.includes(b));
+        }""",
+        arg=kept,
+        timeout=20000,
+    )
+    _settle(page)
+    return kept
+
+
 # ---------------------------------------------------------------- the walk
 
 
@@ -442,8 +470,7 @@ def test_csv_download_arrives_and_matches_the_table(watched, server, table):
 def test_breakdowns_branch_filter_updates_figure_and_url(watched, server):
     page = watched.page
     watched.goto(server + "/breakdowns?outcome=insurance_any", PAGES["/breakdowns"])
-    page.get_by_label("Baray", exact=True).uncheck()
-    page.wait_for_function("() => location.search.includes('branches=')")
+    _tick_branches(page, drop=["Baray"])
     page.wait_for_function(
         "() => { const gd = document.querySelector('#breakdowns-branch-figure .js-plotly-plot'); const raw = gd.data.find(t => t.meta && t.meta.role === 'raw'); return raw && !raw.customdata.includes('Baray'); }",
         timeout=20000,
