@@ -641,8 +641,10 @@ def test_inference_menu_offers_only_what_the_late_uses(pages, results, name):
     # choosing the LATE in the Estimator menu while the bootstrap is selected: the menu's
     # clientside callback (its own JavaScript, run by node) on the data the page carries
     data = find_by_id(lay, f"{mod.PAGE}-inference-menus").data
-    # the LATE's forced value is not a choice the user made
+    # the LATE's forced value is not a choice the user made; a link's choice among two is
     assert find_by_id(lay, f"{mod.PAGE}-inference-asked").data is None
+    chosen = mod.layout(method="did", inference="cluster")
+    assert find_by_id(chosen, f"{mod.PAGE}-inference-asked").data == "cluster"
     both = [{"label": "x", "value": "cluster"}, {"label": "y", "value": "wild"}]
     options, value, asked = _menu_in_browser(data, late, "wild", both, "wild")
     assert [o["value"] for o in options] == ["cluster"] and value == "cluster"
