@@ -346,30 +346,7 @@ def fit_post(
     -------
     One :class:`EffectResult` per arm other than the comparison arm.
     """
-    strata, controls = list(strata), list(controls)
-    check_columns(
-        df, [c for c in [y, treat, cluster, unit, time, weights, *strata, *controls] if c]
-    )
-    rows = df
-    if time is not None:
-        wave = _periods(df, time)[-1] if wave is None else match_value(df[time], wave, "wave")
-        rows = df[df[time] == wave]
-        _measured(df, rows, y, time, wave)
-        _unique_units(rows, unit, time, wave)
-    if cluster is None:
-        cluster = unit
-    if cluster is None:
-        rows = rows.assign(_row=np.arange(len(rows)))
-        cluster = "_row"
-    data = _sample(rows, y=y, treat=treat, cluster=cluster, unit=unit, strata=strata,
-                   controls=controls, weights=weights)  # fmt: skip
-    return _fit_arms(
-        data, y=y, treat=treat, cluster=cluster, unit=unit, strata=strata,
-        controls=[(c, data[c].to_numpy(float)) for c in controls], weights=weights,
-        control_arm=control_arm, inference=inference, draws=draws, seed=seed, method="post",
-        wave=None if wave is None else _plain(wave),
-        details={"strata": strata, "controls": controls, "weights": weights},
-    )  # fmt: skip
+    return _fit_wave(baseline=False, **locals())  # every argument, as given
 
 
 def fit_ancova_arms(
@@ -395,11 +372,75 @@ def fit_ancova_arms(
     and the outcome must be measured there for at least some units.  A unit without a baseline
     value keeps its row with the baseline set to 0 and a missing-value indicator (McKenzie 2012).
     """
+    return _fit_wave(baseline=True, **locals())  # every argument, as given
+
+
+def _fit_wave(
+    df: pd.DataFrame,
+    *,
+    baseline: bool,
+    y: str,
+    treat: str,
+    cluster: str | None,
+    unit: str | None,
+    time: str | None,
+    wave,
+    strata: Sequence[str],
+    controls: Sequence[str],
+    weights: str | None,
+    control_arm,
+    inference: Inference,
+    draws: int,
+    seed: int,
+) -> list[EffectResult]:
+    """The body of both estimators: the outcome at the follow-up ``wave`` on the arm indicators,
+    strata fixed effects and controls, and with ``baseline`` also on the outcome in the first
+    period (0 plus a missing indicator where a unit has none; McKenzie 2012)."""
     strata, controls = list(strata), list(controls)
     cluster = cluster or unit
     check_columns(
-        df, [c for c in [y, treat, unit, time, cluster, weights, *strata, *controls] if c]
+        df, [c for c in [y, treat, cluster, unit, time, weights, *strata, *controls] if c]
     )
+    if baseline:
+        first, wave, base = _baseline(df, y=y, unit=unit, time=time, wave=wave)
+    elif time is not None:
+        wave = _periods(df, time)[-1] if wave is None else match_value(df[time], wave, "wave")
+    rows = df
+    if time is not None:
+        rows = df[df[time] == wave]
+        _measured(df, rows, y, time, wave)
+        _unique_units(rows, unit, time, wave)
+    if cluster is None:
+        rows = rows.assign(_row=np.arange(len(rows)))
+        cluster = "_row"
+    regressors, details = [], {}
+    if baseline:
+        rows = rows.assign(_y0=rows[unit].map(base))
+        if rows["_y0"].isna().all():
+            raise EstimationError(
+                f"no unit in {time} = {arm_label(wave)} has a baseline value of '{y}' "
+                f"({time} = {arm_label(first)}); use --method post for this outcome"
+            )
+    data = _sample(rows, y=y, treat=treat, cluster=cluster, unit=unit, strata=strata,
+                   controls=controls, weights=weights, extra=["_y0"] if baseline else [])  # fmt: skip
+    if baseline:
+        miss = data["_y0"].isna().to_numpy(float)
+        regressors.append(("baseline", data["_y0"].fillna(0).to_numpy(float)))
+        if miss.any():
+            regressors.append(("baseline_missing", miss))
+        details["baseline"] = arm_label(first)
+    return _fit_arms(
+        data, y=y, treat=treat, cluster=cluster, unit=unit, strata=strata,
+        controls=regressors + [(c, data[c].to_numpy(float)) for c in controls], weights=weights,
+        control_arm=control_arm, inference=inference, draws=draws, seed=seed,
+        method="ancova" if baseline else "post", wave=None if wave is None else _plain(wave),
+        details={**details, "strata": strata, "controls": controls, "weights": weights},
+    )  # fmt: skip
+
+
+def _baseline(df: pd.DataFrame, *, y: str, unit: str, time: str, wave) -> tuple:
+    """(first period, follow-up wave, each unit's outcome in the first period) for ANCOVA; the
+    first period is the baseline and must precede the follow-up and hold some values of ``y``."""
     periods = _periods(df, time)
     if len(periods) < 2:
         raise EstimationError(
@@ -422,26 +463,4 @@ def fit_ancova_arms(
             f"outcome '{y}' is not measured in the first period ({time} = {arm_label(first)}), "
             "so there is no baseline to condition on; use --method post for this outcome"
         )
-    rows = df[df[time] == wave]
-    _measured(df, rows, y, time, wave)
-    _unique_units(rows, unit, time, wave)
-    rows = rows.assign(_y0=rows[unit].map(base))
-    if rows["_y0"].isna().all():
-        raise EstimationError(
-            f"no unit in {time} = {arm_label(wave)} has a baseline value of '{y}' "
-            f"({time} = {arm_label(first)}); use --method post for this outcome"
-        )
-    data = _sample(rows, y=y, treat=treat, cluster=cluster, unit=unit, strata=strata,
-                   controls=controls, weights=weights, extra=["_y0"])  # fmt: skip
-    miss = data["_y0"].isna().to_numpy(float)
-    extra = [("baseline", data["_y0"].fillna(0).to_numpy(float))]
-    if miss.any():
-        extra.append(("baseline_missing", miss))
-    return _fit_arms(
-        data, y=y, treat=treat, cluster=cluster, unit=unit, strata=strata,
-        controls=extra + [(c, data[c].to_numpy(float)) for c in controls], weights=weights,
-        control_arm=control_arm, inference=inference, draws=draws, seed=seed, method="ancova",
-        wave=_plain(wave),
-        details={"baseline": arm_label(first), "strata": strata, "controls": controls,
-                 "weights": weights},
-    )  # fmt: skip
+    return first, wave, base

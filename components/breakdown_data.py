@@ -19,8 +19,10 @@ import io
 import math
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Literal
 
 import pandas as pd
+from dash import dcc
 
 from analysis.compare import ComparisonError, difference
 from components.layout import csv_text, provenance_line
@@ -342,3 +344,19 @@ def xlsx_bytes(frame: pd.DataFrame, about: list[tuple[str, str]], *, spec: str) 
         about_ws.column_dimensions["A"].width = 34
         about_ws.column_dimensions["B"].width = 110
     return buf.getvalue()
+
+
+def download_data(
+    kind: Literal["csv", "xlsx"],
+    frame: pd.DataFrame,
+    *,
+    spec: str,
+    about: list[tuple[str, str]],
+    base: str,
+    branches: tuple[str, ...],
+) -> dict:
+    """dcc.Download data of the page's table ``frame``: the CSV (:func:`csv_payload`) or the
+    workbook with its "About" sheet (:func:`xlsx_bytes`), named ``<base>.csv`` / ``.xlsx``."""
+    if kind == "csv":
+        return csv_payload(frame, spec=spec, branches=branches, base=base)
+    return dcc.send_bytes(xlsx_bytes(frame, about, spec=spec), f"{base}.xlsx")

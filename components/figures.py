@@ -13,7 +13,6 @@ from components.display import (
     ForestDisplay,
     SubgroupDisplay,
     forest_display,
-    subgroup_display,
     wrap_label,
 )
 from components.theme import (
@@ -273,45 +272,20 @@ def make_means_plot(
     return fig
 
 
-def make_subgroup_plot(
-    rows: pd.DataFrame,
-    *,
-    unit: str,
-    pooled: bool = False,
-    reference: dict | None = None,
-    study: Study | None = None,
-    groups: str | None = None,
-    direction: str = "estimate",
-) -> go.Figure:
-    """Effects by subgroup (any breakdown the study declares), 95% intervals: the display
-    frame of ``rows`` (:func:`components.display.subgroup_display`), drawn by
-    :func:`draw_subgroups`.
+def make_subgroup_plot(disp: SubgroupDisplay) -> go.Figure:
+    """Effects by subgroup (any breakdown the study declares), 95% intervals, drawn from
+    the display frame :func:`components.display.subgroup_display` makes of one outcome's
+    rows (every number and word from its columns)::
 
-    With ``pooled``, each group also shows its partially pooled (empirical Bayes)
-    estimate just below the raw one; ``groups`` names the groups in the plural for
-    its legend (default: the study's strata, e.g. 'branches').  Suppressed groups read
-    "too few".  ``reference`` (the whole-sample row) is drawn as a dashed vertical line.
-    ``direction="improvement"`` plots an outcome where lower is better with its sign
-    flipped (right of zero = better); the hover keeps the estimate as it is.
+        make_subgroup_plot(subgroup_display(rows, unit="instalments", pooled=True))
+
+    A pooled frame shows each group's partially pooled (empirical Bayes) estimate just
+    below the raw one; suppressed groups read "too few"; the whole-sample reference is a
+    dashed vertical line.  No groups: a figure that says so.
     """
-    if rows.empty:
-        return empty_figure("No groups selected.")
-    return draw_subgroups(
-        subgroup_display(
-            rows,
-            unit=unit,
-            pooled=pooled,
-            reference=reference,
-            study=study,
-            groups=groups,
-            direction=direction,
-        )
-    )
-
-
-def draw_subgroups(disp: SubgroupDisplay) -> go.Figure:
-    """Draw a subgroup plot from its display frame (every number and word from its columns)."""
     pts = disp.points
+    if pts.empty:
+        return empty_figure("No groups selected.")
     off = 0.18 if disp.pooled else 0.0
     fig = go.Figure()
 
@@ -382,8 +356,10 @@ def draw_subgroups(disp: SubgroupDisplay) -> go.Figure:
     if disp.reference_x is not None:
         vals.append(disp.reference_x)
     fig.update_xaxes(
-        title={"text": _wrap(disp.axis_title, 60), "font": {"size": 12}},
+        # wrapped as the forest plot's: on a phone a one-line title ran past the plot's edge
+        title={"text": _wrap(disp.axis_title, 34), "font": {"size": 12}},
         zeroline=False,
+        automargin=True,
         range=padded_range(vals),
     )
     height = max(220, n * (70 if disp.pooled else 46) + 130)

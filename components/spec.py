@@ -89,10 +89,17 @@ def spec_controls(page: str, values: dict, results: pd.DataFrame | None) -> list
             *inference_choices(values["method"], values["inference"], results),
         ),
     ]
-    # what the Inference menu becomes for each estimator, read by the browser (see
-    # register_inference_menu)
-    controls[-1].children.append(
-        dcc.Store(id=f"{page}-inference-menus", data=inference_menus(results))
+    # what the Inference menu becomes for each estimator, and the inference the user chose,
+    # read by the browser (see register_inference_menu)
+    menus = inference_menus(results)
+    controls[-1].children.extend(
+        [
+            dcc.Store(id=f"{page}-inference-menus", data=menus),
+            dcc.Store(
+                id=f"{page}-inference-asked",
+                data=inference_asked(menus, values["method"], values["inference"]),
+            ),
+        ]
     )
     return controls
 
@@ -154,19 +161,39 @@ def inference_menus(results: pd.DataFrame | None) -> dict:
     }
 
 
-# the look-up in the browser: an unknown estimator or inference reads as the default (as
-# params.Param.check does); what does not change is not sent again
+def inference_asked(menus: dict, method: str, inference: str) -> str | None:
+    """The inference the user chose, as the page opens: ``inference`` when ``method``'s menu
+    really offered a choice and shows it as asked; None (the default) when the estimator
+    forced it -- the LATE's cluster-robust errors are not a choice to carry to the next
+    estimator."""
+    menu = (menus.get("menus") or {}).get(method)
+    if not menu or len(menu["options"]) < 2 or menu["value"].get(inference) != inference:
+        return None
+    return inference
+
+
+# the look-up in the browser.  A change of the Inference menu (the user's choice) is
+# remembered in <page>-inference-asked; a change of estimator shows the new estimator's
+# menu with the remembered choice where it offers it, else the default -- never a value
+# the previous estimator forced (the LATE's cluster-robust errors).  An unknown estimator
+# or inference reads as the default (as params.Param.check does); what does not change is
+# not sent again.
 _MENU_LOOKUP = """
-function(method, inference, data, before) {
+function(method, inference, data, before, asked) {
     const nu = window.dash_clientside.no_update;
+    const ctx = window.dash_clientside.callback_context || {};
+    const picked = (ctx.triggered || []).some(
+        t => typeof t.prop_id === 'string' && t.prop_id.endsWith('-inference.value'));
+    if (picked) { return [nu, nu, typeof inference === 'string' ? inference : null]; }
     const has = (o, k) => typeof k === 'string' && Object.prototype.hasOwnProperty.call(o, k);
-    if (!data || !data.menus) { return [nu, nu]; }
+    if (!data || !data.menus) { return [nu, nu, nu]; }
     const menu = data.menus[has(data.menus, method) ? method : data.method];
-    if (!menu) { return [nu, nu]; }
-    const value = menu.value[has(menu.value, inference) ? inference : data.inference];
+    if (!menu) { return [nu, nu, nu]; }
+    const value = menu.value[has(menu.value, asked) ? asked : data.inference];
     return [
         JSON.stringify(before) === JSON.stringify(menu.options) ? nu : menu.options,
         value === inference ? nu : value,
+        nu,
     ];
 }
 """
@@ -174,14 +201,19 @@ function(method, inference, data, before) {
 
 def register_inference_menu(page: str) -> None:
     """The Inference menu of ``page`` follows its Estimator menu, in the browser (a
-    clientside callback; the page's CSP allows it by hash, see components.server)."""
+    clientside callback; the page's CSP allows it by hash, see components.server).  The
+    menu's value is both an input (the user's choice, remembered) and an output (what an
+    estimator change shows): Dash runs a callback whose output is also its input once, not
+    again for its own output."""
     dash.clientside_callback(
         _MENU_LOOKUP,
         Output(f"{page}-inference", "options"),
         Output(f"{page}-inference", "value"),
+        Output(f"{page}-inference-asked", "data"),
         Input(f"{page}-method", "value"),
-        State(f"{page}-inference", "value"),
+        Input(f"{page}-inference", "value"),
         State(f"{page}-inference-menus", "data"),
         State(f"{page}-inference", "options"),
+        State(f"{page}-inference-asked", "data"),
         prevent_initial_call=True,
     )

@@ -19,7 +19,7 @@ from dash import Input, Output, State, dcc, html
 from components import breakdown_data as bd
 from components import params as qp
 from components.cache import memoize
-from components.display import DEFAULT_DIRECTION, DIRECTIONS, direction_param
+from components.display import DEFAULT_DIRECTION, DIRECTIONS, direction_param, subgroup_display
 from components.errors import safe_layout
 from components.figures import make_subgroup_plot
 from components.layout import (
@@ -298,9 +298,12 @@ def breakdown_view(
             wave_label=wl,
         )
 
-    prov_fig = make_subgroup_plot(prov, unit=unit, reference=ref, direction=direction)
-    br_fig = make_subgroup_plot(br, unit=unit, pooled=True, reference=ref, direction=direction)
-    sex_fig = make_subgroup_plot(sex, unit=unit, reference=ref, direction=direction)
+    prov_fig, br_fig, sex_fig = (
+        make_subgroup_plot(
+            subgroup_display(g, unit=unit, pooled=pooled, reference=ref, direction=direction)
+        )
+        for g, pooled in ((prov, False), (br, True), (sex, False))
+    )
     better = "higher" if meta["better"] == "higher" else "lower"
     flipped = (
         f" Lower is better for this outcome, so the charts plot its effects with the sign flipped (right of zero = better); the tables and the hover keep the estimates as they are, in {unit}."
@@ -836,37 +839,35 @@ def download_parts(outcome, method, wave, inference, branches):
     return frame, spec, about, base, v["branches"]
 
 
+def download(kind, n_clicks, outcome, method, wave, inference, branches):
+    """The page's download (``kind`` "csv" or "xlsx") of exactly what it shows."""
+    if not n_clicks:
+        return dash.no_update
+    frame, spec, about, base, chosen = download_parts(outcome, method, wave, inference, branches)
+    return bd.download_data(kind, frame, spec=spec, about=about, base=base, branches=chosen)
+
+
+# the page's choices, as both downloads read them
+DOWNLOAD_STATE = [State(i, "value") for i in (OUTCOME, METHOD, WAVE, INFERENCE, BRANCHES)]
+
+
 @dash.callback(
     Output(CSV_DOWNLOAD, "data"),
     Input(CSV_BUTTON, "n_clicks"),
-    State(OUTCOME, "value"),
-    State(METHOD, "value"),
-    State(WAVE, "value"),
-    State(INFERENCE, "value"),
-    State(BRANCHES, "value"),
+    *DOWNLOAD_STATE,
     prevent_initial_call=True,
 )
 def download_csv(n_clicks, outcome, method, wave, inference, branches):
     """The CSV of the page for every outcome: row 1 the provenance as one cell."""
-    if not n_clicks:
-        return dash.no_update
-    frame, spec, _, base, chosen = download_parts(outcome, method, wave, inference, branches)
-    return bd.csv_payload(frame, spec=spec, branches=chosen, base=base)
+    return download("csv", n_clicks, outcome, method, wave, inference, branches)
 
 
 @dash.callback(
     Output(XLSX_DOWNLOAD, "data"),
     Input(XLSX_BUTTON, "n_clicks"),
-    State(OUTCOME, "value"),
-    State(METHOD, "value"),
-    State(WAVE, "value"),
-    State(INFERENCE, "value"),
-    State(BRANCHES, "value"),
+    *DOWNLOAD_STATE,
     prevent_initial_call=True,
 )
 def download_xlsx(n_clicks, outcome, method, wave, inference, branches):
     """The same numbers as an Excel workbook with an "About" sheet."""
-    if not n_clicks:
-        return dash.no_update
-    frame, spec, about, base, _ = download_parts(outcome, method, wave, inference, branches)
-    return dcc.send_bytes(bd.xlsx_bytes(frame, about, spec=spec), f"{base}.xlsx")
+    return download("xlsx", n_clicks, outcome, method, wave, inference, branches)

@@ -762,19 +762,19 @@ def pick_outcome(click):
 def download_csv(n_clicks, method, wave, inference, scale, level, mt):
     if not n_clicks:
         return dash.no_update
-    return csv_download(*view_values(method, wave, inference, scale, level, mt))
+    method, wave, inference, scale, level, mt, _direction = view_values(
+        method, wave, inference, scale, level, mt
+    )
+    return csv_download(method, wave, inference, scale, level, mt)
 
 
-def csv_download(
-    method: str,
-    wave: str,
-    inference: str,
-    scale: str,
-    level: str,
-    mt: str,
-    direction: str = DEFAULT_DIRECTION,
-) -> dict:
-    """The CSV of the table in view; row 1 holds the data label and specification as one cell."""
+def csv_download(method: str, wave: str, inference: str, scale: str, level: str, mt: str) -> dict:
+    """The CSV of the table in view; row 1 holds the data label and specification as one cell.
+
+    The CSV is the table's numbers, whatever the plot's direction: every effect, interval and
+    ``effect_<scale>`` carries the estimate's own sign (programme minus comparison), and the
+    column ``better`` says which way is an improvement ("higher" or "lower"), ``verdict``
+    whether the effect improved or worsened the outcome."""
     arts = get_artifacts()
     rows, spec, _ = view_rows(method, wave, inference, scale, mt)
     wl = wave_labels(arts.results).get(spec.wave)
@@ -784,7 +784,9 @@ def csv_download(
         spec=specification_text(
             rows, spec, method_labels=METHOD_LABELS, manifest=arts.results_manifest, wave_label=wl
         )
-        + f" Effect, intervals and MDE in each outcome's own unit (column unit), programme minus comparison; effect_{scale}: the plot's scale ({SCALES[scale]})."
+        + " Effect, intervals and MDE in each outcome's own unit (column unit), programme minus comparison, whatever the plot's direction"
+        + ("." if scale == "natural" else f"; effect_{scale}: the plot's scale ({SCALES[scale]}).")
+        + " better: which way is an improvement (higher or lower)."
         + f" Significance: {MULTIPLE_TESTING[mt]}."
         + f" n_programme, n_comparison: {words()['units']} {n_estimation(_post_only())}. mde: {MDE_ESTIMATE}.",
     )

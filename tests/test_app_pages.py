@@ -244,6 +244,28 @@ def test_csv_download_has_label_and_equals_table(pages, arts):
     assert "client_id" not in df.columns and len(df) == len(rows)
 
 
+def test_csv_download_keeps_the_estimates_own_sign(pages, arts):
+    """Whatever the plot's direction, the CSV is programme minus comparison on every scale,
+    and says which way is better: compared here with the results table's own rows."""
+    eff = pages["effects"]
+    payload = eff.download_csv(1, "did", "2", "wild", "std", "95", "q")
+    df = pd.read_csv(io.StringIO(payload["content"]), skiprows=1).set_index("outcome")
+    res = arts.results
+    want = res[
+        (res["method"] == "did")
+        & (res["inference"] == "wild")
+        & (res["wave"] == 2)
+        & (res["sample_type"] == "all")
+    ].set_index("short")
+    assert (want["better"] == "lower").any(), "the check needs a lower-is-better outcome"
+    assert df["better"].to_dict() == want["better"].to_dict()
+    np.testing.assert_allclose(df["effect"], want.loc[df.index, "estimate"])
+    std = want["estimate"].where(want["is_index"], want["effect_std"])
+    np.testing.assert_allclose(df["effect_std"], std.loc[df.index])
+    first = next(csv.reader(io.StringIO(payload["content"])))[0]
+    assert "whatever the plot's direction" in first and "better: which way" in first
+
+
 # ---------------------------------------------------------------- breakdowns
 
 
@@ -626,17 +648,36 @@ def test_inference_menu_offers_only_what_the_late_uses(pages, results, name):
     # choosing the LATE in the Estimator menu while the bootstrap is selected: the menu's
     # clientside callback (its own JavaScript, run by node) on the data the page carries
     data = find_by_id(lay, f"{mod.PAGE}-inference-menus").data
+    # the LATE's forced value is not a choice the user made
+    assert find_by_id(lay, f"{mod.PAGE}-inference-asked").data is None
     both = [{"label": "x", "value": "cluster"}, {"label": "y", "value": "wild"}]
-    options, value = _menu_in_browser(data, late, "wild", both)
+    options, value, asked = _menu_in_browser(data, late, "wild", both, "wild")
     assert [o["value"] for o in options] == ["cluster"] and value == "cluster"
-    # back to an estimator with both: both offered, the current choice kept (not re-sent)
-    options, value = _menu_in_browser(data, "did", "cluster", options)
-    assert {o["value"] for o in options} == {"cluster", "wild"} and value is NO_UPDATE
-    options, value = _menu_in_browser(data, "did", "wild", options)
+    assert asked is NO_UPDATE
+    # back to an estimator with both: both offered, and the user's choice (the bootstrap)
+    # again -- not the cluster-robust errors the LATE forced
+    options, value, _ = _menu_in_browser(data, "did", "cluster", options, "wild")
+    assert {o["value"] for o in options} == {"cluster", "wild"} and value == "wild"
+    # no choice remembered (the page opened on the LATE): the default
+    _, value, _ = _menu_in_browser(data, "did", "cluster", options, None)
+    assert value == data["inference"] == "wild"
+    # the user picks cluster-robust errors: remembered, the menu left as it is ...
+    assert _menu_in_browser(data, "did", "cluster", options, "wild", by="inference") == (
+        NO_UPDATE,
+        NO_UPDATE,
+        "cluster",
+    )
+    # ... and kept by an estimator that offers it, through the LATE and back
+    late_options, value, _ = _menu_in_browser(data, late, "cluster", options, "cluster")
+    assert value is NO_UPDATE
+    options, value, _ = _menu_in_browser(data, "did", "cluster", late_options, "cluster")
+    assert len(options) == 2 and value is NO_UPDATE
+    options, value, _ = _menu_in_browser(data, "did", "wild", options, "wild")
     assert options is NO_UPDATE and value is NO_UPDATE
     # garbage in: a sane menu out
-    options, value = _menu_in_browser(data, ["x"], {"a": 1}, None)
+    options, value, _ = _menu_in_browser(data, ["x"], {"a": 1}, None, {"b": 2})
     assert value in {o["value"] for o in options}
+    assert _menu_in_browser(data, "did", {"a": 1}, None, "wild", by="inference")[2] is None
     # what the page carries is what the server-side rule says, for every pair
     for m in set(results["method"]):
         for i in set(results["inference"]):
@@ -648,9 +689,10 @@ def test_inference_menu_offers_only_what_the_late_uses(pages, results, name):
 NO_UPDATE = object()
 
 
-def _menu_in_browser(data, method, inference, before):
-    """components.spec's clientside look-up, run by node: (options, value), NO_UPDATE for
-    what it leaves as it is."""
+def _menu_in_browser(data, method, inference, before, asked, by="method"):
+    """components.spec's clientside look-up, run by node, as if the Estimator menu (``by``
+    "method") or the Inference menu ("inference") had changed: (options, value, asked),
+    NO_UPDATE for what it leaves as it is."""
     import shutil
     import subprocess
 
@@ -660,9 +702,10 @@ def _menu_in_browser(data, method, inference, before):
     if node is None:
         pytest.skip("node is not installed (tests/test_browser.py covers the menu in Chromium)")
     script = (
-        "window = {dash_clientside: {no_update: '__NO_UPDATE__'}};\n"
+        "window = {dash_clientside: {no_update: '__NO_UPDATE__', callback_context: "
+        f"{{triggered: [{{prop_id: 'effects-{by}.value', value: null}}]}}}}}};\n"
         f"const f = {_MENU_LOOKUP.strip()};\n"
-        f"process.stdout.write(JSON.stringify(f(...{json.dumps([method, inference, data, before])})));"
+        f"process.stdout.write(JSON.stringify(f(...{json.dumps([method, inference, data, before, asked])})));"
     )
     out = json.loads(subprocess.run([node, "-e", script], capture_output=True, text=True,
                                     check=True, timeout=30).stdout)  # fmt: skip
@@ -673,7 +716,7 @@ def test_late_view_caption_and_inference_menu_agree(pages, results):
     late = _late(results)
     eff = pages["effects"]
     data = find_by_id(eff.layout(), f"{eff.PAGE}-inference-menus").data
-    options, value = _menu_in_browser(data, late, "wild", None)
+    options, value, _ = _menu_in_browser(data, late, "wild", None, "wild")
     fig, config, caption, rows, cols, note, _phone = eff.update_forest(
         late, "2", value, "natural", "95", "q"
     )[:7]

@@ -16,6 +16,7 @@ from analysis.artifacts import load_artifacts
 from analysis.findings import finding_sentence
 from analysis.paths import study_build_dir
 from components import params as qp
+from components.display import subgroup_display
 from components.figures import make_forest_plot, make_subgroup_plot
 from components.theme import fmt_num
 from components.views import LEVELS, Spec, ordered, scaled_rows, select, view_verdict
@@ -218,7 +219,7 @@ def test_subgroup_plot_shows_raw_and_pooled(results):
         & (results["wave"] == 2)
         & (results["outcome"] == "repay_difficulty")
     ]
-    fig = make_subgroup_plot(br, unit="share", pooled=True)
+    fig = make_subgroup_plot(subgroup_display(br, unit="share", pooled=True))
     roles = {(tr.meta or {}).get("role"): tr for tr in fig.data}
     np.testing.assert_allclose(sorted(roles["raw"].x), sorted(br["estimate"]))
     np.testing.assert_allclose(sorted(roles["pooled"].x), sorted(br["eb_estimate"]))

@@ -210,6 +210,34 @@ def _wait_point(page, graph_id, outcome, value):
     )
 
 
+def _settle(page):
+    """Wait until no callback output is pending (as a user would before the next control)."""
+    page.wait_for_timeout(150)
+    page.wait_for_function("() => !document.querySelector('[data-dash-is-loading]')", timeout=20000)
+
+
+def _tick_branches(page, *, keep=None, drop=()) -> list[str]:
+    """On Breakdowns, leave ticked in the branch checklist exactly the branches in ``keep``
+    (or all but those in ``drop``), clicking each box as a user would; wait until the
+    address names them and the page has settled.  Returns the branches kept, in the
+    checklist's order."""
+    names = [n.strip() for n in page.locator("#breakdowns-branches label").all_inner_texts()]
+    kept = [n for n in names if (n in keep if keep is not None else n not in drop)]
+    assert kept and len(kept) < len(names), f"choose some of the branches {names}, not {kept}"
+    for n in names:
+        page.get_by_label(n, exact=True).set_checked(n in kept)
+    page.wait_for_function(
+        """(kept) => {
+            const q = (new URLSearchParams(location.search).get('branches') || '').split(',');
+            return q.length === kept.length && kept.every(b => q.includes(b));
+        }""",
+        arg=kept,
+        timeout=20000,
+    )
+    _settle(page)
+    return kept
+
+
 # ---------------------------------------------------------------- the walk
 
 
@@ -286,7 +314,65 @@ def test_choosing_the_late_leaves_only_the_inference_it_uses(watched, server, ta
     page.wait_for_function(
         "() => document.querySelectorAll('#effects-inference option:not(:disabled)').length === 2"
     )
+    # back on DiD: its default (the wild bootstrap) again, not the errors the LATE forced;
+    # the address, the caption and the plotted intervals follow
+    assert page.input_value("#effects-inference") == "wild"
+    _wait_query(page, method=None, inference=None)
+    page.wait_for_function(
+        "() => document.getElementById('effects-forest-caption').innerText.includes('bootstrap')"
+    )
+    _wait_intervals(page, "effects-forest", select(table, Spec(method="did", inference="wild")))
+    # a choice the user made is kept through the LATE by an estimator that offers it
+    page.select_option("#effects-inference", "cluster")
+    _wait_query(page, method=None, inference="cluster")
+    page.select_option("#effects-method", late)
+    _wait_query(page, method=late, inference="cluster")
+    page.select_option("#effects-method", "ancova")
+    _wait_query(page, method="ancova", inference="cluster")
+    assert page.input_value("#effects-inference") == "cluster"
+    _wait_intervals(
+        page, "effects-forest", select(table, Spec(method="ancova", inference="cluster"))
+    )
     watched.check()
+
+
+def _wait_query(page, **want):
+    """Wait until the address has exactly these values (None: the key is absent)."""
+    page.wait_for_function(
+        """(want) => {
+            const q = new URLSearchParams(location.search);
+            return Object.entries(want).every(([k, v]) => q.get(k) === v);
+        }""",
+        arg=want,
+        timeout=20000,
+    )
+
+
+def _wait_intervals(page, graph_id, rows: pd.DataFrame, level: str = "95"):
+    """Wait until the forest plot's ``level``% intervals (natural units, as estimated) are
+    those of ``rows``, the results-table rows of one view; the last ones drawn if not."""
+    want = [
+        v
+        for p in sorted(zip(rows[f"ci{level}_low"], rows[f"ci{level}_high"], strict=True))
+        for v in p
+    ]
+    read = """([id, lev]) => {
+        const gd = document.getElementById(id).querySelector('.js-plotly-plot');
+        const out = [];
+        for (const tr of (gd && gd.data) || []) {
+            if (tr.meta && tr.meta.role === 'interval' && tr.meta.level === lev) {
+                for (let i = 0; i + 1 < tr.x.length; i += 3) out.push([tr.x[i], tr.x[i + 1]]);
+            }
+        }
+        return out;
+    }"""
+    got = []
+    for _ in range(100):
+        got = [v for p in sorted(map(tuple, page.evaluate(read, [graph_id, level]))) for v in p]
+        if len(got) == len(want) and got == pytest.approx(want):
+            return
+        page.wait_for_timeout(200)
+    assert got == pytest.approx(want)
 
 
 def test_deep_link_restores_the_view(watched, server, table):
@@ -384,8 +470,7 @@ def test_csv_download_arrives_and_matches_the_table(watched, server, table):
 def test_breakdowns_branch_filter_updates_figure_and_url(watched, server):
     page = watched.page
     watched.goto(server + "/breakdowns?outcome=insurance_any", PAGES["/breakdowns"])
-    page.get_by_label("Baray", exact=True).uncheck()
-    page.wait_for_function("() => location.search.includes('branches=')")
+    _tick_branches(page, drop=["Baray"])
     page.wait_for_function(
         "() => { const gd = document.querySelector('#breakdowns-branch-figure .js-plotly-plot'); const raw = gd.data.find(t => t.meta && t.meta.role === 'raw'); return raw && !raw.customdata.includes('Baray'); }",
         timeout=20000,

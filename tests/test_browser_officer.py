@@ -28,19 +28,12 @@ TWO = ["Baray", "Santuk"]
 VIEW = "/breakdowns?outcome=repay_difficulty&method=did&wave=2&inference=wild"
 
 
-def _settle(page):
-    page.wait_for_timeout(150)
-    page.wait_for_function("() => !document.querySelector('[data-dash-is-loading]')", timeout=20000)
+_settle = _tb._settle
 
 
-def _choose_two(page, all_branches):
-    for b in all_branches:
-        if b not in TWO:
-            page.get_by_label(b, exact=True).uncheck()
-    page.wait_for_function(
-        "() => new URLSearchParams(location.search).get('branches') === 'Baray,Santuk'",
-        timeout=20000,
-    )
+def _choose_two(page):
+    assert _tb._tick_branches(page, keep=TWO) == TWO
+    assert page.evaluate("new URLSearchParams(location.search).get('branches')") == "Baray,Santuk"
     page.wait_for_function(
         "() => document.querySelector('#breakdowns-compare').innerText.includes('Baray minus Santuk')",
         timeout=20000,
@@ -54,7 +47,7 @@ def test_officer_chooses_two_branches_and_downloads_them(browser, server, table,
     try:
         w.goto(server + VIEW, PAGES["/breakdowns"])
         branches = sorted(table.loc[table["sample_type"] == "branch", "sample"].unique())
-        _choose_two(page, branches)
+        _choose_two(page)
         # which province each branch lies in, from the panel (not the app's code)
         panel = pd.read_parquet(study_build_dir() / "panel.parquet", columns=["province", "branch"])
         nest = dict(zip(panel["branch"], panel["province"], strict=True))

@@ -27,6 +27,7 @@ from components.reports import untypeset
 pytestmark = pytest.mark.browser
 
 browser, server, watched, table = _tb.browser, _tb.server, _tb.watched, _tb.table
+_wait_query, _settle = _tb._wait_query, _tb._settle
 
 MIDLINE = 1
 BRANCHES_OFF = ("Baray", "Stoung")
@@ -34,24 +35,6 @@ BRANCHES_OFF = ("Baray", "Stoung")
 
 def _query(page) -> dict[str, str]:
     return {k: v[-1] for k, v in parse_qs(urlparse(page.url).query).items()}
-
-
-def _wait_query(page, **want):
-    """Wait until the address bar has exactly these values (None: the key is absent)."""
-    page.wait_for_function(
-        """(want) => {
-            const q = new URLSearchParams(location.search);
-            return Object.entries(want).every(([k, v]) => q.get(k) === v);
-        }""",
-        arg=want,
-        timeout=20000,
-    )
-
-
-def _settle(page):
-    """Wait until no callback output is pending (as a user would before the next control)."""
-    page.wait_for_timeout(150)
-    page.wait_for_function("() => !document.querySelector('[data-dash-is-loading]')", timeout=20000)
 
 
 def _view_rows(table, method, inference, wave, sample_type="all"):
@@ -194,16 +177,12 @@ def test_every_control_reaches_the_downloads_and_the_nav_keeps_the_view(watched,
     assert page.is_hidden("#breakdowns-notes") or not page.inner_text("#breakdowns-notes").strip()
 
     # ---- the Breakdowns controls: the branch filter by clicks, the outcome by select
-    for b in BRANCHES_OFF:
-        page.get_by_label(b, exact=True).uncheck()
+    ticked = _tb._tick_branches(page, drop=BRANCHES_OFF)
     page.select_option("#breakdowns-outcome", "late_instalments")
-    page.wait_for_function(
-        "() => { const q = new URLSearchParams(location.search); return (q.get('branches') || '').split(',').length === 6 && q.get('outcome') === 'late_instalments'; }",
-        timeout=20000,
-    )
+    _wait_query(page, outcome="late_instalments")
     q = _query(page)
     kept = [b for b in sorted(set(branch["sample"])) if b not in BRANCHES_OFF]
-    assert sorted(q["branches"].split(",")) == kept
+    assert sorted(ticked) == kept and sorted(q["branches"].split(",")) == kept
     assert q["method"] == "ancova" and q["wave"] == str(MIDLINE) and q["inference"] == "cluster"
     name, path = _download(page, "#report-pptx-button")
     # the file name names the chosen branches (issue 13)

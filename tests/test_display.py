@@ -9,7 +9,7 @@ import yaml
 from app_fixtures import *  # noqa: F403  (session fixtures: artefacts, app)
 
 from analysis.paths import PROJECT_ROOT
-from components.display import VERDICT_MARKERS, forest_display
+from components.display import VERDICT_MARKERS, forest_display, subgroup_display
 from components.figures import make_forest_plot, make_subgroup_plot
 from components.theme import VERDICT_COLOURS
 from components.views import LEVELS, Spec, ordered, scaled_rows, select
@@ -161,8 +161,8 @@ def test_subgroup_plot_can_show_improvement(results):
         & (results["wave"] == 2)
         & (results["outcome"] == "late_instalments")
     ]
-    est = make_subgroup_plot(sub, unit="instalments")
-    imp = make_subgroup_plot(sub, unit="instalments", direction="improvement")
+    est = make_subgroup_plot(subgroup_display(sub, unit="instalments"))
+    imp = make_subgroup_plot(subgroup_display(sub, unit="instalments", direction="improvement"))
     xe = next(tr for tr in est.data if (tr.meta or {}).get("role") == "raw").x
     xi = next(tr for tr in imp.data if (tr.meta or {}).get("role") == "raw").x
     np.testing.assert_allclose(np.asarray(xi, float), -np.asarray(xe, float))

@@ -18,6 +18,7 @@ from analysis.codebook import load_codebook
 from analysis.panel import build_panel
 from analysis.paths import PROJECT_ROOT
 from analysis.results import build_diagnostics, build_results
+from tests.test_study_shapes import LONG_CODEBOOK, edited
 
 STUDY = PROJECT_ROOT / "data" / "studies" / "proirri"
 # Table 2 with province fixed effects: (estimate, SE); Table A13 wild bootstrap p (Q4)
@@ -116,42 +117,21 @@ def test_diagnostics_say_what_does_not_apply(proirri):
     assert "means_by_arm" not in diag["unavailable"]
 
 
-# A made-up study: one long file, named arms, sampling weights, an outcome asked at
-# endline only on a 0-10 scale, a breakdown with labelled levels.
-CODEBOOK = """
-input: {layout: long, file_pattern: "survey*", wave_column: round}
-waves:
-  0: {label: Baseline, value: BL, baseline: true}
-  1: {label: Endline, value: EL}
-roles:
-  unit: pid
-  cluster: village
-  arm: group
-  comparison: control
-  breakdowns: [woman]
-  weights: w
-  covariates: [age]
-design:
-  pid: {label: Person, raw: pid, kind: id}
-  village: {label: Village, raw: vill, kind: code, missing_codes: []}
-  group: {label: Arm, raw: grp, values: {0: control, 1: training, 2: visits}, missing_codes: []}
-covariates:
-  woman: {label: Woman, raw: {0: sex}, values: {1: 0, 2: 1}, baseline_only: true, dimension: sex, levels: {1: Women, 0: Men}}
-  age: {label: Age, raw: {0: age}, baseline_only: true}
-  w: {label: Sampling weight, raw: {0: w}, baseline_only: true}
-families:
-  saving: {label: Saving}
-outcomes:
-  saves: {label: Saves regularly, family: saving, type: binary, unit: share, better: higher, raw: saves}
-  confidence:
-    label: Confidence (0-10)
-    family: saving
-    type: likert
-    scale: [0, 10]
-    unit: points
-    better: higher
-    raw: {1: conf}
-"""
+# A made-up study: the long-file three-arm study of test_study_shapes (named arms, an outcome
+# asked at endline only on a 0-10 scale) with sampling weights, an age control and a breakdown
+# with labelled levels.  Derived from that codebook so that a change there reaches this one.
+CODEBOOK = edited(
+    LONG_CODEBOOK,
+    ("  breakdowns: [female]\n", "  breakdowns: [woman]\n  weights: w\n  covariates: [age]\n"),
+    ("2: training and visits}", "2: visits}"),
+    (
+        "  female: {label: Woman, raw: {0: sex}, values: {1: 0, 2: 1}, baseline_only: true}\n",
+        "  woman: {label: Woman, raw: {0: sex}, values: {1: 0, 2: 1}, baseline_only: true,"
+        " dimension: sex, levels: {1: Women, 0: Men}}\n"
+        "  age: {label: Age, raw: {0: age}, baseline_only: true}\n"
+        "  w: {label: Sampling weight, raw: {0: w}, baseline_only: true}\n",
+    ),
+)
 
 
 def _made_up(tmp_path, arms=2):

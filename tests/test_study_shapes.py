@@ -85,6 +85,15 @@ def _wide_file(folder):
     return df
 
 
+def edited(text: str, *changes: tuple[str, str]) -> str:
+    """``text`` with each ``(old, new)`` applied, where ``old`` must stand exactly once: a codebook
+    derived from another fails here, not silently, when the one it derives from changes."""
+    for old, new in changes:
+        assert text.count(old) == 1, f"{old!r} stands {text.count(old)} times in the codebook"
+        text = text.replace(old, new)
+    return text
+
+
 def _codebook(tmp_path, text, name="codebook.yaml"):
     path = tmp_path / name
     path.write_text(textwrap.dedent(text))
@@ -294,17 +303,15 @@ def test_codebook_without_interview_date_or_code_list_builds(tmp_path, codebook,
     ],
 )
 def test_bad_roles_and_waves_are_named(tmp_path, change, message):
-    old, new = change
-    assert old in WIDE_CODEBOOK
     with pytest.raises(CodebookError) as err:
-        _codebook(tmp_path, WIDE_CODEBOOK.replace(old, new, 1))
+        _codebook(tmp_path, edited(WIDE_CODEBOOK, change))
     assert message in str(err.value)
 
 
 def test_long_layout_needs_its_wave_column(tmp_path):
     with pytest.raises(CodebookError, match="input.wave_column is needed"):
-        _codebook(tmp_path, LONG_CODEBOOK.replace(", wave_column: round", ""))
-    cb = _codebook(tmp_path, LONG_CODEBOOK.replace("wave_column: round", "wave_column: rnd"))
+        _codebook(tmp_path, edited(LONG_CODEBOOK, (", wave_column: round", "")))
+    cb = _codebook(tmp_path, edited(LONG_CODEBOOK, ("wave_column: round", "wave_column: rnd")))
     _long_file(tmp_path / "raw")
     with pytest.raises(PanelBuildError, match="'rnd': wave column not found"):
         build_panel(tmp_path / "raw", cb)

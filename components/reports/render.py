@@ -7,6 +7,7 @@ import threading
 import plotly.graph_objects as go
 
 from components.chain import chain_figure
+from components.display import subgroup_display
 from components.figures import make_forest_plot, make_subgroup_plot
 from components.reports.common import ReportError
 from components.reports.content import Content
@@ -108,12 +109,14 @@ def figure(content: Content, which: str, width: int, height: int, font: int) -> 
     if which.startswith("breakdown-"):
         b = content.breakdowns[int(which.split("-", 1)[1])]
         fig = make_subgroup_plot(
-            b.rows,
-            unit=content.outcome_unit,
-            pooled=b.pooled,
-            reference=content.reference,
-            study=content.study,
-            groups=b.many,
+            subgroup_display(
+                b.rows,
+                unit=content.outcome_unit,
+                pooled=b.pooled,
+                reference=content.reference,
+                study=content.study,
+                groups=b.many,
+            )
         )
         return _restyle(
             fig, width, height, font, legend_columns=1 if b.pooled or width < 600 else 2
