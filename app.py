@@ -26,6 +26,7 @@ except ImportError:  # pragma: no cover - a dash that moved them
 import components.export  # noqa: F401  (registers the SVG-export callback)
 import components.present  # noqa: F401  (report downloads and presentation mode)
 from analysis.paths import default_study, study_ids
+from components import viewport
 from components.cache import init_cache, memoize
 from components.delivery import speed_up
 from components.errors import APP_ERROR_ID, LAYOUT_FAILED_TITLE, on_callback_error
@@ -222,6 +223,7 @@ def shell() -> html.Div:
                 [
                     study_note(),
                     toolbar(),
+                    *viewport.stores(),
                     problems_alert(warnings, id="app-warnings")
                     if warnings
                     else html.Div(id="app-warnings"),

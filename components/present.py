@@ -187,6 +187,11 @@ dash.clientside_callback(
             out = next;
         }
         document.documentElement.classList.toggle('presenting', on);
+        if (on === current) {
+            // the mode did not change (most address changes are a filter): nothing to redraw
+            const nu = window.dash_clientside.no_update;
+            return [nu, out, nu, nu];
+        }
         return [on, out, on ? 'Exit presentation mode' : 'Presentation mode', on ? 'true' : 'false'];
     }
     """,

@@ -48,7 +48,7 @@ def nav_link(name: str, path: str) -> dbc.NavItem:
 # so that a link is up to date as soon as the address changes
 dash.clientside_callback(
     """
-    function(pathname, search, ids) {
+    function(pathname, search, ids, hrefs, actives, brand) {
         const KEEP = __KEEP__;
         const q = new URLSearchParams(search || '');
         const out = new URLSearchParams();
@@ -57,11 +57,13 @@ dash.clientside_callback(
             if (all.length) { out.set(k, all[all.length - 1]); }
         });
         const tail = out.toString() ? '?' + out.toString() : '';
-        return [
-            ids.map(function(id) { return id.index + tail; }),
-            ids.map(function(id) { return id.index === pathname; }),
-            '/' + tail,
-        ];
+        // unchanged links are not sent again (most address changes are a page's own filter,
+        // which the links do not carry): each update costs the browser a redraw
+        const nu = window.dash_clientside.no_update;
+        const same = function(a, b) { return JSON.stringify(a) === JSON.stringify(b); };
+        const h = ids.map(function(id) { return id.index + tail; });
+        const a = ids.map(function(id) { return id.index === pathname; });
+        return [same(h, hrefs) ? nu : h, same(a, actives) ? nu : a, brand === '/' + tail ? nu : '/' + tail];
     }
     """.replace("__KEEP__", json.dumps(list(CARRIED_PARAMS))),
     Output({"type": NAV_LINK_TYPE, "index": ALL}, "href"),
@@ -70,4 +72,7 @@ dash.clientside_callback(
     Input(LOCATION, "pathname"),
     Input(LOCATION, "search"),
     State({"type": NAV_LINK_TYPE, "index": ALL}, "id"),
+    State({"type": NAV_LINK_TYPE, "index": ALL}, "href"),
+    State({"type": NAV_LINK_TYPE, "index": ALL}, "active"),
+    State(BRAND, "href"),
 )

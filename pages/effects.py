@@ -47,6 +47,7 @@ from components.theme import (
     too_few,
 )
 from components.urlstate import LOCATION
+from components.viewport import CROSSED, VIEWPORT, is_narrow
 from components.views import (
     DEFAULT_SCALE,
     INFERENCE_LABELS,
@@ -316,8 +317,12 @@ def forest_view(
     level: str,
     mt: str,
     direction: str = DEFAULT_DIRECTION,
+    narrow: bool | None = None,
 ):
-    """Inputs of the view -> (figure, config, caption, grid rows, grid columns, note, phone list)."""
+    """Inputs of the view -> (figure, config, caption, grid rows, grid columns, note, phone list).
+
+    ``narrow`` (components.viewport): on a wide screen (False) the phone list, which is
+    hidden there, is left empty; None (not known) builds it."""
     arts = get_artifacts()
     rows, spec, note = view_rows(method, wave, inference, scale, mt)
     wl = wave_labels(arts.results).get(spec.wave)
@@ -359,7 +364,7 @@ def forest_view(
         grid_records(frame),
         grid_columns(scale, level),
         note_children,
-        phone_list(rows, level),
+        [] if narrow is False else phone_list(rows, level),
     )
 
 
@@ -507,6 +512,7 @@ def layout(
         values[k] for k in ("method", "wave", "inference", "scale", "level", "mt", "direction")
     ]
     detail_args = [values[k] for k in ("outcome", "method", "wave", "inference")]
+    forest_args.append(None)  # the screen's width is not known yet: both tables
     fig, config, cap, grid_rows, grid_cols, note, phone = forest_view(*forest_args)
     mfig, mconfig, dtitle, dtable, dcap = detail_view(*detail_args)
     forest = graph(FOREST, fig, config["toImageButtonOptions"]["filename"], label="the forest plot")
@@ -659,8 +665,10 @@ def layout(
     Input(MT, "value"),
     Input(DIRECTION, "value"),
     Input(OUTCOME, "value"),
+    Input(CROSSED, "data"),
     State(FOREST_SHOWN, "data"),
     State(LOCATION, "search"),
+    State(VIEWPORT, "data"),
     prevent_initial_call=True,
 )
 def update_forest(
@@ -672,15 +680,23 @@ def update_forest(
     mt,
     direction=None,
     outcome=None,
+    _crossed=None,
     shown=None,
     current=None,
+    screen=None,
 ):
     """The forest plot, its table and captions (only the outputs that changed, see
     components.shown) and the view in the address bar (``write_url``): one answer."""
-    args = view_values(method, wave, inference, scale, level, mt, direction)
-    before = shown_args(shown, view_values)
+    args = (*view_values(method, wave, inference, scale, level, mt, direction), is_narrow(screen))
+    before = shown_args(shown, _shown_forest)
     out = changed_only(forest_view(*args), forest_view(*before) if before else None)
     return (*out, list(args), write_url(*args[:6], outcome, args[6], current))
+
+
+def _shown_forest(*shown) -> tuple:
+    """A forest shown store's arguments, checked like the callback's inputs."""
+    *view, narrow = shown
+    return (*view_values(*view), narrow if isinstance(narrow, bool) else None)
 
 
 def write_url(method, wave, inference, scale, level, mt, outcome, direction=None, current=None):

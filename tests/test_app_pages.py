@@ -478,11 +478,13 @@ def test_callback_error_becomes_friendly_message_in_page(dash_app, pages, monkey
         # the search output is written by other callbacks too: Dash names it "…@<hash>"
         "output": next(k for k in dash_app.callback_map if k.startswith("..effects-forest.figure")),
         "outputs": [{"id": i, "property": p} for i, p in outputs],
-        "inputs": [{"id": i, "property": "value", "value": v} for i, v in inputs],
+        "inputs": [{"id": i, "property": "value", "value": v} for i, v in inputs]
+        + [{"id": eff.CROSSED, "property": "data", "value": 0}],
         "changedPropIds": [f"{eff.SCALE}.value"],
         "state": [
             {"id": eff.FOREST_SHOWN, "property": "data", "value": None},
             {"id": eff.LOCATION, "property": "search", "value": ""},
+            {"id": eff.VIEWPORT, "property": "data", "value": {"narrow": False}},
         ],
     }
     client = dash_app.server.test_client()

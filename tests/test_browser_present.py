@@ -218,3 +218,46 @@ def test_phone_effects_shows_effect_interval_and_verdict_without_sideways_scroll
     page.locator("#effects-phone-list").scroll_into_view_if_needed()
     page.screenshot(path=str(SHOTS / "phone-effects-list-390.png"))
     phone.check()
+
+
+def _phone_items(page) -> dict[str, str]:
+    return page.evaluate(
+        """() => Object.fromEntries([...document.querySelectorAll('#effects-phone-list li')]
+            .map(li => [li.dataset.outcome, li.innerText]))"""
+    )
+
+
+def _wait_phone_wave(page, table, wave: int) -> None:
+    """Until the phone list shows the default estimator's effects at ``wave``."""
+    rows = select(table, Spec(wave=wave)).set_index("outcome")
+    want = {o: f"{r['estimate']:+.3f}" for o, r in rows.iterrows()}
+    page.wait_for_function(
+        """(want) => {
+            const items = [...document.querySelectorAll('#effects-phone-list li')];
+            return items.length === Object.keys(want).length && items.every(li =>
+                li.innerText.replace(/\u2212/g, '-').includes(want[li.dataset.outcome]));
+        }""",
+        arg=want,
+        timeout=20000,
+    )
+
+
+def test_phone_list_follows_filters_and_a_resize_across_the_breakpoint(phone, server, table):
+    """On a wide screen the hidden phone list is not built (components.viewport); it is
+    built as soon as the screen becomes narrow, for the view then chosen."""
+    page = phone.page
+    phone.goto(server + "/effects", PAGES["/effects"])
+    page.wait_for_selector("#effects-phone-list li")
+    _wait_phone_wave(page, table, 2)
+    page.select_option("#effects-wave", "1")  # a filter change on the phone
+    _wait_phone_wave(page, table, 1)
+    page.set_viewport_size({"width": 1366, "height": 900})
+    page.wait_for_selector("#effects-grid .ag-row", state="visible")
+    page.select_option("#effects-wave", "2")  # on the wide screen: the list is left empty
+    page.wait_for_function(
+        "() => !document.querySelector('#effects-phone-list li')", timeout=20000
+    )
+    page.set_viewport_size({"width": 390, "height": 844})  # back to a phone: built again
+    _wait_phone_wave(page, table, 2)
+    assert page.is_hidden("#effects-grid")
+    phone.check()

@@ -44,9 +44,12 @@ def test_effects_a_change_of_outcome_resends_nothing_of_the_forest(dash_app):
     import pages.effects as eff
 
     args = ["did", "2", "wild", "std", "95", "q", "improvement"]
-    out = eff.update_forest(*args, "insurance_any", args, "")
+    wide = {"narrow": False}
+    out = eff.update_forest(
+        *args, "insurance_any", shown=[*args, False], current="", screen=wide
+    )
     assert all(o is dash.no_update for o in out[:7])
-    assert out[7] == args and "outcome=insurance_any" in out[8]
+    assert out[7] == [*args, False] and "outcome=insurance_any" in out[8]
 
 
 @pytest.mark.parametrize(
@@ -63,11 +66,14 @@ def test_effects_a_change_of_outcome_resends_nothing_of_the_forest(dash_app):
 def test_effects_page_after_a_change_equals_a_fresh_view(dash_app, before, after):
     import pages.effects as eff
 
-    showing = list(eff.forest_view.uncached(*before))
-    answer = eff.update_forest(*after, "insurance_any", before, "")
-    fresh = eff.forest_view.uncached(*after)
+    # the page as loaded (both tables), then changed on a wide screen (no phone list)
+    showing = list(eff.forest_view.uncached(*before, None))
+    answer = eff.update_forest(
+        *after, "insurance_any", shown=[*before, None], current="", screen={"narrow": False}
+    )
+    fresh = eff.forest_view.uncached(*after, False)
     assert [_json(x) for x in _apply(showing, list(answer[:7]))] == [_json(x) for x in fresh]
-    assert answer[7] == after
+    assert answer[7] == [*after, False]
 
 
 def test_breakdowns_ticking_a_branch_leaves_the_unchanged_panels_alone(dash_app):
@@ -93,3 +99,24 @@ def test_breakdowns_with_no_shown_store_sends_everything(dash_app):
 
     answer = bd.update("late_instalments", "did", "2", "wild", ["Baray"], shown="junk")
     assert not any(a is dash.no_update for a in answer)
+
+
+def test_effects_builds_the_phone_list_only_where_it_is_seen(dash_app):
+    import pages.effects as eff
+
+    args = ["did", "2", "wild", "std", "95", "q", "improvement"]
+    phone = {}
+    for screen in ({"narrow": True}, {"narrow": False}, None, "junk"):
+        out = eff.update_forest(*args, "insurance_any", shown=None, current="", screen=screen)
+        phone[str(screen)] = out[6]
+        assert out[3] == eff.forest_view.uncached(*args)[3]  # the grid's rows: always
+    assert phone[str({"narrow": False})] == []
+    n = len(eff.forest_view.uncached(*args)[3])
+    for key in (str({"narrow": True}), "None", "junk"):
+        # one item per outcome in the table
+        assert len(_json(phone[key])[0]["props"]["children"]) == n, key
+    # crossing to a phone: the list is sent although the view did not change
+    out = eff.update_forest(
+        *args, "insurance_any", 1, shown=[*args, False], current="", screen={"narrow": True}
+    )
+    assert out[6] is not dash.no_update and len(_json(out[6])[0]["props"]["children"]) == n

@@ -1,0 +1,66 @@
+"""Which layout the screen shows: a narrow one (a phone, below Bootstrap's ``md``) or not.
+
+Some content exists twice, one for each width (the Effects table: a grid on a wide screen,
+a list of short items on a phone), and only one is visible.  Drawing the hidden one on
+every filter change costs the browser as much as drawing the visible one (Dash renders
+every component, visible or not), so a page's callback can read :data:`VIEWPORT` and
+build only the visible copy.
+
+* :data:`VIEWPORT` (``{"narrow": bool}``) is kept current in the browser (a media-query
+  listener, installed once by a clientside callback); read it as a ``State``.  Until the
+  listener has run it is ``None``: build both copies.
+* :data:`CROSSED` counts the times the screen crossed the breakpoint (a window resized, a
+  tablet turned); a callback that builds only one copy takes it as an ``Input``, so that
+  the copy that has just become visible is built then.
+
+Both live in the app shell (``stores()``).
+"""
+
+from __future__ import annotations
+
+import dash
+from dash import Input, Output, dcc
+
+from components.urlstate import LOCATION
+
+VIEWPORT = "app-viewport"
+CROSSED = "app-viewport-crossed"
+_LISTENER = "app-viewport-listener"
+# Bootstrap's md breakpoint: the grid is `d-none d-md-block`, the phone list `d-md-none`
+NARROW_QUERY = "(max-width: 767.98px)"
+
+
+def stores() -> list[dcc.Store]:
+    return [dcc.Store(id=VIEWPORT), dcc.Store(id=CROSSED, data=0), dcc.Store(id=_LISTENER)]
+
+
+def is_narrow(data) -> bool | None:
+    """The stored viewport -> True (narrow), False (wide) or None (not known yet)."""
+    if isinstance(data, dict) and isinstance(data.get("narrow"), bool):
+        return data["narrow"]
+    return None
+
+
+dash.clientside_callback(
+    """
+    function(path) {
+        if (!window.amkViewport) {
+            const mq = window.matchMedia(__QUERY__);
+            const set = window.dash_clientside.set_props;
+            let crossed = 0;
+            window.amkViewport = mq;
+            set(__VIEWPORT__, {data: {narrow: mq.matches}});
+            mq.addEventListener('change', function(ev) {
+                set(__VIEWPORT__, {data: {narrow: ev.matches}});
+                crossed += 1;
+                set(__CROSSED__, {data: crossed});
+            });
+        }
+        return window.dash_clientside.no_update;
+    }
+    """.replace("__QUERY__", repr(NARROW_QUERY))
+    .replace("__VIEWPORT__", repr(VIEWPORT))
+    .replace("__CROSSED__", repr(CROSSED)),
+    Output(_LISTENER, "data"),
+    Input(LOCATION, "pathname"),
+)
