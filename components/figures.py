@@ -356,8 +356,10 @@ def make_subgroup_plot(disp: SubgroupDisplay) -> go.Figure:
     if disp.reference_x is not None:
         vals.append(disp.reference_x)
     fig.update_xaxes(
-        title={"text": _wrap(disp.axis_title, 60), "font": {"size": 12}},
+        # wrapped as the forest plot's: on a phone a one-line title ran past the plot's edge
+        title={"text": _wrap(disp.axis_title, 34), "font": {"size": 12}},
         zeroline=False,
+        automargin=True,
         range=padded_range(vals),
     )
     height = max(220, n * (70 if disp.pooled else 46) + 130)

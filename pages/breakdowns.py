@@ -34,6 +34,7 @@ from components.layout import (
     verdict_badge,
 )
 from components.present import FIT, HIDE, present_keep
+from components.shown import changed_only, shown_args, shown_store
 from components.spec import (
     default_wave,
     register_inference_menu,
@@ -93,6 +94,7 @@ CSV_BUTTON = f"{PAGE}-csv-button"
 XLSX_BUTTON = f"{PAGE}-xlsx-button"
 CSV_DOWNLOAD = f"{PAGE}-csv-download"
 XLSX_DOWNLOAD = f"{PAGE}-xlsx-download"
+SHOWN = f"{PAGE}-shown"
 
 
 def n_column() -> str:
@@ -496,14 +498,8 @@ def layout(
     values = settle_inference(values, {**query, **kwargs}, arts.results)
     res = arts.results
     opts = options(res)
-    v = breakdown_view(
-        values["outcome"],
-        values["method"],
-        values["wave"],
-        values["inference"],
-        values["branches"],
-        values["direction"],
-    )
+    args = [values[k] for k in ("outcome", "method", "wave", "inference", "branches", "direction")]
+    v = breakdown_view(*args)
     outcome_opts = res.drop_duplicates("outcome")[["outcome", "short"]]
     dims = dimensions()
     first = first_dimension()
@@ -580,6 +576,7 @@ def layout(
                     ),
                     dcc.Download(id=CSV_DOWNLOAD),
                     dcc.Download(id=XLSX_DOWNLOAD),
+                    shown_store(SHOWN, [*args[:4], list(args[4]), args[5]]),
                 ],
                 className=f"page-downloads {HIDE} d-flex flex-wrap gap-2 align-items-center mt-2",
             ),
@@ -720,6 +717,7 @@ def layout(
     Output(SEX_SCOPE, "children"),
     Output(HET_SCOPE, "children"),
     Output(COMPARE, "children"),
+    Output(SHOWN, "data"),
     Output(LOCATION, "search", allow_duplicate=True),
     Input(OUTCOME, "value"),
     Input(METHOD, "value"),
@@ -727,27 +725,23 @@ def layout(
     Input(INFERENCE, "value"),
     Input(BRANCHES, "value"),
     Input(DIRECTION, "value"),
+    State(SHOWN, "data"),
     State(LOCATION, "search"),
     prevent_initial_call=True,
 )
-def update(outcome, method, wave, inference, branches, direction=None, current=None):
+def update(outcome, method, wave, inference, branches, direction=None, shown=None, current=None):
+    """Every panel (only the outputs that changed, see components.shown) and the view in
+    the address bar."""
+    args = view_args(outcome, method, wave, inference, branches, direction)
+    before = shown_args(shown, view_args)
+    v = breakdown_view(*args)
+    old = breakdown_view(*before) if before else None
+    out = changed_only([v[k] for k in ORDER], [old[k] for k in ORDER] if old else None)
     specs = param_specs()
     single = [p for p in specs if p.name != "branches"]
-    values, _ = qp.parse(
-        single,
-        dict(outcome=outcome, method=method, wave=wave, inference=inference, direction=direction),
-    )
-    allowed = options(get_artifacts().results)["branch"]
-    chosen = qp.chosen(branches, allowed)
-    values["branches"] = chosen
-    v = breakdown_view(
-        values["outcome"],
-        values["method"],
-        values["wave"],
-        values["inference"],
-        chosen,
-        values["direction"],
-    )
+    names = ("outcome", "method", "wave", "inference", "branches", "direction")
+    values = dict(zip(names, args, strict=True))
+    chosen, allowed = values["branches"], options(get_artifacts().results)["branch"]
     # "branches=" says "none chosen"; a study without branches has nothing to choose
     own = qp.to_search(single, values)
     search = (
@@ -757,7 +751,26 @@ def update(outcome, method, wave, inference, branches, direction=None, current=N
     )
     # the shared filters this page does not set, and presentation mode, stay in the address
     search = qp.keep_carried(search, current, [p.name for p in specs])
-    return (*[v[k] for k in ORDER], search)
+    return (*out, [*args[:4], list(chosen), args[5]], search)
+
+
+def view_args(outcome, method, wave, inference, branches, direction=None) -> tuple:
+    """The controls, each checked against its allowed values (defaults otherwise):
+    ``breakdown_view``'s arguments."""
+    single = [p for p in param_specs() if p.name != "branches"]
+    values, _ = qp.parse(
+        single,
+        dict(outcome=outcome, method=method, wave=wave, inference=inference, direction=direction),
+    )
+    chosen = qp.chosen(branches, options(get_artifacts().results)["branch"])
+    return (
+        values["outcome"],
+        values["method"],
+        values["wave"],
+        values["inference"],
+        chosen,
+        values["direction"],
+    )
 
 
 @dash.callback(

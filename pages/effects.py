@@ -27,6 +27,7 @@ from components.layout import (
     verdict_badge,
 )
 from components.present import FIT, present_keep
+from components.shown import changed_only, shown_args, shown_store
 from components.spec import (
     register_inference_menu,
     settle_inference,
@@ -99,6 +100,8 @@ DETAIL_TABLE = f"{PAGE}-detail-table"
 DETAIL_CAPTION = f"{PAGE}-detail-caption"
 DIRECTION = f"{PAGE}-direction"
 PHONE_LIST = f"{PAGE}-phone-list"
+FOREST_SHOWN = f"{PAGE}-forest-shown"
+DETAIL_SHOWN = f"{PAGE}-detail-shown"
 
 
 def param_specs() -> list[qp.Param]:
@@ -500,18 +503,12 @@ def layout(
     res = arts.results
     w = words()
     outcome_opts = res.drop_duplicates("outcome")[["outcome", "short", "is_index"]]
-    fig, config, cap, grid_rows, grid_cols, note, phone = forest_view(
-        values["method"],
-        values["wave"],
-        values["inference"],
-        values["scale"],
-        values["level"],
-        values["mt"],
-        values["direction"],
-    )
-    mfig, mconfig, dtitle, dtable, dcap = detail_view(
-        values["outcome"], values["method"], values["wave"], values["inference"]
-    )
+    forest_args = [
+        values[k] for k in ("method", "wave", "inference", "scale", "level", "mt", "direction")
+    ]
+    detail_args = [values[k] for k in ("outcome", "method", "wave", "inference")]
+    fig, config, cap, grid_rows, grid_cols, note, phone = forest_view(*forest_args)
+    mfig, mconfig, dtitle, dtable, dcap = detail_view(*detail_args)
     forest = graph(FOREST, fig, config["toImageButtonOptions"]["filename"], label="the forest plot")
     means = graph(
         MEANS, mfig, mconfig["toImageButtonOptions"]["filename"], label="the means-by-arm chart"
@@ -565,6 +562,8 @@ def layout(
                 className="controls present-bar g-2 align-items-end",
             ),
             html.Div(note, id=VIEW_NOTE),
+            shown_store(FOREST_SHOWN, forest_args),
+            shown_store(DETAIL_SHOWN, detail_args),
             html.Section(
                 [
                     html.H2("Forest plot", className="h5 mt-2 present-hide"),
@@ -650,55 +649,7 @@ def layout(
     Output(GRID, "columnDefs"),
     Output(VIEW_NOTE, "children"),
     Output(PHONE_LIST, "children"),
-    Input(METHOD, "value"),
-    Input(WAVE, "value"),
-    Input(INFERENCE, "value"),
-    Input(SCALE, "value"),
-    Input(LEVEL, "value"),
-    Input(MT, "value"),
-    Input(DIRECTION, "value"),
-    prevent_initial_call=True,
-)
-def update_forest(method, wave, inference, scale, level, mt, direction=None):
-    return forest_view(*view_values(method, wave, inference, scale, level, mt, direction))
-
-
-@dash.callback(
-    Output(MEANS, "figure"),
-    Output(MEANS, "config"),
-    Output(DETAIL_TITLE, "children"),
-    Output(DETAIL_TABLE, "children"),
-    Output(DETAIL_CAPTION, "children"),
-    Input(OUTCOME, "value"),
-    Input(METHOD, "value"),
-    Input(WAVE, "value"),
-    Input(INFERENCE, "value"),
-    prevent_initial_call=True,
-)
-def update_detail(outcome, method, wave, inference):
-    specs = param_specs()
-    values, _ = qp.parse(
-        [specs[0], specs[1], specs[2], specs[6]],
-        dict(outcome=outcome, method=method, wave=wave, inference=inference),
-    )
-    return detail_view(values["outcome"], values["method"], values["wave"], values["inference"])
-
-
-@dash.callback(
-    Output(OUTCOME, "value"),
-    Input(FOREST, "clickData"),
-    prevent_initial_call=True,
-)
-def pick_outcome(click):
-    """A click on a point chooses that outcome for the detail."""
-    try:
-        outcome = click["points"][0]["customdata"]
-    except (TypeError, KeyError, IndexError):
-        return dash.no_update
-    return outcome if outcome in options(get_artifacts().results)["outcome"] else dash.no_update
-
-
-@dash.callback(
+    Output(FOREST_SHOWN, "data"),
     Output(LOCATION, "search", allow_duplicate=True),
     Input(METHOD, "value"),
     Input(WAVE, "value"),
@@ -706,11 +657,32 @@ def pick_outcome(click):
     Input(SCALE, "value"),
     Input(LEVEL, "value"),
     Input(MT, "value"),
-    Input(OUTCOME, "value"),
     Input(DIRECTION, "value"),
+    Input(OUTCOME, "value"),
+    State(FOREST_SHOWN, "data"),
     State(LOCATION, "search"),
     prevent_initial_call=True,
 )
+def update_forest(
+    method,
+    wave,
+    inference,
+    scale,
+    level,
+    mt,
+    direction=None,
+    outcome=None,
+    shown=None,
+    current=None,
+):
+    """The forest plot, its table and captions (only the outputs that changed, see
+    components.shown) and the view in the address bar (``write_url``): one answer."""
+    args = view_values(method, wave, inference, scale, level, mt, direction)
+    before = shown_args(shown, view_values)
+    out = changed_only(forest_view(*args), forest_view(*before) if before else None)
+    return (*out, list(args), write_url(*args[:6], outcome, args[6], current))
+
+
 def write_url(method, wave, inference, scale, level, mt, outcome, direction=None, current=None):
     """The view in the address bar, so that it can be shared and reloaded (the shared
     filters this page does not set, and presentation mode, are kept)."""
@@ -729,6 +701,51 @@ def write_url(method, wave, inference, scale, level, mt, outcome, direction=None
         ),
     )
     return qp.keep_carried(qp.to_search(specs, values), current, [p.name for p in specs])
+
+
+@dash.callback(
+    Output(MEANS, "figure"),
+    Output(MEANS, "config"),
+    Output(DETAIL_TITLE, "children"),
+    Output(DETAIL_TABLE, "children"),
+    Output(DETAIL_CAPTION, "children"),
+    Output(DETAIL_SHOWN, "data"),
+    Input(OUTCOME, "value"),
+    Input(METHOD, "value"),
+    Input(WAVE, "value"),
+    Input(INFERENCE, "value"),
+    State(DETAIL_SHOWN, "data"),
+    prevent_initial_call=True,
+)
+def update_detail(outcome, method, wave, inference, shown=None):
+    """One outcome in detail (only the outputs that changed)."""
+    args = detail_values(outcome, method, wave, inference)
+    before = shown_args(shown, detail_values)
+    return (*changed_only(detail_view(*args), detail_view(*before) if before else None), list(args))
+
+
+def detail_values(outcome, method, wave, inference) -> tuple[str, ...]:
+    """The detail's controls, each checked against its allowed values (defaults otherwise)."""
+    specs = param_specs()
+    values, _ = qp.parse(
+        [p for p in specs if p.name in ("outcome", "method", "wave", "inference")],
+        dict(outcome=outcome, method=method, wave=wave, inference=inference),
+    )
+    return (values["outcome"], values["method"], values["wave"], values["inference"])
+
+
+@dash.callback(
+    Output(OUTCOME, "value"),
+    Input(FOREST, "clickData"),
+    prevent_initial_call=True,
+)
+def pick_outcome(click):
+    """A click on a point chooses that outcome for the detail."""
+    try:
+        outcome = click["points"][0]["customdata"]
+    except (TypeError, KeyError, IndexError):
+        return dash.no_update
+    return outcome if outcome in options(get_artifacts().results)["outcome"] else dash.no_update
 
 
 @dash.callback(

@@ -146,7 +146,7 @@ def test_update_forest_returns_figure_matching_table(pages, results):
     eff = pages["effects"]
     fig, config, caption, rows, cols, note, _phone = eff.update_forest(
         "ancova", "1", "cluster", "std", "90", "q", "estimate"
-    )
+    )[:7]
     table = select(results, Spec(method="ancova", inference="cluster", wave=1)).set_index("outcome")
     pts = {
         o: x
@@ -178,20 +178,20 @@ def test_update_forest_returns_figure_matching_table(pages, results):
 def test_late_with_wild_falls_back_to_cluster_with_note(pages):
     fig, config, caption, rows, cols, note, _phone = pages["effects"].update_forest(
         "late", "2", "wild", "natural", "95", "q"
-    )
+    )[:7]
     assert "not available" in text_of(note)
     assert "cluster-robust" in text_of(caption)
 
 
 def test_percent_scale_notes_outcomes_left_out(pages):
-    *_, note, _phone = pages["effects"].update_forest("did", "2", "wild", "pct", "95", "q")
+    *_, note, _phone = pages["effects"].update_forest("did", "2", "wild", "pct", "95", "q")[:7]
     assert "not meaningful" in text_of(note) and "index" in text_of(note)
 
 
 def test_update_forest_validates_garbage_inputs(pages):
     fig, config, caption, rows, cols, note, _phone = pages["effects"].update_forest(
         "DROP TABLE", None, 3, "pct'", "95", "zzz"
-    )
+    )[:7]
     assert config["toImageButtonOptions"]["filename"].startswith("amk-fe-effects-did-wild")
 
 
@@ -217,7 +217,7 @@ def test_pick_outcome_from_click(pages):
 def test_detail_shows_means_by_arm_over_three_waves(pages, arts):
     fig, config, title, table, caption = pages["effects"].update_detail(
         "insurance_any", "did", "2", "wild"
-    )
+    )[:5]
     means = pd.DataFrame(arts.diagnostics["means_by_arm"])
     means = means[(means["outcome"] == "insurance_any") & (means["sample_type"] == "all")]
     for tr in fig.data:
@@ -283,7 +283,7 @@ def test_breakdowns_suppressed_branch_says_too_few_clients(pages, arts, monkeypa
     fake = _with_suppressed(arts)
     _use(monkeypatch, pages, fake)
     out = pages["breakdowns"].update("repay_difficulty", "did", "2", "wild", ["Baray", "Santuk"])
-    values = dict(zip(pages["breakdowns"].ORDER + ["search"], out, strict=True))
+    values = dict(zip(pages["breakdowns"].ORDER + ["shown", "search"], out, strict=True))
     table = text_of(values["branch_table"])
     assert "too few clients" in table
     baray = table.split("Baray", 1)[1].split("Santuk", 1)[0]
@@ -297,10 +297,10 @@ def test_breakdowns_suppressed_branch_says_too_few_clients(pages, arts, monkeypa
 
 def test_breakdowns_raw_and_pooled_side_by_side(pages, results):
     out = pages["breakdowns"].update("insurance_any", "ancova", "1", "cluster", None)
-    values = dict(zip(pages["breakdowns"].ORDER + ["search"], out, strict=True))
+    values = dict(zip(pages["breakdowns"].ORDER + ["shown", "search"], out, strict=True))
     assert "branches=" in values["search"]  # nothing selected is written to the link
     out = pages["breakdowns"].update("insurance_any", "ancova", "1", "cluster", ["Stoung", "Baray"])
-    values = dict(zip(pages["breakdowns"].ORDER + ["search"], out, strict=True))
+    values = dict(zip(pages["breakdowns"].ORDER + ["shown", "search"], out, strict=True))
     br = results[
         (results["outcome"] == "insurance_any")
         & (results["method"] == "ancova")
@@ -320,7 +320,7 @@ def test_breakdowns_raw_and_pooled_side_by_side(pages, results):
 
 def test_breakdowns_late_has_no_heterogeneity_test(pages):
     out = pages["breakdowns"].update("insurance_any", "late", "2", "cluster", ["Baray"])
-    values = dict(zip(pages["breakdowns"].ORDER + ["search"], out, strict=True))
+    values = dict(zip(pages["breakdowns"].ORDER + ["shown", "search"], out, strict=True))
     assert "not available" in text_of(values["heterogeneity"])
 
 
@@ -461,6 +461,8 @@ def test_callback_error_becomes_friendly_message_in_page(dash_app, pages, monkey
         ("effects-grid", "columnDefs"),
         ("effects-view-note", "children"),
         ("effects-phone-list", "children"),
+        (eff.FOREST_SHOWN, "data"),
+        (eff.LOCATION, "search"),
     ]
     inputs = [
         (eff.METHOD, "did"),
@@ -470,13 +472,18 @@ def test_callback_error_becomes_friendly_message_in_page(dash_app, pages, monkey
         (eff.LEVEL, "95"),
         (eff.MT, "q"),
         (eff.DIRECTION, "improvement"),
+        (eff.OUTCOME, "repay_difficulty"),
     ]
     body = {
-        "output": ".." + "...".join(f"{i}.{p}" for i, p in outputs) + "..",
+        # the search output is written by other callbacks too: Dash names it "…@<hash>"
+        "output": next(k for k in dash_app.callback_map if k.startswith("..effects-forest.figure")),
         "outputs": [{"id": i, "property": p} for i, p in outputs],
         "inputs": [{"id": i, "property": "value", "value": v} for i, v in inputs],
         "changedPropIds": [f"{eff.SCALE}.value"],
-        "state": [],
+        "state": [
+            {"id": eff.FOREST_SHOWN, "property": "data", "value": None},
+            {"id": eff.LOCATION, "property": "search", "value": ""},
+        ],
     }
     client = dash_app.server.test_client()
     client.get("/effects")
@@ -537,7 +544,7 @@ def test_overview_wave_link_switches_headline(pages, results):
 def test_detail_sentence_is_the_findings_sentence(pages, results):
     from analysis.findings import finding_sentence
 
-    *_, table, _ = pages["effects"].update_detail("late_instalments", "ancova", "1", "cluster")
+    *_, table, _ = pages["effects"].update_detail("late_instalments", "ancova", "1", "cluster")[:5]
     row = (
         select(results, Spec(method="ancova", inference="cluster", wave=1))
         .set_index("outcome")
@@ -641,8 +648,10 @@ def test_inference_menu_offers_only_what_the_late_uses(pages, results, name):
     # choosing the LATE in the Estimator menu while the bootstrap is selected: the menu's
     # clientside callback (its own JavaScript, run by node) on the data the page carries
     data = find_by_id(lay, f"{mod.PAGE}-inference-menus").data
-    # the LATE's forced value is not a choice the user made
+    # the LATE's forced value is not a choice the user made; a link's choice among two is
     assert find_by_id(lay, f"{mod.PAGE}-inference-asked").data is None
+    chosen = mod.layout(method="did", inference="cluster")
+    assert find_by_id(chosen, f"{mod.PAGE}-inference-asked").data == "cluster"
     both = [{"label": "x", "value": "cluster"}, {"label": "y", "value": "wild"}]
     options, value, asked = _menu_in_browser(data, late, "wild", both, "wild")
     assert [o["value"] for o in options] == ["cluster"] and value == "cluster"
@@ -712,7 +721,7 @@ def test_late_view_caption_and_inference_menu_agree(pages, results):
     options, value, _ = _menu_in_browser(data, late, "wild", None, "wild")
     fig, config, caption, rows, cols, note, _phone = eff.update_forest(
         late, "2", value, "natural", "95", "q"
-    )
+    )[:7]
     assert value == "cluster" and "cluster-robust" in text_of(caption)
     assert "bootstrap" not in text_of(caption)
     assert note is None  # nothing to explain: the menu already shows what is used
@@ -742,12 +751,12 @@ def test_no_modebar_button_sends_data_off_the_machine(pages, name):
 
 
 def test_figure_configs_sent_by_callbacks_never_upload(pages, results):
-    _fig, config, *_ = pages["effects"].update_forest("did", "2", "wild", "natural", "95", "q")
+    _fig, config, *_ = pages["effects"].update_forest("did", "2", "wild", "natural", "95", "q")[:7]
     _assert_no_upload(config)
     _fig, config, *_ = pages["effects"].update_detail("insurance_any", "did", "2", "wild")
     _assert_no_upload(config)
     out = pages["breakdowns"].update("insurance_any", "did", "2", "wild", ["Baray"])
-    values = dict(zip(pages["breakdowns"].ORDER + ["search"], out, strict=True))
+    values = dict(zip(pages["breakdowns"].ORDER + ["shown", "search"], out, strict=True))
     for key in ("province_config", "branch_config", "sex_config"):
         _assert_no_upload(values[key])
     diagram, detail, _ = pages["results_chain"].update("repayment", "did", "2", "wild")
@@ -780,7 +789,7 @@ def test_an_index_effect_is_one_number_everywhere(pages, arts, results):
     # the results table states the index's unit: comparison-baseline SDs (analysis/results.py)
     assert row["comparison_sd"] == 1.0 and row["effect_std"] == pytest.approx(e, rel=1e-12)
     for scale in ("natural", "std"):
-        fig, *_ = pages["effects"].update_forest("did", "2", "wild", scale, "95", "q")
+        fig, *_ = pages["effects"].update_forest("did", "2", "wild", scale, "95", "q")[:7]
         assert _point_x(fig, idx) == pytest.approx(e, rel=1e-12), scale
     node = next(n["id"] for n in arts.chain["nodes"] if n.get("index") == idx)
     _diagram, detail, _ = pages["results_chain"].update(node, "did", "2", "wild")
@@ -834,7 +843,7 @@ def test_sample_sizes_say_which_count_they_are(pages, arts, results):
     assert grid.loc[first["short"], "n_programme"] == first["n_programme"]
     assert "estimation sample" in text_of(lay) and "interviewed" in text_of(lay)
     out = pages["breakdowns"].update("insurance_any", "did", "2", "wild", ["Baray"])
-    values = dict(zip(pages["breakdowns"].ORDER + ["search"], out, strict=True))
+    values = dict(zip(pages["breakdowns"].ORDER + ["shown", "search"], out, strict=True))
     for key in ("province_table", "sex_table", "branch_table"):
         headers, _ = _table_rows(values[key])
         assert any("estimation sample" in h for h in headers), key
@@ -863,7 +872,7 @@ def test_the_two_minimum_detectable_effects_say_which_is_which(pages, results):
 def test_breakdowns_show_the_p_next_to_each_verdict(pages, results):
     """Every subgroup verdict has its own p next to it (the value in the results table)."""
     out = pages["breakdowns"].update("late_instalments", "did", "2", "wild", ["Baray", "Batheay"])
-    values = dict(zip(pages["breakdowns"].ORDER + ["search"], out, strict=True))
+    values = dict(zip(pages["breakdowns"].ORDER + ["shown", "search"], out, strict=True))
     for key, stype, p_header in (
         ("province_table", "province", "p"),
         ("sex_table", "sex", "p"),
@@ -913,7 +922,7 @@ def test_no_subgroup_verdict_contradicts_its_interval_or_p(pages, results, outco
     effect", and every verdict agrees with the p shown next to it."""
     for method in ("did", "ancova"):
         out = pages["breakdowns"].update(outcome, method, "2", "wild", ["Baray", "Batheay"])
-        values = dict(zip(pages["breakdowns"].ORDER + ["search"], out, strict=True))
+        values = dict(zip(pages["breakdowns"].ORDER + ["shown", "search"], out, strict=True))
         for key in ("province_table", "sex_table", "branch_table"):
             headers, body = _table_rows(values[key])
             vcol = headers.index("Verdict (alone)" if key == "branch_table" else "Verdict")

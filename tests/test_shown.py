@@ -1,0 +1,95 @@
+"""A filter change sends only the outputs that changed (components/shown.py), and the page it
+leaves behind is exactly the page a fresh load of the new view shows."""
+
+from __future__ import annotations
+
+import json
+
+import dash
+import pytest
+from app_fixtures import *  # noqa: F403  (session fixtures: artefacts, app)
+from plotly.io.json import to_json_plotly
+
+from components.shown import changed_only, shown_args
+
+
+def _json(x):
+    return json.loads(to_json_plotly(x))
+
+
+def _apply(showing: list, answer: list) -> list:
+    """What the browser shows after an answer: each output replaced unless no_update."""
+    return [old if new is dash.no_update else new for old, new in zip(showing, answer, strict=True)]
+
+
+def test_changed_only_replaces_equal_outputs_only():
+    assert changed_only([1, {"a": [1, 2]}, "x"], [1, {"a": [1, 3]}, "y"]) == [
+        dash.no_update,
+        {"a": [1, 2]},
+        "x",
+    ]
+    # nothing known about the page: everything is sent
+    assert changed_only([1, 2], None) == [1, 2]
+    assert changed_only([1, 2], [1]) == [1, 2]
+
+
+@pytest.mark.parametrize(
+    "data", [None, "did", {"a": 1}, [{"x": 1}], ["did"] * 40, ["did", "2", object()]]
+)
+def test_a_shown_store_that_does_not_parse_means_send_everything(data):
+    assert shown_args(data, lambda *a: a) is None
+
+
+def test_effects_a_change_of_outcome_resends_nothing_of_the_forest(dash_app):
+    import pages.effects as eff
+
+    args = ["did", "2", "wild", "std", "95", "q", "improvement"]
+    out = eff.update_forest(*args, "insurance_any", args, "")
+    assert all(o is dash.no_update for o in out[:7])
+    assert out[7] == args and "outcome=insurance_any" in out[8]
+
+
+@pytest.mark.parametrize(
+    "before,after",
+    [
+        (["did", "2", "wild", "std", "95", "q", "improvement"],
+         ["did", "2", "wild", "std", "95", "q", "estimate"]),
+        (["did", "2", "wild", "std", "95", "q", "improvement"],
+         ["ancova", "1", "cluster", "natural", "90", "p", "improvement"]),
+        (["late", "2", "cluster", "std", "95", "q", "improvement"],
+         ["did", "2", "wild", "std", "95", "q", "improvement"]),
+    ],
+)  # fmt: skip
+def test_effects_page_after_a_change_equals_a_fresh_view(dash_app, before, after):
+    import pages.effects as eff
+
+    showing = list(eff.forest_view.uncached(*before))
+    answer = eff.update_forest(*after, "insurance_any", before, "")
+    fresh = eff.forest_view.uncached(*after)
+    assert [_json(x) for x in _apply(showing, list(answer[:7]))] == [_json(x) for x in fresh]
+    assert answer[7] == after
+
+
+def test_breakdowns_ticking_a_branch_leaves_the_unchanged_panels_alone(dash_app):
+    import pages.breakdowns as bd
+
+    before = ["late_instalments", "did", "2", "wild", ["Baray"], "improvement"]
+    after = ["late_instalments", "did", "2", "wild", ["Baray", "Santuk"], "improvement"]
+    old = bd.breakdown_view.uncached(*before[:4], tuple(before[4]), before[5])
+    showing = [old[k] for k in bd.ORDER]
+    answer = bd.update(*after, shown=before, current="")
+    fresh = bd.breakdown_view.uncached(*after[:4], tuple(after[4]), after[5])
+    assert [_json(x) for x in _apply(showing, list(answer[: len(bd.ORDER)]))] == [
+        _json(fresh[k]) for k in bd.ORDER
+    ]
+    sent = {k for k, a in zip(bd.ORDER, answer, strict=False) if a is not dash.no_update}
+    # the point of it: the sex panel covers all branches and is not resent; the branch one is
+    assert "sex_figure" not in sent and "branch_figure" in sent, sent
+    assert answer[-2] == after
+
+
+def test_breakdowns_with_no_shown_store_sends_everything(dash_app):
+    import pages.breakdowns as bd
+
+    answer = bd.update("late_instalments", "did", "2", "wild", ["Baray"], shown="junk")
+    assert not any(a is dash.no_update for a in answer)
