@@ -361,7 +361,7 @@ def subgroup_display(
     title = (
         f"Improvement ({unit}; right of zero = better)"
         if direction == "improvement"
-        else f"Effect ({unit})"
+        else f"Effect ({unit}; programme minus comparison)"
     )
     return SubgroupDisplay(
         points=out,

@@ -13,6 +13,7 @@ import pytest
 import test_browser as _tb
 from app_fixtures import *  # noqa: F403  (session fixtures: artefacts)
 from test_browser import PAGES, SHOTS, Watched
+from test_reports import N_SLIDES
 
 from analysis.demo import DEMO_LABEL
 from analysis.findings import finding_sentence
@@ -75,7 +76,7 @@ def test_download_actions_deliver_the_current_view(watched, server, table):
     )
     assert "Slides ready" in page.inner_text("#report-status")
     n, texts = _deck_text(Path(download.path()).read_bytes())
-    assert n == 9 and all(DEMO_LABEL in t for t in texts)
+    assert n == N_SLIDES and all(DEMO_LABEL in t for t in texts)
     notes = _deck_notes(Path(download.path()).read_bytes())
     rows = select(table, Spec(method="ancova", wave=1))
     groups = headline_findings(rows)

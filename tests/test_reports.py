@@ -36,7 +36,9 @@ from components.views import Spec, headline_findings, select
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 NUMBER = re.compile(r"(?<![\w.])[-+]?\d[\d,]*(?:\.\d+)?")
-N_SLIDES = 9  # title, findings, chain, families, every outcome, breakdown, profile, recommendations, methods
+# title, findings, chain, families, every outcome (two slides, for its labels' size), breakdown,
+# profile, recommendations, methods
+N_SLIDES = 10
 ALT_VIEW = "?wave=1&method=ancova&inference=cluster&outcome=insurance_any&branches=Baray,Santuk&scale=std&node=repayment&present=1"
 
 
@@ -189,7 +191,7 @@ def test_deck_has_its_slides_and_pictures(deck):
         [s for s in slide.shapes if s.shape_type == MSO_SHAPE_TYPE.PICTURE] for slide in deck.slides
     ]
     # results chain, family and every-outcome forest plots, province and branch breakdowns
-    assert [len(p) for p in pictures] == [0, 0, 1, 1, 1, 2, 0, 0, 0]
+    assert [len(p) for p in pictures] == [0, 0, 1, 1, 1, 1, 2, 0, 0, 0]
     for pics in pictures:
         for pic in pics:
             assert pic.image.content_type == "image/png"
@@ -237,11 +239,11 @@ def test_recommendations_slide_shows_each_judgement(deck, rarts):
 
     rows = default_rows(rarts.results)
     by = rows.set_index("outcome")
-    text = slide_text(deck.slides[7])
-    notes = notes_of(deck.slides[7])
+    text = slide_text(deck.slides[8])
+    notes = notes_of(deck.slides[8])
     rows_text = [
         untypeset(sh.text_frame.text)
-        for sh in _body_shapes(deck.slides[7])
+        for sh in _body_shapes(deck.slides[8])
         if sh.left < 914400  # the judgement column, left of the titles
     ]
     for i, rec in enumerate(rarts.recommendations, start=1):
@@ -265,14 +267,14 @@ def test_breakdown_profile_and_methods_slides(deck, rarts):
         (res["outcome"] == first) & (res["method"] == "did") & (res["inference"] == "wild")
         & (res["wave"] == res["wave"].max()) & (res["sample_type"] == "all")
     ].iloc[0]  # fmt: skip
-    text = slide_text(deck.slides[5])
-    assert ref["short"] in text and finding_sentence(ref.to_dict()) in notes_of(deck.slides[5])
+    text = slide_text(deck.slides[6])
+    assert ref["short"] in text and finding_sentence(ref.to_dict()) in notes_of(deck.slides[6])
     assert "Branches: cannot be told apart" in text or "Branches: differ in" in text
-    assert "Same effect in every branch? p = " in notes_of(deck.slides[5])
-    profile = slide_text(deck.slides[6])
+    assert "Same effect in every branch? p = " in notes_of(deck.slides[6])
+    profile = slide_text(deck.slides[7])
     assert rarts.profile["name"] in profile and "285,700" in profile  # the profile, from data/
     assert "Figures as of:" in profile
-    methods = notes_of(deck.slides[8])
+    methods = notes_of(deck.slides[9])
     assert f"{int(res['n_clusters'].max())} villages" in methods
     assert f"fewer than {rarts.results_manifest['settings']['min_cell']} clients" in methods
     assert rarts.results_manifest["code_fingerprint"] in methods
@@ -330,6 +332,102 @@ def test_slides_project_18pt_body_and_at_most_6_lines(rarts):
             assert sum(rows.values()) <= 6, (i, slide_text(slide, footer=False), rows)
         # the speaker notes carry the details on every slide but the title
         assert all(notes_of(s).strip() for s in prs.slides)
+
+
+def _deck_with_figures(rarts, monkeypatch, query: str = ""):
+    """The deck of a view, its slides' titles and pictures in order, and each picture's figure
+    as rendered (recorded on its way to kaleido): (title, picture, figure, width_px)."""
+    from pptx import Presentation
+    from pptx.enum.shapes import MSO_SHAPE_TYPE
+
+    import components.reports.render as render
+    from components.reports.deck import build_deck
+
+    drawn = []
+    real = render.render_png
+
+    def record(fig, width_px, height_px, **kw):
+        drawn.append((fig, width_px))
+        return real(fig, width_px, height_px, **kw)
+
+    monkeypatch.setattr(render, "render_png", record)
+    view, _ = parse_view(rarts.results, query)
+    prs = Presentation(io.BytesIO(build_deck(build_content(rarts, view))))
+    pictures = [
+        (_title(slide), sh)
+        for slide in prs.slides
+        for sh in slide.shapes
+        if sh.shape_type == MSO_SHAPE_TYPE.PICTURE
+    ]
+    assert len(pictures) == len(drawn)
+    return view, prs, [(t, pic, fig, w) for (t, pic), (fig, w) in zip(pictures, drawn, strict=True)]
+
+
+def _title(slide) -> str:
+    return next(sh.text_frame.text for sh in slide.shapes if sh.has_text_frame)
+
+
+def test_every_outcome_slides_label_at_14pt_or_more(rarts, monkeypatch):
+    """The every-outcome forest is split over slides so that its words read when projected:
+    read back from the pptx, each picture's width on the slide over the width its figure was
+    drawn at gives points per pixel; the labels, the legend and the axis are at least 14 pt.
+    Every outcome of the view stands on exactly one of the slides."""
+    view, prs, figures = _deck_with_figures(rarts, monkeypatch)
+    parts = [
+        (pic, fig, w) for t, pic, fig, w in figures if t.startswith("Effects on every outcome")
+    ]
+    assert len(parts) >= 2
+    ticks = []
+    for pic, fig, width_px in parts:
+        pt_per_px = pic.width / 12700 / width_px  # EMU per point: 12700
+        lay = fig.layout
+        sizes = {
+            "labels": lay.yaxis.tickfont.size,
+            "x ticks": lay.xaxis.tickfont.size,
+            "axis title": lay.xaxis.title.font.size,
+            "legend": lay.legend.font.size,
+        }
+        for what, px in sizes.items():
+            assert px * pt_per_px >= 14, (what, px * pt_per_px)
+        ticks += [re.sub(r"<[^>]+>", " ", t) for t in lay.yaxis.ticktext]
+    rows = default_rows(rarts.results)
+    shown = [" ".join(t.split()) for t in ticks]
+    for short in rows.loc[~rows["is_index"].astype(bool), "short"]:
+        assert shown.count(short) == 1, (short, shown)
+    assert shown.count("Family index") == int(rows["is_index"].astype(bool).sum())
+    for fam in dict.fromkeys(rows["family_label"]):
+        assert shown.count(fam) == 1, fam
+    # the parts share one x range, so that they compare
+    assert len({tuple(fig.layout.xaxis.range) for _, fig, _ in parts}) == 1
+
+
+@pytest.mark.parametrize("direction", ["improvement", "estimate"])
+def test_breakdown_slide_follows_the_views_direction(rarts, monkeypatch, direction):
+    """The breakdown charts plot what the Breakdowns page plots: a lower-is-better outcome
+    flipped when the view plots improvement, as estimated otherwise (numbers against the
+    results table), and the axis title says which."""
+    view, prs, figures = _deck_with_figures(rarts, monkeypatch, f"?direction={direction}")
+    res = rarts.results
+    assert res.loc[res["outcome"] == view.outcome, "better"].iloc[0] == "lower"  # the default
+    charts = [(t, fig) for t, _, fig, _ in figures if t.startswith("Where did it work?")]
+    assert len(charts) == 2
+    sign = -1.0 if direction == "improvement" else 1.0
+    for _, fig in charts:
+        title = fig.layout.xaxis.title.text.replace("<br>", " ")
+        if direction == "improvement":
+            assert title.startswith("Improvement (") and "right of zero = better" in title
+        else:
+            assert title.startswith("Effect (") and "programme minus comparison" in title
+        (raw,) = [tr for tr in fig.data if (tr.meta or {}).get("role") == "raw"]
+        for name, x in zip(raw.customdata, raw.x, strict=True):
+            row = res[
+                (res["outcome"] == view.outcome) & (res["method"] == view.method)
+                & (res["wave"] == view.wave) & (res["inference"] == view.inference)
+                & (res["sample"] == name) & (res["sample_type"] != "all")
+            ]  # fmt: skip
+            assert len(row) == 1 and x == pytest.approx(sign * row["estimate"].iloc[0], abs=1e-12)
+    notes = [notes_of(s) for s in prs.slides if _title(s).startswith("Where did it work?")][0]
+    assert ("sign flipped" in notes) == (direction == "improvement")
 
 
 def test_deck_title_and_file_name_name_the_view(rarts):

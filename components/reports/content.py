@@ -372,7 +372,16 @@ def build_content(arts: Artifacts, view: ReportView, study: Study | None = None)
     whole = str(reference["sample"]) if reference else f"all {units}"
     breakdown_caption = (
         f"{meta['label']}; effect in {meta['unit']} ({'higher' if meta['better'] == 'higher' else 'lower'} "
-        f"is better), {_lower_first(vs)}, 95% intervals. Circles: the group's own estimate; "
+        f"is better), {_lower_first(vs)}, 95% intervals. "
+        # the charts follow the view's direction, as the Breakdowns page does
+        + (
+            "Lower is better for this outcome, so the charts plot its effects with the sign "
+            "flipped (right of zero = better); the numbers in the text are the estimates as they "
+            "are. "
+            if view.direction == "improvement" and meta["better"] == "lower"
+            else ""
+        )
+        + "Circles: the group's own estimate; "
         + (f"diamonds: partially pooled {pooled[0].one} estimate; " if pooled else "")
         + f"dashed line: {whole[:1].lower()}{whole[1:]}."
         + (

@@ -73,6 +73,39 @@ def fit_lines(
     return [], BODY_MIN_PT
 
 
+FOREST_FONT_PX = 20  # the every-outcome forest's labels: 20 CSS px = 15 pt on the slide
+FOREST_LINE = 1.3  # a label line's height (em) the forest must leave each row
+
+
+def forest_parts(rows, height_px: float, font_px: float = FOREST_FONT_PX) -> list[list]:
+    """The families of ``rows`` (the forest's, in plot order) split over as few slides as let
+    every label stand at ``font_px``: a family takes its header, its rows (a wrapped label
+    its lines) and a gap; about 5 em of the height go to the x axis and the plot's padding
+    (the legend stands at the side)."""
+    from components.display import wrap_label
+
+    units: dict = {}
+    for fam, sub in rows.groupby("family", sort=False):
+        lines = sum(wrap_label(s, 34).count("<br>") + 1 for s in sub["short"].astype(str))
+        units[fam] = 1 + lines + 0.4
+    cap = max(1.0, (height_px - 5 * font_px) / (FOREST_LINE * font_px))
+    total = sum(units.values())
+    for k in range(max(1, math.ceil(total / cap)), len(units) + 1):
+        parts: list[list] = [[]]
+        used = done = 0.0  # units in the open part; in the closed ones
+        for fam, u in units.items():
+            # a new part when this family overfills the open one or its middle passes the
+            # open part's even share of the whole
+            if parts[-1] and (used + u > cap or done + used + u / 2 > total * len(parts) / k):
+                parts.append([])
+                done, used = done + used, 0.0
+            parts[-1].append(fam)
+            used += u
+        if len(parts) <= k:
+            return parts
+    return [[f] for f in units]
+
+
 class Deck:
     """A 16:9 deck with a title, a provenance footer and a slide number on every slide."""
 
@@ -288,39 +321,48 @@ class Deck:
         self.picture(s, png, m, top, w, h, alt_text(c, "chain"))
 
     def forest_slide(self, which: str = "forest"):
+        """The family indices on one slide (``forest-families``, projected large), or every
+        outcome (``forest``), split by family over as many slides as keep its labels at
+        :data:`FOREST_FONT_PX` (15 pt), all on one x range."""
         c = self.c
-        scale = _lower_first(SCALES[c.view.scale]).split(" (")[0]
-        title = {
-            "forest": "Effects on every outcome",
-            "forest-families": "Effects on each family of outcomes",
-        }[which]
-        s = self.slide(
-            title,
-            f"{c.vs}; {scale}, "
-            + (
-                "improvement to the right"
-                if c.view.direction == "improvement"
-                else "as estimated (programme minus comparison)"
-            ),
-            notes="\n\n".join(
-                [
-                    c.forest_caption,
-                    "How to read the chart: each marker is the estimated effect of the programme on "
-                    "one outcome; the bars are its 90% (thick), 95% (medium) and 99% (thin) "
-                    "confidence intervals. Filled, coloured markers: effects that survive the "
-                    "adjustment for testing many outcomes at once. Open grey markers: not "
-                    "distinguishable from zero; the grey ticks mark the minimum detectable effect. "
-                    "Diamonds: family indices, one standardised summary per family of outcomes.",
-                    c.spec_text,
-                ]
-            ),
-        )
         m = self.MARGIN
         top = self.body_top + 0.05
         w, h = self.W - 2 * m, self.body_bottom - top
-        # every outcome is many rows: a smaller font; the families few, projected large
-        png = figure_png(c, which, w, h, 22 if which == "forest-families" else 15)
-        self.picture(s, png, m, top, w, h, alt_text(c, which))
+        if which == "forest-families":
+            parts, font = [None], 22
+        else:
+            parts, font = forest_parts(c.forest_rows, h * 96), FOREST_FONT_PX
+        scale = _lower_first(SCALES[c.view.scale]).split(" (")[0]
+        for i, families in enumerate(parts, start=1):
+            title = {
+                "forest": "Effects on every outcome",
+                "forest-families": "Effects on each family of outcomes",
+            }[which]
+            if len(parts) > 1:
+                title += f" ({i} of {len(parts)})"
+            s = self.slide(
+                title,
+                f"{c.vs}; {scale}, "
+                + (
+                    "improvement to the right"
+                    if c.view.direction == "improvement"
+                    else "as estimated (programme minus comparison)"
+                ),
+                notes="\n\n".join(
+                    [
+                        c.forest_caption,
+                        "How to read the chart: each marker is the estimated effect of the programme on "
+                        "one outcome; the bars are its 90% (thick), 95% (medium) and 99% (thin) "
+                        "confidence intervals. Filled, coloured markers: effects that survive the "
+                        "adjustment for testing many outcomes at once. Open grey markers: not "
+                        "distinguishable from zero; the grey ticks mark the minimum detectable effect. "
+                        "Larger markers: family indices, one standardised summary per family of outcomes.",
+                        c.spec_text,
+                    ]
+                ),
+            )
+            png = figure_png(c, which, w, h, font, families)
+            self.picture(s, png, m, top, w, h, alt_text(c, which, families))
 
     def breakdown_slide(self):
         c = self.c
