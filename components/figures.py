@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+import threading
+from collections import OrderedDict
+
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
@@ -31,9 +35,25 @@ INTERVAL_WIDTH = {"90": 9, "95": 4, "99": 1.5}
 ROW_HEIGHT = 30
 
 
+def _light_template() -> go.layout.Template:
+    """plotly's "plotly_white" template with the defaults of only the trace types the figures
+    draw (scatter, bar): the same look, at less than half the bytes in every figure sent
+    (7.2 -> 3.4 KB) and less to copy and validate on every build (plotly validates each
+    property a template sets)."""
+    import plotly.io as pio
+
+    white = pio.templates["plotly_white"]
+    return go.layout.Template(
+        layout=white.layout, data={"scatter": white.data.scatter, "bar": white.data.bar}
+    )
+
+
+TEMPLATE = _light_template()
+
+
 def _base_layout(fig: go.Figure, *, height: int, left: int = 10) -> go.Figure:
     fig.update_layout(
-        template="plotly_white",
+        template=TEMPLATE,
         font={"family": FONT, "size": 13, "color": "#212529"},
         height=height,
         margin={"l": left, "r": 16, "t": 16, "b": 56},
@@ -367,6 +387,37 @@ def make_subgroup_plot(disp: SubgroupDisplay) -> go.Figure:
     # the legend above the plot: below it, it ran into the x-axis title once a phone
     # wraps that title onto two lines (components/present.py)
     fig.update_layout(legend={"y": 1.02, "yanchor": "bottom"})
+    return fig
+
+
+_FIGURES: OrderedDict[str, go.Figure] = OrderedDict()
+_FIGURES_LOCK = threading.Lock()
+
+
+def cached_subgroup_plot(disp: SubgroupDisplay) -> go.Figure:
+    """``make_subgroup_plot(disp)``, kept for the next view that shows the same frame.
+
+    Most filter changes leave two of the three charts as they were (ticking a branch does
+    not change the sex chart), and a figure costs far more to build (plotly validates
+    every property) than its display frame does; the view as a whole is memoised by its
+    arguments, but every new choice of branches is a new view.  Keyed by the frame's
+    content (every number and word the chart shows is a column of it), in this process,
+    the last 256 frames.  The figure is shared: callers must not change it.
+    """
+    h = hashlib.sha1(repr(disp.points.columns.tolist()).encode())
+    h.update(pd.util.hash_pandas_object(disp.points.astype(str), index=True).to_numpy().tobytes())
+    h.update(repr((disp.axis_title, disp.raw_name, disp.pooled_name, disp.pooled,
+                   disp.reference_x, disp.reference_name)).encode())  # fmt: skip
+    key = h.hexdigest()
+    with _FIGURES_LOCK:
+        if key in _FIGURES:
+            _FIGURES.move_to_end(key)
+            return _FIGURES[key]
+    fig = make_subgroup_plot(disp)
+    with _FIGURES_LOCK:
+        _FIGURES[key] = fig
+        while len(_FIGURES) > 256:
+            _FIGURES.popitem(last=False)
     return fig
 
 

@@ -21,7 +21,7 @@ from components import params as qp
 from components.cache import memoize
 from components.display import DEFAULT_DIRECTION, DIRECTIONS, direction_param, subgroup_display
 from components.errors import safe_layout
-from components.figures import make_subgroup_plot
+from components.figures import cached_subgroup_plot
 from components.layout import (
     caption,
     control,
@@ -299,7 +299,7 @@ def breakdown_view(
         )
 
     prov_fig, br_fig, sex_fig = (
-        make_subgroup_plot(
+        cached_subgroup_plot(
             subgroup_display(g, unit=unit, pooled=pooled, reference=ref, direction=direction)
         )
         for g, pooled in ((prov, False), (br, True), (sex, False))

@@ -29,7 +29,7 @@ def bd_page(dash_app):
 
 def _update(page, outcome, branches, choice=CHOICE):
     out = page.update(outcome, *choice, branches)
-    return dict(zip(page.ORDER + ["search"], out, strict=True))
+    return dict(zip(page.ORDER + ["shown", "search"], out, strict=True))
 
 
 def _sel(results, method="did", wave=2, inference="wild"):
@@ -231,7 +231,7 @@ def test_breakdowns_plot_improvement_by_default_and_keep_it_in_the_url(bd_page, 
     assert ref and ref[0].replace("<br>", " ").endswith(f": {drawn}"), ref
     # as estimated: the same points unflipped, and the URL keeps the choice
     out = bd_page.update(outcome, *CHOICE, TWO, "estimate")
-    est = dict(zip(bd_page.ORDER + ["search"], out, strict=True))
+    est = dict(zip(bd_page.ORDER + ["shown", "search"], out, strict=True))
     got = _points(est["branch_figure"], "raw")
     for b in TWO:
         assert got[b] == pytest.approx(rows.loc[b, "estimate"], abs=1e-12)
