@@ -9,17 +9,20 @@ build only the visible copy.
 * :data:`VIEWPORT` (``{"narrow": bool}``) is kept current in the browser (a media-query
   listener, installed once by a clientside callback); read it as a ``State``.  Until the
   listener has run it is ``None``: build both copies.
-* :data:`CROSSED` counts the times the screen crossed the breakpoint (a window resized, a
-  tablet turned); a callback that builds only one copy takes it as an ``Input``, so that
-  the copy that has just become visible is built then.
+* ``crossed(page)``: a page's store counting the times the screen crossed the breakpoint
+  (a window resized, a tablet turned); a callback that builds only one copy takes it as an
+  ``Input``, so that the copy that has just become visible is built then.  The count is
+  kept in the app shell (:data:`CROSSED`) and copied to every page's store by a
+  pattern-matching callback: a page callback must not take a shell component as an
+  ``Input`` (Dash then fires it on other pages, where its other inputs do not exist).
 
-Both live in the app shell (``stores()``).
+:data:`VIEWPORT` and :data:`CROSSED` live in the app shell (``stores()``).
 """
 
 from __future__ import annotations
 
 import dash
-from dash import Input, Output, dcc
+from dash import ALL, Input, Output, dcc
 
 from components.urlstate import LOCATION
 
@@ -32,6 +35,16 @@ NARROW_QUERY = "(max-width: 767.98px)"
 
 def stores() -> list[dcc.Store]:
     return [dcc.Store(id=VIEWPORT), dcc.Store(id=CROSSED, data=0), dcc.Store(id=_LISTENER)]
+
+
+def crossed(page: str) -> dict:
+    """The id of ``page``'s copy of the crossing count (put ``crossed_store(page)`` in its
+    layout, take ``Input(crossed(page), "data")``)."""
+    return {"type": "viewport-crossed", "page": page}
+
+
+def crossed_store(page: str) -> dcc.Store:
+    return dcc.Store(id=crossed(page), data=0)
 
 
 def is_narrow(data) -> bool | None:
@@ -63,4 +76,15 @@ dash.clientside_callback(
     .replace("__CROSSED__", repr(CROSSED)),
     Output(_LISTENER, "data"),
     Input(LOCATION, "pathname"),
+)
+
+# the shell's count, copied to the stores of the page on screen (none: nothing to do)
+dash.clientside_callback(
+    """
+    function(n, ids) { return ids.map(function() { return n; }); }
+    """,
+    Output({"type": "viewport-crossed", "page": ALL}, "data"),
+    Input(CROSSED, "data"),
+    dash.State({"type": "viewport-crossed", "page": ALL}, "id"),
+    prevent_initial_call=True,
 )

@@ -47,7 +47,7 @@ from components.theme import (
     too_few,
 )
 from components.urlstate import LOCATION
-from components.viewport import CROSSED, VIEWPORT, is_narrow
+from components.viewport import VIEWPORT, crossed, crossed_store, is_narrow
 from components.views import (
     DEFAULT_SCALE,
     INFERENCE_LABELS,
@@ -570,6 +570,7 @@ def layout(
             html.Div(note, id=VIEW_NOTE),
             shown_store(FOREST_SHOWN, forest_args),
             shown_store(DETAIL_SHOWN, detail_args),
+            crossed_store(PAGE),
             html.Section(
                 [
                     html.H2("Forest plot", className="h5 mt-2 present-hide"),
@@ -665,7 +666,7 @@ def layout(
     Input(MT, "value"),
     Input(DIRECTION, "value"),
     Input(OUTCOME, "value"),
-    Input(CROSSED, "data"),
+    Input(crossed(PAGE), "data"),
     State(FOREST_SHOWN, "data"),
     State(LOCATION, "search"),
     State(VIEWPORT, "data"),

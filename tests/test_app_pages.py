@@ -16,6 +16,7 @@ from app_fixtures import find_by_id, text_of
 from analysis.artifacts import Problem
 from components.errors import APP_ERROR_ID
 from components.spec import inference_menu
+from components.viewport import crossed
 from components.views import Spec, select
 
 
@@ -479,7 +480,7 @@ def test_callback_error_becomes_friendly_message_in_page(dash_app, pages, monkey
         "output": next(k for k in dash_app.callback_map if k.startswith("..effects-forest.figure")),
         "outputs": [{"id": i, "property": p} for i, p in outputs],
         "inputs": [{"id": i, "property": "value", "value": v} for i, v in inputs]
-        + [{"id": eff.CROSSED, "property": "data", "value": 0}],
+        + [{"id": crossed("effects"), "property": "data", "value": 0}],
         "changedPropIds": [f"{eff.SCALE}.value"],
         "state": [
             {"id": eff.FOREST_SHOWN, "property": "data", "value": None},

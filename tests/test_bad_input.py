@@ -313,7 +313,9 @@ def test_broken_codebook_is_reported(csv_raw, built_before, tmp_path, capsys):
     out, panel_bytes, _ = built_before
     cb = tmp_path / "cb.yaml"
     cb.write_text(
-        (ROOT / "data" / "studies" / "amk" / "codebook.yaml").read_text().replace("type: likert", "type: likrt", 1)
+        (ROOT / "data" / "studies" / "amk" / "codebook.yaml")
+        .read_text()
+        .replace("type: likert", "type: likrt", 1)
     )
     rc = main(["build", "--raw", str(csv_raw), "--codebook", str(cb), "--out", str(out)])
     assert rc == 2

@@ -254,9 +254,7 @@ def test_phone_list_follows_filters_and_a_resize_across_the_breakpoint(phone, se
     page.set_viewport_size({"width": 1366, "height": 900})
     page.wait_for_selector("#effects-grid .ag-row", state="visible")
     page.select_option("#effects-wave", "2")  # on the wide screen: the list is left empty
-    page.wait_for_function(
-        "() => !document.querySelector('#effects-phone-list li')", timeout=20000
-    )
+    page.wait_for_function("() => !document.querySelector('#effects-phone-list li')", timeout=20000)
     page.set_viewport_size({"width": 390, "height": 844})  # back to a phone: built again
     _wait_phone_wave(page, table, 2)
     assert page.is_hidden("#effects-grid")

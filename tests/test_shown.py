@@ -45,9 +45,7 @@ def test_effects_a_change_of_outcome_resends_nothing_of_the_forest(dash_app):
 
     args = ["did", "2", "wild", "std", "95", "q", "improvement"]
     wide = {"narrow": False}
-    out = eff.update_forest(
-        *args, "insurance_any", shown=[*args, False], current="", screen=wide
-    )
+    out = eff.update_forest(*args, "insurance_any", shown=[*args, False], current="", screen=wide)
     assert all(o is dash.no_update for o in out[:7])
     assert out[7] == [*args, False] and "outcome=insurance_any" in out[8]
 
