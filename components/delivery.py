@@ -165,15 +165,32 @@ def _components_in(layout: Any) -> set[str]:
 # the CSP needs nothing new.
 LAZY_SHIM = """(function () {
   var url = %(url)s, ns = %(ns)s, names = %(names)s, loading = null;
+  // A page's figures come first: the library (a grid below the plot) waits until the first
+  // figure has drawn, so that its megabyte of script is not parsed while plotly.js needs the
+  // main thread.  A page without figures, or a figure that takes over 3 s, waits no longer.
+  function figuresFirst() {
+    return new Promise(function (resolve) {
+      var drawn = function () {
+        return !document.querySelector(".dash-graph") || document.querySelector(".js-plotly-plot .main-svg");
+      };
+      var obs = new MutationObserver(function () { if (drawn()) { finish(); } });
+      var timer = setTimeout(function () { finish(); }, 3000);
+      function finish() { obs.disconnect(); clearTimeout(timer); resolve(); }
+      // asked for while React renders the page: look once the page is in the document
+      setTimeout(function () {
+        if (drawn()) { finish(); } else { obs.observe(document.body, {childList: true, subtree: true}); }
+      }, 0);
+    });
+  }
   function load() {
     if (!loading) {
-      loading = new Promise(function (resolve, reject) {
+      loading = figuresFirst().then(function () { return new Promise(function (resolve, reject) {
         var s = document.createElement("script");
         s.src = url;
         s.onload = function () { resolve(window[ns]); };
         s.onerror = function () { loading = null; reject(new Error(ns + " did not load")); };
         document.head.appendChild(s);
-      });
+      }); });
     }
     return loading;
   }
