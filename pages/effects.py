@@ -102,6 +102,8 @@ DETAIL_CAPTION = f"{PAGE}-detail-caption"
 DIRECTION = f"{PAGE}-direction"
 PHONE_LIST = f"{PAGE}-phone-list"
 FOREST_SHOWN = f"{PAGE}-forest-shown"
+# the page's own view parameters, in the order of its layout's and write_url's arguments
+VIEW_NAMES = ("method", "wave", "inference", "scale", "level", "mt", "outcome", "direction")
 DETAIL_SHOWN = f"{PAGE}-detail-shown"
 
 
@@ -489,20 +491,8 @@ def layout(
     if not arts.ok:
         return problem_page(arts, "Effects")
     specs = param_specs()
-    query = {
-        k: v
-        for k, v in dict(
-            method=method,
-            wave=wave,
-            inference=inference,
-            scale=scale,
-            level=level,
-            mt=mt,
-            outcome=outcome,
-            direction=direction,
-        ).items()
-        if v is not None
-    }
+    asked = (method, wave, inference, scale, level, mt, outcome, direction)
+    query = {k: v for k, v in zip(VIEW_NAMES, asked, strict=True) if v is not None}
     values, notes = qp.parse(specs, {**query, **kwargs})
     values = settle_inference(values, {**query, **kwargs}, arts.results)
     res = arts.results
@@ -704,19 +694,8 @@ def write_url(method, wave, inference, scale, level, mt, outcome, direction=None
     """The view in the address bar, so that it can be shared and reloaded (the shared
     filters this page does not set, and presentation mode, are kept)."""
     specs = param_specs()
-    values, _ = qp.parse(
-        specs,
-        dict(
-            method=method,
-            wave=wave,
-            inference=inference,
-            scale=scale,
-            level=level,
-            mt=mt,
-            outcome=outcome,
-            direction=direction,
-        ),
-    )
+    asked = (method, wave, inference, scale, level, mt, outcome, direction)
+    values, _ = qp.parse(specs, dict(zip(VIEW_NAMES, asked, strict=True)))
     return qp.keep_carried(qp.to_search(specs, values), current, [p.name for p in specs])
 
 
