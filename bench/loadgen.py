@@ -333,6 +333,9 @@ def callback_bodies(dash_app) -> list[dict]:
         ident = spec["id"]
         if ident.startswith("{"):
             pattern = json.loads(ident)
+            if not any(isinstance(v, list) for v in pattern.values()):
+                # a dict id without wildcards names one component (a page's viewport store)
+                return {"id": pattern, "property": spec["property"], "value": None}
             matches = [d for d in dict_ids if _fits(d, pattern)]
             return [
                 {"id": d, "property": spec["property"], "value": 1 if i == 0 else None}
@@ -355,7 +358,7 @@ def callback_bodies(dash_app) -> list[dict]:
             if isinstance(first, list):
                 changed = [f"{_prop_id(first[0]['id'])}.{first[0]['property']}"] if first else []
             else:
-                changed = [f"{first['id']}.{first['property']}"]
+                changed = [f"{_prop_id(first['id'])}.{first['property']}"]
         body = {
             "output": key,
             "outputs": parsed if len(parsed) > 1 else parsed[0],
