@@ -144,12 +144,12 @@ def test_every_control_reaches_the_downloads_and_the_nav_keeps_the_view(watched,
     # the chosen outcome's breakdown slide: its heterogeneity p-values from the table
     branch = _view_rows(table, "ancova", "cluster", MIDLINE, "branch")
     p_branch = branch.loc[branch["outcome"] == "insurance_any", "heterogeneity_p"].iloc[0]
-    assert f"Same effect in every branch? p = {p_branch:.3f}" in notes[5]
-    assert "Insurance take-up" in texts[5]
+    assert f"Same effect in every branch? p = {p_branch:.3f}" in notes[6]
+    assert "Insurance take-up" in texts[6]
     assert "standardised" in texts[4]  # the forest slide on the chosen scale and direction
     assert "as estimated" in texts[4]
     ins = rows.set_index("outcome").loc["insurance_any"]
-    assert finding_sentence({**ins.to_dict(), "outcome": "insurance_any"}) in notes[5]
+    assert finding_sentence({**ins.to_dict(), "outcome": "insurance_any"}) in notes[6]
 
     name, path = _download(page, "#report-pdf-button")
     assert name == "amk-brief-midline-ancova.pdf"
@@ -191,10 +191,10 @@ def test_every_control_reaches_the_downloads_and_the_nav_keeps_the_view(watched,
     texts, notes = _deck(path)
     _check_headline(texts, notes, rows)
     assert ", ".join(kept) in texts[0]  # and so does the title slide
-    assert "Late instalments" in texts[5]
+    assert "Late instalments" in texts[6]
     shown = f"Branches shown: {', '.join(kept)} ({len(kept)} of {branch['sample'].nunique()})"
-    assert shown in notes[5]
-    assert all(b not in notes[5] for b in BRANCHES_OFF)
+    assert shown in notes[6]
+    assert all(b not in notes[6] for b in BRANCHES_OFF)
     name, path = _download(page, "#report-pdf-button")
     assert name == f"amk-brief-midline-ancova-{kept_slug}.pdf"
     assert _flat(shown) in _pdf_text(path)
