@@ -319,12 +319,8 @@ def forest_view(
     level: str,
     mt: str,
     direction: str = DEFAULT_DIRECTION,
-    narrow: bool | None = None,
 ):
-    """Inputs of the view -> (figure, config, caption, grid rows, grid columns, note, phone list).
-
-    ``narrow`` (components.viewport): on a wide screen (False) the phone list, which is
-    hidden there, is left empty; None (not known) builds it."""
+    """Inputs of the view -> (figure, config, caption, grid rows, grid columns, note, phone list)."""
     arts = get_artifacts()
     rows, spec, note = view_rows(method, wave, inference, scale, mt)
     wl = wave_labels(arts.results).get(spec.wave)
@@ -366,7 +362,7 @@ def forest_view(
         grid_records(frame),
         grid_columns(scale, level),
         note_children,
-        [] if narrow is False else phone_list(rows, level),
+        phone_list(rows, level),
     )
 
 
@@ -502,7 +498,6 @@ def layout(
         values[k] for k in ("method", "wave", "inference", "scale", "level", "mt", "direction")
     ]
     detail_args = [values[k] for k in ("outcome", "method", "wave", "inference")]
-    forest_args.append(None)  # the screen's width is not known yet: both tables
     fig, config, cap, grid_rows, grid_cols, note, phone = forest_view(*forest_args)
     mfig, mconfig, dtitle, dtable, dcap = detail_view(*detail_args)
     forest = graph(FOREST, fig, config["toImageButtonOptions"]["filename"], label="the forest plot")
@@ -558,7 +553,8 @@ def layout(
                 className="controls present-bar g-2 align-items-end",
             ),
             html.Div(note, id=VIEW_NOTE),
-            shown_store(FOREST_SHOWN, forest_args),
+            # the screen's width is not known yet (None): both tables are in the page
+            shown_store(FOREST_SHOWN, [*forest_args, None]),
             shown_store(DETAIL_SHOWN, detail_args),
             crossed_store(PAGE),
             html.Section(
@@ -680,8 +676,17 @@ def update_forest(
     components.shown) and the view in the address bar (``write_url``): one answer."""
     args = (*view_values(method, wave, inference, scale, level, mt, direction), is_narrow(screen))
     before = shown_args(shown, _shown_forest)
-    out = changed_only(forest_view(*args), forest_view(*before) if before else None)
+    out = changed_only(on_screen(*args), on_screen(*before) if before else None)
     return (*out, list(args), write_url(*args[:6], outcome, args[6], current))
+
+
+def on_screen(*args) -> tuple:
+    """What the page shows of ``forest_view(*view)`` on a screen that is ``narrow`` (the last
+    argument; components.viewport): on a wide one (False) the phone list, hidden there, is
+    left empty so that the browser does not build it; None (not known) keeps both tables."""
+    *view, narrow = args
+    out = forest_view(*view)
+    return (*out[:6], []) if narrow is False else tuple(out)
 
 
 def _shown_forest(*shown) -> tuple:
