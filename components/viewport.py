@@ -21,6 +21,8 @@ build only the visible copy.
 
 from __future__ import annotations
 
+import json
+
 import dash
 from dash import ALL, Input, Output, dcc
 
@@ -71,9 +73,9 @@ dash.clientside_callback(
         }
         return window.dash_clientside.no_update;
     }
-    """.replace("__QUERY__", repr(NARROW_QUERY))
-    .replace("__VIEWPORT__", repr(VIEWPORT))
-    .replace("__CROSSED__", repr(CROSSED)),
+    """.replace("__QUERY__", json.dumps(NARROW_QUERY))
+    .replace("__VIEWPORT__", json.dumps(VIEWPORT))
+    .replace("__CROSSED__", json.dumps(CROSSED)),
     Output(_LISTENER, "data"),
     Input(LOCATION, "pathname"),
 )
