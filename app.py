@@ -23,10 +23,12 @@ try:  # the pages router's own routing (private to dash; without it the router d
 except ImportError:  # pragma: no cover - a dash that moved them
     _path_to_page = None
 
-import components.export  # noqa: F401  (registers the SVG-export callback)
 import components.present  # noqa: F401  (report downloads and presentation mode)
 from analysis.paths import default_study, study_ids
-from components import viewport
+from components import (
+    export,  # registers the export callbacks (PNG and SVG file names)
+    viewport,
+)
 from components.cache import init_cache, memoize
 from components.delivery import speed_up
 from components.errors import APP_ERROR_ID, LAYOUT_FAILED_TITLE, on_callback_error
@@ -224,6 +226,7 @@ def shell() -> html.Div:
                     study_note(),
                     toolbar(),
                     *viewport.stores(),
+                    dcc.Store(id=export.LISTENER),
                     problems_alert(warnings, id="app-warnings")
                     if warnings
                     else html.Div(id="app-warnings"),

@@ -1,14 +1,47 @@
-"""SVG export for every figure made with :func:`components.layout.graph`.
+"""PNG and SVG export, under the view's file name, for every figure made with
+:func:`components.layout.graph`.
 
-The modebar's camera exports PNG (with the file name from the graph's
-``toImageButtonOptions``); the "download SVG" button next to each figure calls
-``Plotly.downloadImage`` in the browser with the same file name.  One clientside
-callback, matched by pattern, serves all figures.
+The file name follows the view (``amk-fe-effects-did-wild-endline-std``), so it travels in
+the figure, as ``layout.meta.filename`` (:func:`components.theme.named`), not in the graph's
+config: plotly.js redraws a figure from scratch whenever its config changes, so a config
+that followed the view doubled the time of every filter change (issue 12).
+
+* The modebar's camera (PNG): plotly.js names the download after ``toImageButtonOptions``'
+  file name, else the graph div's ``fn``.  The config gives none, and a click listener
+  (capture phase, so before plotly's own) sets ``fn`` from the figure drawn at that moment.
+  It is installed once, by a clientside callback of the app shell.
+* The "download SVG" button next to each figure calls ``Plotly.downloadImage`` with the
+  same name (one clientside callback, matched by pattern, serves all figures).
 """
 
 from __future__ import annotations
 
 from dash import MATCH, Input, Output, State, clientside_callback
+
+from components.urlstate import LOCATION
+
+# the shell's store that the listener's clientside callback writes nothing to
+LISTENER = "app-export-listener"
+
+_NAME = "(gd.layout && gd.layout.meta && gd.layout.meta.filename) || 'figure'"
+
+clientside_callback(
+    """
+    function(path) {
+        if (!window.amkExportNames) {
+            window.amkExportNames = true;
+            document.addEventListener('click', function(ev) {
+                const btn = ev.target && ev.target.closest && ev.target.closest('.modebar-btn');
+                const gd = btn && btn.closest('.js-plotly-plot');
+                if (gd) { gd.fn = __NAME__; }
+            }, true);
+        }
+        return window.dash_clientside.no_update;
+    }
+    """.replace("__NAME__", _NAME),
+    Output(LISTENER, "data"),
+    Input(LOCATION, "pathname"),
+)
 
 clientside_callback(
     """
@@ -18,12 +51,11 @@ clientside_callback(
         const holder = document.getElementById(id.index);
         const gd = holder && (holder.classList.contains('js-plotly-plot') ? holder : holder.querySelector('.js-plotly-plot'));
         if (gd && window.Plotly) {
-            const opts = (gd._context && gd._context.toImageButtonOptions) || {};
-            window.Plotly.downloadImage(gd, {format: 'svg', filename: opts.filename || 'figure'});
+            window.Plotly.downloadImage(gd, {format: 'svg', filename: __NAME__});
         }
         return noUpdate;
     }
-    """,
+    """.replace("__NAME__", _NAME),
     Output({"type": "svg-export", "index": MATCH}, "title"),
     Input({"type": "svg-export", "index": MATCH}, "n_clicks"),
     State({"type": "svg-export", "index": MATCH}, "id"),

@@ -27,6 +27,7 @@ from components.theme import (
     RAW_COLOUR,
     fmt_num,
     fmt_p,
+    named,
 )
 from components.views import LEVELS
 
@@ -394,8 +395,10 @@ _FIGURES: OrderedDict[str, go.Figure] = OrderedDict()
 _FIGURES_LOCK = threading.Lock()
 
 
-def cached_subgroup_plot(disp: SubgroupDisplay) -> go.Figure:
-    """``make_subgroup_plot(disp)``, kept for the next view that shows the same frame.
+def cached_subgroup_plot(disp: SubgroupDisplay, filename: str | None = None) -> go.Figure:
+    """``make_subgroup_plot(disp)``, named ``filename`` for its export
+    (:func:`components.theme.named`), kept for the next view that shows the same frame
+    under the same name.
 
     Most filter changes leave two of the three charts as they were (ticking a branch does
     not change the sex chart), and a figure costs far more to build (plotly validates
@@ -407,13 +410,15 @@ def cached_subgroup_plot(disp: SubgroupDisplay) -> go.Figure:
     h = hashlib.sha1(repr(disp.points.columns.tolist()).encode())
     h.update(pd.util.hash_pandas_object(disp.points.astype(str), index=True).to_numpy().tobytes())
     h.update(repr((disp.axis_title, disp.raw_name, disp.pooled_name, disp.pooled,
-                   disp.reference_x, disp.reference_name)).encode())  # fmt: skip
+                   disp.reference_x, disp.reference_name, filename)).encode())  # fmt: skip
     key = h.hexdigest()
     with _FIGURES_LOCK:
         if key in _FIGURES:
             _FIGURES.move_to_end(key)
             return _FIGURES[key]
     fig = make_subgroup_plot(disp)
+    if filename is not None:
+        fig = named(fig, filename)
     with _FIGURES_LOCK:
         _FIGURES[key] = fig
         while len(_FIGURES) > 256:

@@ -24,6 +24,7 @@ from components.theme import (
     VERDICT_TEXT_COLOURS,
     graph_config,
     is_missing,
+    named,
 )
 
 # one sentence each: what a reader needs to know to read the numbers ({units}, {cluster}, ...:
@@ -224,13 +225,17 @@ def control(
     )
 
 
-def graph(id: str, figure: Any, filename: str, *, svg: bool = True, label: str = "") -> html.Div:
-    """A figure with a loading state, PNG export from the modebar and an SVG button."""
+def graph(
+    id: str, figure: Any, filename: str | None = None, *, svg: bool = True, label: str = ""
+) -> html.Div:
+    """A figure with a loading state, PNG export from the modebar and an SVG button, both
+    saved as ``filename`` (None: the figure is already :func:`components.theme.named`, as a
+    figure that a callback replaces must be)."""
+    if filename is not None:
+        figure = named(figure, filename)
     children: list[Any] = [
         dcc.Loading(
-            dcc.Graph(
-                id=id, figure=figure, config=graph_config(filename), className="dash-graph-frame"
-            ),
+            dcc.Graph(id=id, figure=figure, config=graph_config(), className="dash-graph-frame"),
             type="default",
             delay_show=250,
         )

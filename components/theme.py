@@ -72,9 +72,14 @@ def too_few() -> str:
 CLOUD_BUTTONS = ("sendDataToCloud", "editInChartStudio")
 
 
-def graph_config(filename: str) -> dict[str, Any]:
-    """Plotly config: PNG export from the modebar with a sensible file name, no logo,
-    and nothing that uploads the data (no "Share chart" / "Edit in Chart Studio", no link)."""
+def graph_config() -> dict[str, Any]:
+    """Plotly config: PNG export from the modebar, no logo, and nothing that uploads the data
+    (no "Share chart" / "Edit in Chart Studio", no link).
+
+    The same for every figure and every view, on purpose: plotly.js redraws a figure from
+    scratch when its config changes (``Plotly.react`` compares it), which doubled the time a
+    filter change took to redraw (issue 12).  The export's file name, which follows the
+    view, travels in the figure instead (:func:`named`)."""
     return {
         "displaylogo": False,
         "responsive": True,
@@ -83,8 +88,29 @@ def graph_config(filename: str) -> dict[str, Any]:
         "showLink": False,
         "sendData": False,
         "modeBarButtonsToRemove": ["lasso2d", "select2d", "autoScale2d", *CLOUD_BUTTONS],
-        "toImageButtonOptions": {"format": "png", "filename": filename, "scale": 2},
+        "toImageButtonOptions": {"format": "png", "scale": 2},
     }
+
+
+def named(fig: Any, filename: str) -> Any:
+    """``fig`` with ``layout.meta.filename`` set to the file name its PNG and SVG exports
+    get (components/export.py hands it to plotly.js).  A plotly Figure is changed in place
+    and returned (it must be the caller's own, not one kept in a cache); a dict is copied."""
+    if hasattr(fig, "update_layout"):
+        meta = fig.layout.meta
+        fig.update_layout(meta={**(meta if isinstance(meta, dict) else {}), "filename": filename})
+        return fig
+    layout = dict(fig.get("layout") or {})
+    meta = layout.get("meta")
+    layout["meta"] = {**(meta if isinstance(meta, dict) else {}), "filename": filename}
+    return {**fig, "layout": layout}
+
+
+def figure_filename(fig: Any) -> str | None:
+    """The export file name :func:`named` gave ``fig`` (None if it has none)."""
+    layout = fig.get("layout") if isinstance(fig, dict) else fig.layout.to_plotly_json()
+    meta = (layout or {}).get("meta")
+    return meta.get("filename") if isinstance(meta, dict) else None
 
 
 def slug(*parts: Any) -> str:

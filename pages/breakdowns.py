@@ -45,7 +45,7 @@ from components.spec import (
 from components.store import METHOD_LABELS, get_artifacts, per_study
 from components.studies import page_title, words
 from components.studies import post_only as _post_only
-from components.theme import fmt_num, fmt_p, graph_config, is_missing, slug, too_few
+from components.theme import fmt_num, fmt_p, is_missing, slug, too_few
 from components.urlstate import LOCATION
 from components.views import (
     Spec,
@@ -253,7 +253,7 @@ def breakdown_view(
     branches: tuple[str, ...],
     direction: str = DEFAULT_DIRECTION,
 ):
-    """Inputs -> everything the page shows (figures, configs, captions, tables, notes)."""
+    """Inputs -> everything the page shows (figures named for their export, captions, tables, notes)."""
     arts = get_artifacts()
     res = arts.results
     inf, inf_note = effective_inference(method, inference, res)
@@ -298,10 +298,8 @@ def breakdown_view(
             wave_label=wl,
         )
 
-    prov_fig, br_fig, sex_fig = (
-        cached_subgroup_plot(
-            subgroup_display(g, unit=unit, pooled=pooled, reference=ref, direction=direction)
-        )
+    prov_disp, br_disp, sex_disp = (
+        subgroup_display(g, unit=unit, pooled=pooled, reference=ref, direction=direction)
         for g, pooled in ((prov, False), (br, True), (sex, False))
     )
     better = "higher" if meta["better"] == "higher" else "lower"
@@ -335,6 +333,10 @@ def breakdown_view(
     chosen_tail = slug(*branches) if branches and set(branches) != set(every) else ""
     if has_branch and not branches:
         chosen_tail = "no-branches"
+    # the first dimension's chart shows the groups holding the chosen branches: it is named
+    # after those (so that its figure, and its name, change only when what it shows does)
+    every_first = set(prov_all["sample"].unique())
+    first_tail = slug(*keep_first) if has_branch and set(keep_first) != every_first else ""
     suppressed_note = (
         f" Groups with fewer than {int(res['min_cell'].iloc[0])} {unit_many} in an arm show “{too_few()}”."
         if "min_cell" in res
@@ -361,23 +363,20 @@ def breakdown_view(
         **scopes,
         "compare": compare_block(br_all, branches, unit, inf) if has_branch else None,
         "header": header,
-        "province_figure": prov_fig,
-        "province_config": graph_config(
-            slug(base, f"by-{first_label}", chosen_tail if has_branch else "")
+        "province_figure": cached_subgroup_plot(
+            prov_disp, slug(base, f"by-{first_label}", first_tail)
         ),
         "province_caption": spec_text(prov, first_label)
         + f" Dashed line: all {unit_many}."
         + flipped
         + suppressed_note,
-        "branch_figure": br_fig,
-        "branch_config": graph_config(slug(base, "by-branch", chosen_tail)),
+        "branch_figure": cached_subgroup_plot(br_disp, slug(base, "by-branch", chosen_tail)),
         "branch_caption": spec_text(br, "branch")
         + f" Circles: the branch's own estimate; diamonds: partially pooled (empirical Bayes) estimate. Dashed line: all {unit_many}."
         + flipped
         + suppressed_note,
-        "sex_figure": sex_fig,
         # all branches whatever the choice (see sex_scope), so no branch names
-        "sex_config": graph_config(f"{base}-by-sex"),
+        "sex_figure": cached_subgroup_plot(sex_disp, f"{base}-by-sex"),
         "sex_caption": spec_text(sex, "sex")
         + f" Dashed line: all {unit_many}."
         + flipped
@@ -394,13 +393,10 @@ def breakdown_view(
 ORDER = [
     "header",
     "province_figure",
-    "province_config",
     "province_caption",
     "branch_figure",
-    "branch_config",
     "branch_caption",
     "sex_figure",
-    "sex_config",
     "sex_caption",
     "branch_table",
     "province_table",
@@ -609,7 +605,6 @@ def layout(
                                     graph(
                                         PROVINCE_FIG,
                                         v["province_figure"],
-                                        v["province_config"]["toImageButtonOptions"]["filename"],
                                         label="the province chart",
                                     ),
                                     caption(v["province_caption"], id=PROVINCE_CAPTION),
@@ -647,7 +642,6 @@ def layout(
                                     graph(
                                         BRANCH_FIG,
                                         v["branch_figure"],
-                                        v["branch_config"]["toImageButtonOptions"]["filename"],
                                         label="the branch chart",
                                     ),
                                 ],
@@ -678,7 +672,6 @@ def layout(
                                     graph(
                                         SEX_FIG,
                                         v["sex_figure"],
-                                        v["sex_config"]["toImageButtonOptions"]["filename"],
                                         label="the chart by sex",
                                     ),
                                     caption(v["sex_caption"], id=SEX_CAPTION),
@@ -701,13 +694,10 @@ def layout(
 @dash.callback(
     Output(HEADER, "children"),
     Output(PROVINCE_FIG, "figure"),
-    Output(PROVINCE_FIG, "config"),
     Output(PROVINCE_CAPTION, "children"),
     Output(BRANCH_FIG, "figure"),
-    Output(BRANCH_FIG, "config"),
     Output(BRANCH_CAPTION, "children"),
     Output(SEX_FIG, "figure"),
-    Output(SEX_FIG, "config"),
     Output(SEX_CAPTION, "children"),
     Output(BRANCH_TABLE, "children"),
     Output(PROVINCE_TABLE, "children"),

@@ -41,8 +41,8 @@ from components.theme import (
     VERDICT_LABELS,
     fmt_num,
     fmt_p,
-    graph_config,
     is_missing,
+    named,
     slug,
     too_few,
 )
@@ -320,7 +320,7 @@ def forest_view(
     mt: str,
     direction: str = DEFAULT_DIRECTION,
 ):
-    """Inputs of the view -> (figure, config, caption, grid rows, grid columns, note, phone list)."""
+    """Inputs of the view -> (figure (named for its export), caption, grid rows, grid columns, note, phone list)."""
     arts = get_artifacts()
     rows, spec, note = view_rows(method, wave, inference, scale, mt)
     wl = wave_labels(arts.results).get(spec.wave)
@@ -356,8 +356,7 @@ def forest_view(
     frame = table_frame(rows, scale, level)
     note_children = dbc.Alert(note, color="info", className="py-2 small mb-2") if note else None
     return (
-        fig,
-        graph_config(filename),
+        named(fig, filename),
         cap,
         grid_records(frame),
         grid_columns(scale, level),
@@ -464,7 +463,7 @@ def detail_view(outcome: str, method: str, wave: str, inference: str):
         f"with 95% intervals of the means. Unit: {meta['unit']}; {'higher' if meta['better'] == 'higher' else 'lower'} is better. "
         f"Cells with fewer than {arts.diagnostics.get('min_cell', '?')} {w['units']} are not shown. Data: {arts.data_label}."
     )
-    return fig, graph_config(slug(f"{w['slug']}-means-by-arm", outcome)), title, table, cap
+    return named(fig, slug(f"{w['slug']}-means-by-arm", outcome)), title, table, cap
 
 
 # ---------------------------------------------------------------- layout
@@ -498,12 +497,10 @@ def layout(
         values[k] for k in ("method", "wave", "inference", "scale", "level", "mt", "direction")
     ]
     detail_args = [values[k] for k in ("outcome", "method", "wave", "inference")]
-    fig, config, cap, grid_rows, grid_cols, note, phone = forest_view(*forest_args)
-    mfig, mconfig, dtitle, dtable, dcap = detail_view(*detail_args)
-    forest = graph(FOREST, fig, config["toImageButtonOptions"]["filename"], label="the forest plot")
-    means = graph(
-        MEANS, mfig, mconfig["toImageButtonOptions"]["filename"], label="the means-by-arm chart"
-    )
+    fig, cap, grid_rows, grid_cols, note, phone = forest_view(*forest_args)
+    mfig, dtitle, dtable, dcap = detail_view(*detail_args)
+    forest = graph(FOREST, fig, label="the forest plot")
+    means = graph(MEANS, mfig, label="the means-by-arm chart")
     return html.Div(
         [
             html.H1(f"Effects — {w['title']}", className="h3 mt-3"),
@@ -636,7 +633,6 @@ def layout(
 
 @dash.callback(
     Output(FOREST, "figure"),
-    Output(FOREST, "config"),
     Output(FOREST_CAPTION, "children"),
     Output(GRID, "rowData"),
     Output(GRID, "columnDefs"),
@@ -686,7 +682,7 @@ def on_screen(*args) -> tuple:
     left empty so that the browser does not build it; None (not known) keeps both tables."""
     *view, narrow = args
     out = forest_view(*view)
-    return (*out[:6], []) if narrow is False else tuple(out)
+    return (*out[:5], []) if narrow is False else tuple(out)
 
 
 def _shown_forest(*shown) -> tuple:
@@ -706,7 +702,6 @@ def write_url(method, wave, inference, scale, level, mt, outcome, direction=None
 
 @dash.callback(
     Output(MEANS, "figure"),
-    Output(MEANS, "config"),
     Output(DETAIL_TITLE, "children"),
     Output(DETAIL_TABLE, "children"),
     Output(DETAIL_CAPTION, "children"),

@@ -16,6 +16,8 @@ from app_fixtures import *  # noqa: F403  (session fixtures: artefacts, app)
 from app_fixtures import text_of
 from test_app_pages import _with_suppressed
 
+from components.theme import figure_filename
+
 CHOICE = ("did", "2", "wild")
 TWO = ["Baray", "Santuk"]
 
@@ -255,16 +257,25 @@ def test_direction_from_the_address_reaches_the_page(bd_page):
     )
 
 
-def test_png_file_names_name_the_chosen_branches(bd_page):
+def test_png_file_names_name_what_each_chart_shows(bd_page, arts):
+    # the file name travels in the figure (components.theme.named), not in the graph's config
     v = _update(bd_page, "repay_difficulty", TWO)
-    name = v["branch_config"]["toImageButtonOptions"]["filename"]
+    name = figure_filename(v["branch_figure"])
     assert name.endswith("-by-branch-baray-santuk"), name
-    prov = v["province_config"]["toImageButtonOptions"]["filename"]
-    assert prov.endswith("-baray-santuk"), prov
+    # the province chart shows the provinces holding the chosen branches: named after them
+    nest = _panel_nesting(arts)
+    mine = sorted({nest[b] for b in TWO})
+    prov = figure_filename(v["province_figure"])
+    if set(mine) == set(nest.values()):
+        assert prov.endswith("-by-province"), prov
+    else:
+        tail = "-".join(m.lower().replace(" ", "-") for m in mine)
+        assert prov.endswith("-by-province-" + tail), prov
     # the chart by sex covers every branch whatever the choice, so it names none
-    sex = v["sex_config"]["toImageButtonOptions"]["filename"]
+    sex = figure_filename(v["sex_figure"])
     assert "baray" not in sex and sex.endswith("-by-sex"), sex
     # all branches chosen: no list of every branch in the name
     branches = bd_page.options(bd_page.get_artifacts().results)["branch"]
     every = _update(bd_page, "repay_difficulty", list(branches))
-    assert every["branch_config"]["toImageButtonOptions"]["filename"].endswith("-by-branch")
+    assert figure_filename(every["branch_figure"]).endswith("-by-branch")
+    assert figure_filename(every["province_figure"]).endswith("-by-province")

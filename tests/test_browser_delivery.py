@@ -69,17 +69,42 @@ def test_partial_bundle_keeps_hover_modebar_png_and_svg(browser, server):
         with page.expect_download(timeout=30000) as dl:
             camera.click()
         png = dl.value
+        # named after the view on screen (the default: DiD, wild bootstrap)
+        assert png.suggested_filename.startswith("amk-fe-effects-did-wild-"), png.suggested_filename
         assert png.suggested_filename.endswith(".png")
         assert open(png.path(), "rb").read(8) == b"\x89PNG\r\n\x1a\n"
 
-        # the SVG download button next to the figure
+        # the SVG download button next to the figure: the same name
+        svg_button = (
+            page.locator("#effects-forest")
+            .locator("xpath=ancestor::div[contains(@class,'figure-block')]")
+            .get_by_role("button", name="download SVG")
+        )
         with page.expect_download(timeout=30000) as dl:
-            page.locator("#effects-forest").locator(
-                "xpath=ancestor::div[contains(@class,'figure-block')]"
-            ).get_by_role("button", name="download SVG").click()
+            svg_button.click()
         svg = dl.value
-        assert svg.suggested_filename.endswith(".svg")
+        assert svg.suggested_filename == png.suggested_filename[: -len("png")] + "svg"
         assert b"<svg" in open(svg.path(), "rb").read(400)
+
+        # another view: both exports follow it (the name travels in the figure, and the
+        # graph's config, which would make plotly.js redraw from scratch, stays the same)
+        page.select_option("#effects-method", "ancova")
+        page.wait_for_function("() => location.search.includes('method=ancova')")
+        page.wait_for_function(
+            "() => (document.querySelector('#effects-forest .js-plotly-plot').layout.meta || {})"
+            ".filename.includes('-ancova-')",
+            timeout=20000,
+        )
+        graph.hover()
+        with page.expect_download(timeout=30000) as dl:
+            camera.click()
+        assert dl.value.suggested_filename.startswith("amk-fe-effects-ancova-"), (
+            dl.value.suggested_filename
+        )
+        with page.expect_download(timeout=30000) as dl:
+            svg_button.click()
+        assert dl.value.suggested_filename.startswith("amk-fe-effects-ancova-")
+        assert dl.value.suggested_filename.endswith(".svg")
         w.check()
     finally:
         w.close()

@@ -78,7 +78,7 @@ def test_officer_chooses_two_branches_and_downloads_them(browser, server, table,
         # the PNG export names the chosen branches
         png = page.evaluate(
             "() => document.querySelector('#breakdowns-branch-figure .js-plotly-plot')"
-            "._context.toImageButtonOptions.filename"
+            ".layout.meta.filename"
         )
         assert png.endswith("-by-branch-baray-santuk"), png
         # lower is better for repayment difficulty: improvement (the default) mirrors the

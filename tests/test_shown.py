@@ -46,8 +46,8 @@ def test_effects_a_change_of_outcome_resends_nothing_of_the_forest(dash_app):
     args = ["did", "2", "wild", "std", "95", "q", "improvement"]
     wide = {"narrow": False}
     out = eff.update_forest(*args, "insurance_any", shown=[*args, False], current="", screen=wide)
-    assert all(o is dash.no_update for o in out[:7])
-    assert out[7] == [*args, False] and "outcome=insurance_any" in out[8]
+    assert all(o is dash.no_update for o in out[:6])
+    assert out[6] == [*args, False] and "outcome=insurance_any" in out[7]
 
 
 @pytest.mark.parametrize(
@@ -70,9 +70,9 @@ def test_effects_page_after_a_change_equals_a_fresh_view(dash_app, before, after
         *after, "insurance_any", shown=[*before, None], current="", screen={"narrow": False}
     )
     # a fresh view on a wide screen: its phone list (the last output) empty
-    fresh = [*eff.forest_view.uncached(*after)[:6], []]
-    assert [_json(x) for x in _apply(showing, list(answer[:7]))] == [_json(x) for x in fresh]
-    assert answer[7] == [*after, False]
+    fresh = [*eff.forest_view.uncached(*after)[:5], []]
+    assert [_json(x) for x in _apply(showing, list(answer[:6]))] == [_json(x) for x in fresh]
+    assert answer[6] == [*after, False]
 
 
 def test_breakdowns_ticking_a_branch_leaves_the_unchanged_panels_alone(dash_app):
@@ -107,10 +107,10 @@ def test_effects_builds_the_phone_list_only_where_it_is_seen(dash_app):
     phone = {}
     for screen in ({"narrow": True}, {"narrow": False}, None, "junk"):
         out = eff.update_forest(*args, "insurance_any", shown=None, current="", screen=screen)
-        phone[str(screen)] = out[6]
-        assert out[3] == eff.forest_view.uncached(*args)[3]  # the grid's rows: always
+        phone[str(screen)] = out[5]
+        assert out[2] == eff.forest_view.uncached(*args)[2]  # the grid's rows: always
     assert phone[str({"narrow": False})] == []
-    n = len(eff.forest_view.uncached(*args)[3])
+    n = len(eff.forest_view.uncached(*args)[2])
     for key in (str({"narrow": True}), "None", "junk"):
         # one item per outcome in the table
         assert len(_json(phone[key])[0]["props"]["children"]) == n, key
@@ -118,7 +118,7 @@ def test_effects_builds_the_phone_list_only_where_it_is_seen(dash_app):
     out = eff.update_forest(
         *args, "insurance_any", 1, shown=[*args, False], current="", screen={"narrow": True}
     )
-    assert out[6] is not dash.no_update and len(_json(out[6])[0]["props"]["children"]) == n
+    assert out[5] is not dash.no_update and len(_json(out[5])[0]["props"]["children"]) == n
 
 
 def test_cached_subgroup_plot_is_the_figure_of_exactly_that_frame(dash_app):

@@ -199,9 +199,7 @@ def test_callbacks_answer_for_the_study_of_the_page(app_module):
         headers={"Referer": "http://127.0.0.1/effects?study=proirri&wave=3"},
     ):
         assert get_artifacts().build_path == BUILD / "proirri"
-        fig, _, caption, rows, *_ = effects.update_forest(
-            "post", "4", "cluster", "natural", "95", "q"
-        )
+        fig, caption, rows, *_ = effects.update_forest("post", "4", "cluster", "natural", "95", "q")
     outcomes = {r["outcome"] for r in rows}
     assert "Saved by this quarter" in outcomes, outcomes
     assert "association" in " ".join(map(str, caption))
@@ -339,7 +337,7 @@ def test_breakdowns_of_a_study_without_branches_write_no_branch_filter(app_modul
         out = breakdowns.update("saved_cumul", "post", "4", "cluster", [], current="?study=proirri")
     search = out[-1]
     assert "branches" not in search and "study=proirri" in search
-    text = visible_text(out[0]) + " " + str(out[3])
+    text = visible_text(out[0]) + " " + str(out[2])
     assert "province" in text.lower()
 
 
