@@ -27,8 +27,7 @@ def default_wave(results: pd.DataFrame, outcome: str | None = None) -> int:
     the last round of the headline outcome for a study whose outcomes come in some waves only."""
     opts = options(results)
     name = outcome if outcome in opts["outcome"] else (opts["outcome"] or [None])[0]
-    waves = results.loc[results["outcome"] == name, "wave"]
-    return int(waves.max()) if len(waves) else max(opts["wave"])
+    return opts["last_wave"].get(name, max(opts["wave"]))
 
 
 def spec_params(results: pd.DataFrame | None, outcome: str | None = None) -> list[qp.Param]:
