@@ -638,7 +638,12 @@ def layout(
     Output(GRID, "columnDefs"),
     Output(VIEW_NOTE, "children"),
     Output(PHONE_LIST, "children"),
+    Output(MEANS, "figure"),
+    Output(DETAIL_TITLE, "children"),
+    Output(DETAIL_TABLE, "children"),
+    Output(DETAIL_CAPTION, "children"),
     Output(FOREST_SHOWN, "data"),
+    Output(DETAIL_SHOWN, "data"),
     Output(LOCATION, "search", allow_duplicate=True),
     Input(METHOD, "value"),
     Input(WAVE, "value"),
@@ -650,10 +655,39 @@ def layout(
     Input(OUTCOME, "value"),
     Input(crossed(PAGE), "data"),
     State(FOREST_SHOWN, "data"),
+    State(DETAIL_SHOWN, "data"),
     State(LOCATION, "search"),
     State(VIEWPORT, "data"),
     prevent_initial_call=True,
 )
+def update(
+    method,
+    wave,
+    inference,
+    scale,
+    level,
+    mt,
+    direction=None,
+    outcome=None,
+    _crossed=None,
+    forest_shown=None,
+    detail_shown=None,
+    current=None,
+    screen=None,
+):
+    """Every change of the page's controls, in one answer: the forest part
+    (``update_forest``), the detail part (``update_detail``), each only the outputs that
+    changed, and the address.  One callback, not one per part: each request costs the
+    browser a round of Dash's bookkeeping, and a change of estimator, wave or inference
+    concerns both parts (issue 12)."""
+    *forest, forest_store, search = update_forest(
+        method, wave, inference, scale, level, mt, direction, outcome, _crossed,
+        shown=forest_shown, current=current, screen=screen,
+    )  # fmt: skip
+    *detail, detail_store = update_detail(outcome, method, wave, inference, shown=detail_shown)
+    return (*forest, *detail, forest_store, detail_store, search)
+
+
 def update_forest(
     method,
     wave,
@@ -668,8 +702,9 @@ def update_forest(
     current=None,
     screen=None,
 ):
-    """The forest plot, its table and captions (only the outputs that changed, see
-    components.shown) and the view in the address bar (``write_url``): one answer."""
+    """The forest part of :func:`update`: the forest plot, its table and captions (only the
+    outputs that changed, see components.shown), its shown store's new value, and the view
+    in the address bar (``write_url``)."""
     args = (*view_values(method, wave, inference, scale, level, mt, direction), is_narrow(screen))
     before = shown_args(shown, _shown_forest)
     out = changed_only(on_screen(*args), on_screen(*before) if before else None)
@@ -700,21 +735,9 @@ def write_url(method, wave, inference, scale, level, mt, outcome, direction=None
     return qp.keep_carried(qp.to_search(specs, values), current, [p.name for p in specs])
 
 
-@dash.callback(
-    Output(MEANS, "figure"),
-    Output(DETAIL_TITLE, "children"),
-    Output(DETAIL_TABLE, "children"),
-    Output(DETAIL_CAPTION, "children"),
-    Output(DETAIL_SHOWN, "data"),
-    Input(OUTCOME, "value"),
-    Input(METHOD, "value"),
-    Input(WAVE, "value"),
-    Input(INFERENCE, "value"),
-    State(DETAIL_SHOWN, "data"),
-    prevent_initial_call=True,
-)
 def update_detail(outcome, method, wave, inference, shown=None):
-    """One outcome in detail (only the outputs that changed)."""
+    """The detail part of :func:`update`: one outcome in detail (only the outputs that
+    changed) and its shown store's new value."""
     args = detail_values(outcome, method, wave, inference)
     before = shown_args(shown, detail_values)
     return (*changed_only(detail_view(*args), detail_view(*before) if before else None), list(args))

@@ -465,7 +465,12 @@ def test_callback_error_becomes_friendly_message_in_page(dash_app, pages, monkey
         ("effects-grid", "columnDefs"),
         ("effects-view-note", "children"),
         ("effects-phone-list", "children"),
+        (eff.MEANS, "figure"),
+        (eff.DETAIL_TITLE, "children"),
+        (eff.DETAIL_TABLE, "children"),
+        (eff.DETAIL_CAPTION, "children"),
         (eff.FOREST_SHOWN, "data"),
+        (eff.DETAIL_SHOWN, "data"),
         (eff.LOCATION, "search"),
     ]
     inputs = [
@@ -487,6 +492,7 @@ def test_callback_error_becomes_friendly_message_in_page(dash_app, pages, monkey
         "changedPropIds": [f"{eff.SCALE}.value"],
         "state": [
             {"id": eff.FOREST_SHOWN, "property": "data", "value": None},
+            {"id": eff.DETAIL_SHOWN, "property": "data", "value": None},
             {"id": eff.LOCATION, "property": "search", "value": ""},
             {"id": eff.VIEWPORT, "property": "data", "value": {"narrow": False}},
         ],

@@ -400,6 +400,8 @@ def test_deep_link_restores_the_view(watched, server, table):
         "scale": "pct",
         "view": "qf",
         "direction": "estimate",
+        # the PNG/SVG export's file name names the view too (components/export.py)
+        "filename": "amk-fe-effects-ipw-did-cluster-midline-pct-estimate",
     }
     rows = select(table, Spec(method="ipw_did", inference="cluster", wave=1)).set_index("outcome")
     want = {

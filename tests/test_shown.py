@@ -50,6 +50,25 @@ def test_effects_a_change_of_outcome_resends_nothing_of_the_forest(dash_app):
     assert out[6] == [*args, False] and "outcome=insurance_any" in out[7]
 
 
+def test_effects_answers_both_parts_in_one_callback(dash_app):
+    import pages.effects as eff
+
+    args = ["did", "2", "wild", "std", "95", "q", "improvement"]
+    before = ["repay_difficulty", "did", "2", "wild"]
+    out = eff.update(
+        *args, "insurance_any", 0, forest_shown=[*args, False], detail_shown=before,
+        current="", screen={"narrow": False},
+    )  # fmt: skip
+    assert len(out) == 13
+    # a change of outcome: nothing of the forest is sent, the detail becomes the new one's
+    assert all(o is dash.no_update for o in out[:6])
+    showing = list(eff.detail_view.uncached(*before))
+    fresh = eff.detail_view.uncached("insurance_any", "did", "2", "wild")
+    assert [_json(x) for x in _apply(showing, list(out[6:10]))] == [_json(x) for x in fresh]
+    assert out[10] == [*args, False] and out[11] == ["insurance_any", "did", "2", "wild"]
+    assert "outcome=insurance_any" in out[12]
+
+
 @pytest.mark.parametrize(
     "before,after",
     [
