@@ -8,61 +8,72 @@ nothing costs the user time on every change (issue 12: interaction latency).
 
 How it works, per callback:
 
-* the page's layout puts a ``dcc.Store`` (``shown_store``) holding the view's arguments
-  (the validated control values the outputs were built from) next to the outputs;
-* the callback reads it as a ``State``, rebuilds what the page shows from those arguments
-  (the view builders are memoised, so this is a cache hit), and ``changed_only`` replaces
-  each output equal to the shown one by ``dash.no_update``;
-* the callback writes the new arguments to the store in the same answer, so the store and
+* the page's layout puts a ``dcc.Store`` (``shown_store``) next to the outputs, holding a
+  digest of each output as the page shows it (a short hash of its JSON);
+* the callback reads it as a ``State``, builds the new outputs, and ``changed_only``
+  replaces each output whose digest equals the shown one by ``dash.no_update``;
+* the callback writes the new digests to the store in the same answer, so the store and
   the outputs change together (an answer Dash discards because a newer one was asked for
   changes neither).
 
-A store that is missing or does not parse (an old page, a crafted payload) means "send
-everything": the worst case is the old behaviour, never a stale panel.
+Digests, not the arguments of the view shown: comparing with the old view needed that view
+again, and a gunicorn worker that had not built it (each keeps its own cache unless
+``AMK_CACHE_URL`` names a shared one) built it again, doubling the server's time for a new
+view.  A store that is missing or does not parse (an old page, a crafted payload) means
+"send everything": the worst case is the old behaviour, never a stale panel; a crafted
+digest can only make the sender's own page stale.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Sequence
+import hashlib
+from collections.abc import Sequence
 from typing import Any
 
 import dash
 from dash import dcc
 from plotly.io.json import to_json_plotly
 
-
-def shown_store(id: str, args: Sequence[Any]) -> dcc.Store:
-    """The store that says which view's outputs the page shows (its arguments, JSON)."""
-    return dcc.Store(id=id, data=list(args))
+_NO_DIGEST = "-"  # an output that does not serialise: never assumed to be the same
 
 
-def _same(a: Any, b: Any) -> bool:
-    if a is b:
-        return True
+def digest(value: Any) -> str:
+    """A short hash of ``value``'s JSON (the form Dash sends)."""
     try:
-        return to_json_plotly(a) == to_json_plotly(b)
-    except (TypeError, ValueError):  # not serialisable: never assume it is the same
-        return False
-
-
-def shown_args(data: Any, check: Callable[..., tuple] | None = None) -> tuple | None:
-    """The arguments in a shown store, re-validated by ``check`` (which returns the clean
-    argument tuple, as the callback does for its inputs); None when unusable."""
-    if not isinstance(data, list) or len(data) > 32:
-        return None
-    if not all(v is None or isinstance(v, str | int | float | bool | list) for v in data):
-        return None
-    try:
-        json.dumps(data)
-        return tuple(check(*data)) if check else tuple(data)
+        text = to_json_plotly(value)
     except (TypeError, ValueError):
+        return _NO_DIGEST
+    return hashlib.blake2b(text.encode(), digest_size=9).hexdigest()
+
+
+def digests(outputs: Sequence[Any]) -> list[str]:
+    return [digest(o) for o in outputs]
+
+
+def shown_store(id: str, outputs: Sequence[Any]) -> dcc.Store:
+    """The store that says what the page shows of each output (their digests)."""
+    return dcc.Store(id=id, data=digests(outputs))
+
+
+def shown_digests(data: Any, n: int) -> list[str] | None:
+    """The ``n`` digests in a shown store; None when it does not parse."""
+    if not isinstance(data, list) or len(data) != n:
         return None
+    if not all(isinstance(d, str) and 0 < len(d) <= 64 for d in data):
+        return None
+    return data
 
 
-def changed_only(new: Sequence[Any], old: Sequence[Any] | None) -> list[Any]:
-    """``new`` with each output equal to the corresponding ``old`` one replaced by
-    ``dash.no_update`` (all of ``new`` when ``old`` is None or of another length)."""
-    if old is None or len(old) != len(new):
-        return list(new)
-    return [dash.no_update if _same(n, o) else n for n, o in zip(new, old, strict=True)]
+def changed_only(new: Sequence[Any], shown: Any) -> tuple[list[Any], list[str]]:
+    """``new`` with each output whose digest is the shown one (``shown``: a shown store's
+    data) replaced by ``dash.no_update`` (all of ``new`` when the store does not parse),
+    and the digests of ``new`` for the store."""
+    sums = digests(new)
+    old = shown_digests(shown, len(new))
+    if old is None:
+        return list(new), sums
+    out = [
+        dash.no_update if s == o and s != _NO_DIGEST else n
+        for n, s, o in zip(new, sums, old, strict=True)
+    ]
+    return out, sums

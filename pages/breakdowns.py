@@ -34,7 +34,7 @@ from components.layout import (
     verdict_badge,
 )
 from components.present import FIT, HIDE, present_keep
-from components.shown import changed_only, shown_args, shown_store
+from components.shown import changed_only, shown_store
 from components.spec import (
     default_wave,
     register_inference_menu,
@@ -572,7 +572,7 @@ def layout(
                     ),
                     dcc.Download(id=CSV_DOWNLOAD),
                     dcc.Download(id=XLSX_DOWNLOAD),
-                    shown_store(SHOWN, [*args[:4], list(args[4]), args[5]]),
+                    shown_store(SHOWN, [v[k] for k in ORDER]),
                 ],
                 className=f"page-downloads {HIDE} d-flex flex-wrap gap-2 align-items-center mt-2",
             ),
@@ -723,10 +723,8 @@ def update(outcome, method, wave, inference, branches, direction=None, shown=Non
     """Every panel (only the outputs that changed, see components.shown) and the view in
     the address bar."""
     args = view_args(outcome, method, wave, inference, branches, direction)
-    before = shown_args(shown, view_args)
     v = breakdown_view(*args)
-    old = breakdown_view(*before) if before else None
-    out = changed_only([v[k] for k in ORDER], [old[k] for k in ORDER] if old else None)
+    out, sums = changed_only([v[k] for k in ORDER], shown)
     specs = param_specs()
     single = [p for p in specs if p.name != "branches"]
     names = ("outcome", "method", "wave", "inference", "branches", "direction")
@@ -741,7 +739,7 @@ def update(outcome, method, wave, inference, branches, direction=None, shown=Non
     )
     # the shared filters this page does not set, and presentation mode, stay in the address
     search = qp.keep_carried(search, current, [p.name for p in specs])
-    return (*out, [*args[:4], list(chosen), args[5]], search)
+    return (*out, sums, search)
 
 
 def view_args(outcome, method, wave, inference, branches, direction=None) -> tuple:

@@ -27,7 +27,7 @@ from components.layout import (
     verdict_badge,
 )
 from components.present import FIT, present_keep
-from components.shown import changed_only, shown_args, shown_store
+from components.shown import changed_only, shown_store
 from components.spec import (
     register_inference_menu,
     settle_inference,
@@ -551,8 +551,9 @@ def layout(
             ),
             html.Div(note, id=VIEW_NOTE),
             # the screen's width is not known yet (None): both tables are in the page
-            shown_store(FOREST_SHOWN, [*forest_args, None]),
-            shown_store(DETAIL_SHOWN, detail_args),
+            # both tables (the screen's width is not known yet: components.viewport)
+            shown_store(FOREST_SHOWN, (fig, cap, grid_rows, grid_cols, note, phone)),
+            shown_store(DETAIL_SHOWN, (mfig, dtitle, dtable, dcap)),
             crossed_store(PAGE),
             html.Section(
                 [
@@ -706,9 +707,8 @@ def update_forest(
     outputs that changed, see components.shown), its shown store's new value, and the view
     in the address bar (``write_url``)."""
     args = (*view_values(method, wave, inference, scale, level, mt, direction), is_narrow(screen))
-    before = shown_args(shown, _shown_forest)
-    out = changed_only(on_screen(*args), on_screen(*before) if before else None)
-    return (*out, list(args), write_url(*args[:6], outcome, args[6], current))
+    out, sums = changed_only(on_screen(*args), shown)
+    return (*out, sums, write_url(*args[:6], outcome, args[6], current))
 
 
 def on_screen(*args) -> tuple:
@@ -718,12 +718,6 @@ def on_screen(*args) -> tuple:
     *view, narrow = args
     out = forest_view(*view)
     return (*out[:5], []) if narrow is False else tuple(out)
-
-
-def _shown_forest(*shown) -> tuple:
-    """A forest shown store's arguments, checked like the callback's inputs."""
-    *view, narrow = shown
-    return (*view_values(*view), narrow if isinstance(narrow, bool) else None)
 
 
 def write_url(method, wave, inference, scale, level, mt, outcome, direction=None, current=None):
@@ -738,9 +732,8 @@ def write_url(method, wave, inference, scale, level, mt, outcome, direction=None
 def update_detail(outcome, method, wave, inference, shown=None):
     """The detail part of :func:`update`: one outcome in detail (only the outputs that
     changed) and its shown store's new value."""
-    args = detail_values(outcome, method, wave, inference)
-    before = shown_args(shown, detail_values)
-    return (*changed_only(detail_view(*args), detail_view(*before) if before else None), list(args))
+    out, sums = changed_only(detail_view(*detail_values(outcome, method, wave, inference)), shown)
+    return (*out, sums)
 
 
 def detail_values(outcome, method, wave, inference) -> tuple[str, ...]:

@@ -10,7 +10,7 @@ import pytest
 from app_fixtures import *  # noqa: F403  (session fixtures: artefacts, app)
 from plotly.io.json import to_json_plotly
 
-from components.shown import changed_only, shown_args
+from components.shown import changed_only, digests, shown_digests
 
 
 def _json(x):
@@ -23,21 +23,25 @@ def _apply(showing: list, answer: list) -> list:
 
 
 def test_changed_only_replaces_equal_outputs_only():
-    assert changed_only([1, {"a": [1, 2]}, "x"], [1, {"a": [1, 3]}, "y"]) == [
-        dash.no_update,
-        {"a": [1, 2]},
-        "x",
-    ]
+    shown = digests([1, {"a": [1, 3]}, "y"])
+    out, sums = changed_only([1, {"a": [1, 2]}, "x"], shown)
+    assert out == [dash.no_update, {"a": [1, 2]}, "x"]
+    assert sums == digests([1, {"a": [1, 2]}, "x"]) and sums[0] == shown[0]
+    assert len(set(sums)) == 3
     # nothing known about the page: everything is sent
-    assert changed_only([1, 2], None) == [1, 2]
-    assert changed_only([1, 2], [1]) == [1, 2]
+    assert changed_only([1, 2], None)[0] == [1, 2]
+    assert changed_only([1, 2], digests([1]))[0] == [1, 2]
+    # what does not serialise is never taken for what is shown
+    odd = object()
+    assert changed_only([odd], digests([odd]))[0] == [odd]
 
 
 @pytest.mark.parametrize(
-    "data", [None, "did", {"a": 1}, [{"x": 1}], ["did"] * 40, ["did", "2", object()]]
+    "data", [None, "did", {"a": 1}, [{"x": 1}], ["d"] * 40, ["d", 2], ["", "d"], ["x" * 65, "d"]]
 )
 def test_a_shown_store_that_does_not_parse_means_send_everything(data):
-    assert shown_args(data, lambda *a: a) is None
+    assert shown_digests(data, 2) is None
+    assert changed_only([1, 2], data)[0] == [1, 2]
 
 
 def test_effects_a_change_of_outcome_resends_nothing_of_the_forest(dash_app):
@@ -45,9 +49,10 @@ def test_effects_a_change_of_outcome_resends_nothing_of_the_forest(dash_app):
 
     args = ["did", "2", "wild", "std", "95", "q", "improvement"]
     wide = {"narrow": False}
-    out = eff.update_forest(*args, "insurance_any", shown=[*args, False], current="", screen=wide)
+    shown = digests(eff.on_screen(*args, False))
+    out = eff.update_forest(*args, "insurance_any", shown=shown, current="", screen=wide)
     assert all(o is dash.no_update for o in out[:6])
-    assert out[6] == [*args, False] and "outcome=insurance_any" in out[7]
+    assert out[6] == shown and "outcome=insurance_any" in out[7]
 
 
 def test_effects_answers_both_parts_in_one_callback(dash_app):
@@ -55,8 +60,10 @@ def test_effects_answers_both_parts_in_one_callback(dash_app):
 
     args = ["did", "2", "wild", "std", "95", "q", "improvement"]
     before = ["repay_difficulty", "did", "2", "wild"]
+    forest_shown = digests(eff.on_screen(*args, False))
+    detail_shown = digests(eff.detail_view(*before))
     out = eff.update(
-        *args, "insurance_any", 0, forest_shown=[*args, False], detail_shown=before,
+        *args, "insurance_any", 0, forest_shown=forest_shown, detail_shown=detail_shown,
         current="", screen={"narrow": False},
     )  # fmt: skip
     assert len(out) == 13
@@ -65,7 +72,8 @@ def test_effects_answers_both_parts_in_one_callback(dash_app):
     showing = list(eff.detail_view.uncached(*before))
     fresh = eff.detail_view.uncached("insurance_any", "did", "2", "wild")
     assert [_json(x) for x in _apply(showing, list(out[6:10]))] == [_json(x) for x in fresh]
-    assert out[10] == [*args, False] and out[11] == ["insurance_any", "did", "2", "wild"]
+    assert out[10] == forest_shown
+    assert out[11] == digests(fresh) and out[11] != detail_shown
     assert "outcome=insurance_any" in out[12]
 
 
@@ -86,12 +94,12 @@ def test_effects_page_after_a_change_equals_a_fresh_view(dash_app, before, after
     # the page as loaded (both tables), then changed on a wide screen (no phone list)
     showing = list(eff.forest_view.uncached(*before))
     answer = eff.update_forest(
-        *after, "insurance_any", shown=[*before, None], current="", screen={"narrow": False}
+        *after, "insurance_any", shown=digests(showing), current="", screen={"narrow": False}
     )
     # a fresh view on a wide screen: its phone list (the last output) empty
     fresh = [*eff.forest_view.uncached(*after)[:5], []]
     assert [_json(x) for x in _apply(showing, list(answer[:6]))] == [_json(x) for x in fresh]
-    assert answer[6] == [*after, False]
+    assert answer[6] == digests(fresh)
 
 
 def test_breakdowns_ticking_a_branch_leaves_the_unchanged_panels_alone(dash_app):
@@ -101,7 +109,7 @@ def test_breakdowns_ticking_a_branch_leaves_the_unchanged_panels_alone(dash_app)
     after = ["late_instalments", "did", "2", "wild", ["Baray", "Santuk"], "improvement"]
     old = bd.breakdown_view.uncached(*before[:4], tuple(before[4]), before[5])
     showing = [old[k] for k in bd.ORDER]
-    answer = bd.update(*after, shown=before, current="")
+    answer = bd.update(*after, shown=digests(showing), current="")
     fresh = bd.breakdown_view.uncached(*after[:4], tuple(after[4]), after[5])
     assert [_json(x) for x in _apply(showing, list(answer[: len(bd.ORDER)]))] == [
         _json(fresh[k]) for k in bd.ORDER
@@ -109,7 +117,7 @@ def test_breakdowns_ticking_a_branch_leaves_the_unchanged_panels_alone(dash_app)
     sent = {k for k, a in zip(bd.ORDER, answer, strict=False) if a is not dash.no_update}
     # the point of it: the sex panel covers all branches and is not resent; the branch one is
     assert "sex_figure" not in sent and "branch_figure" in sent, sent
-    assert answer[-2] == after
+    assert answer[-2] == digests([fresh[k] for k in bd.ORDER])
 
 
 def test_breakdowns_with_no_shown_store_sends_everything(dash_app):
@@ -134,8 +142,9 @@ def test_effects_builds_the_phone_list_only_where_it_is_seen(dash_app):
         # one item per outcome in the table
         assert len(_json(phone[key])[0]["props"]["children"]) == n, key
     # crossing to a phone: the list is sent although the view did not change
+    wide = digests(eff.on_screen(*args, False))
     out = eff.update_forest(
-        *args, "insurance_any", 1, shown=[*args, False], current="", screen={"narrow": True}
+        *args, "insurance_any", 1, shown=wide, current="", screen={"narrow": True}
     )
     assert out[5] is not dash.no_update and len(_json(out[5])[0]["props"]["children"]) == n
 
@@ -168,3 +177,26 @@ def test_cached_subgroup_plot_is_the_figure_of_exactly_that_frame(dash_app):
     assert _json(cached_subgroup_plot(moved)) != _json(first)
     renamed = dataclasses.replace(disp, axis_title=disp.axis_title + " (other)")
     assert cached_subgroup_plot(renamed) is not first
+
+
+def test_a_change_builds_the_new_view_only(dash_app, monkeypatch):
+    """The comparison needs no view but the new one: a gunicorn worker that never built the
+    view on screen (each keeps its own cache) does not build it again."""
+    import pages.breakdowns as bd
+    import pages.effects as eff
+
+    built = []
+    real_bd, real_forest = bd.breakdown_view, eff.forest_view
+    monkeypatch.setattr(bd, "breakdown_view", lambda *a: built.append(a) or real_bd(*a))
+    monkeypatch.setattr(eff, "forest_view", lambda *a: built.append(a) or real_forest(*a))
+    old = real_bd("late_instalments", "did", "2", "wild", ("Baray",), "improvement")
+    bd.update(
+        "late_instalments", "did", "2", "wild", ["Baray", "Santuk"], "improvement",
+        shown=digests([old[k] for k in bd.ORDER]), current="",
+    )  # fmt: skip
+    assert len(built) == 1 and "Santuk" in built[0][4]
+    built.clear()
+    args = ["did", "2", "wild", "std", "95", "q", "improvement"]
+    shown = digests(real_forest(*args))
+    eff.update_forest("ancova", *args[1:], "insurance_any", shown=shown, current="", screen=None)
+    assert built == [("ancova", *args[1:])]
