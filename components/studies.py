@@ -235,4 +235,4 @@ def words() -> dict[str, str]:
 def post_only() -> bool:
     """True when the current study's results have no estimator that needs a baseline."""
     res = get_artifacts().results
-    return res is not None and set(res["method"]) <= {"post"}
+    return res is not None and set(res["method"].unique()) <= {"post"}

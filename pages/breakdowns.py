@@ -49,6 +49,7 @@ from components.theme import fmt_num, fmt_p, is_missing, slug, too_few
 from components.urlstate import LOCATION
 from components.views import (
     Spec,
+    cell_rows,
     effective_inference,
     het_sentence,
     n_estimation,
@@ -129,7 +130,7 @@ def dimensions() -> dict[str, str]:
     else the study's first declared dimension; the branch and sex sections only when the
     table has those dimensions."""
     arts = get_artifacts()
-    types = [t for t in dict.fromkeys(arts.results["sample_type"]) if t != "all"]
+    types = list(options(arts.results)["breakdowns"])
     cb = arts.codebook
     out = {}
     for t in types:
@@ -149,15 +150,8 @@ def first_dimension() -> str:
 def subgroup_rows(
     outcome: str, method: str, wave: int, inference: str, sample_type: str
 ) -> pd.DataFrame:
-    res = get_artifacts().results
-    m = (
-        (res["outcome"] == outcome)
-        & (res["method"] == method)
-        & (res["wave"] == wave)
-        & (res["inference"] == inference)
-        & (res["sample_type"] == sample_type)
-    )
-    return res.loc[m].sort_values("sample", kind="stable")
+    rows = cell_rows(get_artifacts().results, outcome, method, wave, inference, sample_type)
+    return rows.sort_values("sample", kind="stable")
 
 
 def _ci(lo, hi) -> str:
