@@ -255,13 +255,7 @@ def breakdown_view(
     wl = wave_labels(res).get(w)
     meta = res.loc[res["outcome"] == outcome].iloc[0]
     unit = str(meta["unit"])
-    all_row = res[
-        (res["outcome"] == outcome)
-        & (res["method"] == method)
-        & (res["wave"] == w)
-        & (res["inference"] == inf)
-        & (res["sample_type"] == "all")
-    ]
+    all_row = cell_rows(res, outcome, method, w, inf, "all")
     ref = all_row.iloc[0].to_dict() if len(all_row) else None
     first = first_dimension()
     dims = dimensions()
