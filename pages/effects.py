@@ -550,8 +550,8 @@ def layout(
                 className="controls present-bar g-2 align-items-end",
             ),
             html.Div(note, id=VIEW_NOTE),
-            # the screen's width is not known yet (None): both tables are in the page
-            # both tables (the screen's width is not known yet: components.viewport)
+            # what the page shows, digested: both tables (the screen's width is not known
+            # yet, components.viewport), the detail of the chosen outcome
             shown_store(FOREST_SHOWN, (fig, cap, grid_rows, grid_cols, note, phone)),
             shown_store(DETAIL_SHOWN, (mfig, dtitle, dtable, dcap)),
             crossed_store(PAGE),
