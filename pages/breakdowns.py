@@ -11,6 +11,9 @@ every outcome (components/breakdown_data.py).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
 import dash
 import dash_bootstrap_components as dbc
 import pandas as pd
@@ -238,16 +241,32 @@ def group_table(rows: pd.DataFrame, label: str) -> html.Div:
     )
 
 
-@memoize
-def breakdown_view(
-    outcome: str,
-    method: str,
-    wave: str,
-    inference: str,
-    branches: tuple[str, ...],
-    direction: str = DEFAULT_DIRECTION,
-):
-    """Inputs -> everything the page shows (figures named for their export, captions, tables, notes)."""
+class _Context(NamedTuple):
+    """What every panel of one outcome, estimator, wave and inference needs."""
+
+    res: pd.DataFrame
+    inf: str
+    inf_note: str | None
+    wave: int
+    wave_label: str | None
+    meta: pd.Series
+    unit: str
+    unit_many: str
+    ref: dict | None
+    first: str
+    first_label: str
+    dims: dict[str, str]
+    has_branch: bool
+    first_all: pd.DataFrame
+    branch_all: pd.DataFrame
+    sex: pd.DataFrame
+    flipped: str
+    suppressed_note: str
+    base: str
+    spec_text: Callable[[pd.DataFrame, str], str]
+
+
+def _context(outcome: str, method: str, wave: str, inference: str, direction: str) -> _Context:
     arts = get_artifacts()
     res = arts.results
     inf, inf_note = effective_inference(method, inference, res)
@@ -256,20 +275,10 @@ def breakdown_view(
     meta = res.loc[res["outcome"] == outcome].iloc[0]
     unit = str(meta["unit"])
     all_row = cell_rows(res, outcome, method, w, inf, "all")
-    ref = all_row.iloc[0].to_dict() if len(all_row) else None
     first = first_dimension()
     dims = dimensions()
-    first_label = dims.get(first, first).lower()
     unit_many = arts.study.nouns.unit.many if arts.study is not None else "units"
-    prov_all = subgroup_rows(outcome, method, w, inf, first)
-    has_branch = "branch" in dims
-    keep_first, first_scope = bd.shown_first(
-        first, sorted(prov_all["sample"].unique()), branches if has_branch else (), first_label
-    )
-    prov = prov_all[prov_all["sample"].isin(keep_first)] if has_branch else prov_all
-    br_all = subgroup_rows(outcome, method, w, inf, "branch")
-    br = br_all[br_all["sample"].isin(branches)]
-    sex = subgroup_rows(outcome, method, w, inf, "sex")
+    better = "higher" if meta["better"] == "higher" else "lower"
 
     def spec_text(rows, stype):
         return specification_text(
@@ -286,94 +295,162 @@ def breakdown_view(
             wave_label=wl,
         )
 
-    prov_disp, br_disp, sex_disp = (
-        subgroup_display(g, unit=unit, pooled=pooled, reference=ref, direction=direction)
-        for g, pooled in ((prov, False), (br, True), (sex, False))
+    return _Context(
+        res=res,
+        inf=inf,
+        inf_note=inf_note,
+        wave=w,
+        wave_label=wl,
+        meta=meta,
+        unit=unit,
+        unit_many=unit_many,
+        ref=all_row.iloc[0].to_dict() if len(all_row) else None,
+        first=first,
+        first_label=dims.get(first, first).lower(),
+        dims=dims,
+        has_branch="branch" in dims,
+        first_all=subgroup_rows(outcome, method, w, inf, first),
+        branch_all=subgroup_rows(outcome, method, w, inf, "branch"),
+        sex=subgroup_rows(outcome, method, w, inf, "sex"),
+        flipped=(
+            f" Lower is better for this outcome, so the charts plot its effects with the sign flipped (right of zero = better); the tables and the hover keep the estimates as they are, in {unit}."
+            if direction == "improvement" and better == "lower"
+            else ""
+        ),
+        suppressed_note=(
+            f" Groups with fewer than {int(res['min_cell'].iloc[0])} {unit_many} in an arm show “{too_few()}”."
+            if "min_cell" in res
+            else ""
+        ),
+        base=slug(arts.study.slug if arts.study is not None else "study", outcome, method, inf, wl),
+        spec_text=spec_text,
     )
+
+
+def _shown_first(c: _Context, branches: tuple[str, ...]) -> tuple[list[str], str]:
+    """The first dimension's groups shown for ``branches`` (those holding them), and why."""
+    return bd.shown_first(
+        c.first,
+        sorted(c.first_all["sample"].unique()),
+        branches if c.has_branch else (),
+        c.first_label,
+    )
+
+
+@memoize
+def breakdown_view(
+    outcome: str,
+    method: str,
+    wave: str,
+    inference: str,
+    branches: tuple[str, ...],
+    direction: str = DEFAULT_DIRECTION,
+):
+    """Inputs -> everything the page shows (figures named for their export, captions, tables,
+    notes): the panels that follow the branches chosen, and the others (:func:`shared_panels`,
+    kept per group of the first dimension shown, so that a new choice of branches in the same
+    provinces builds only its own panels)."""
+    c = _context(outcome, method, wave, inference, direction)
+    keep_first, first_scope = _shown_first(c, branches)
+    br_all = c.branch_all
+    br = br_all[br_all["sample"].isin(branches)]
+    br_disp = subgroup_display(br, unit=c.unit, pooled=True, reference=c.ref, direction=direction)
+    # the charts that follow the branch choice name it in their PNG file name
+    # (like the deck's ``...-baray-santuk.pptx``); all branches: no names
+    every = options(c.res)["branch"]
+    chosen_tail = slug(*branches) if branches and set(branches) != set(every) else ""
+    if c.has_branch and not branches:
+        chosen_tail = "no-branches"
+    shared = shared_panels(outcome, method, wave, inference, tuple(keep_first), direction)
+    return {
+        **shared,
+        "province_scope": first_scope if c.has_branch else "",
+        "compare": compare_block(br_all, branches, c.unit, c.inf) if c.has_branch else None,
+        "branch_figure": cached_subgroup_plot(br_disp, slug(c.base, "by-branch", chosen_tail)),
+        "branch_caption": c.spec_text(br, "branch")
+        + f" Circles: the branch's own estimate; diamonds: partially pooled (empirical Bayes) estimate. Dashed line: all {c.unit_many}."
+        + c.flipped
+        + c.suppressed_note,
+        "branch_table": branch_table(br)
+        if len(br)
+        else html.P("No branch selected.", className="small"),
+    }
+
+
+@memoize
+def shared_panels(
+    outcome: str,
+    method: str,
+    wave: str,
+    inference: str,
+    keep_first: tuple[str, ...],
+    direction: str = DEFAULT_DIRECTION,
+) -> dict[str, Any]:
+    """The panels that do not follow the branches chosen, beyond the groups of the first
+    dimension shown (``keep_first``): the header, the first dimension's and the sex panels,
+    the heterogeneity tests and the scope notes."""
+    c = _context(outcome, method, wave, inference, direction)
+    prov_all = c.first_all
+    prov = prov_all[prov_all["sample"].isin(keep_first)] if c.has_branch else prov_all
+    prov_disp, sex_disp = (
+        subgroup_display(g, unit=c.unit, pooled=False, reference=c.ref, direction=direction)
+        for g in (prov, c.sex)
+    )
+    meta = c.meta
     better = "higher" if meta["better"] == "higher" else "lower"
-    flipped = (
-        f" Lower is better for this outcome, so the charts plot its effects with the sign flipped (right of zero = better); the tables and the hover keep the estimates as they are, in {unit}."
-        if direction == "improvement" and better == "lower"
-        else ""
-    )
     header = [
         html.H2(f"{meta['short']}", className="h5 mb-1"),
         html.P(
-            f"{meta['label']} — unit: {unit}; {better} is better. {wl}"
+            f"{meta['label']} — unit: {c.unit}; {better} is better. {c.wave_label}"
             + ("." if method == "post" else " vs baseline."),
             className="small text-body-secondary mb-0",
         ),
     ]
-    if inf_note:
-        header.append(dbc.Alert(inf_note, color="info", className="py-2 small mt-2 mb-0"))
+    if c.inf_note:
+        header.append(dbc.Alert(c.inf_note, color="info", className="py-2 small mt-2 mb-0"))
     het = html.Ul(
         [
-            html.Li(het_sentence(prov_all, first_label)),
-            html.Li(het_sentence(br_all, "branch")) if "branch" in dims else None,
-            html.Li(het_sentence(sex, "group of women and men")) if "sex" in dims else None,
+            html.Li(het_sentence(prov_all, c.first_label)),
+            html.Li(het_sentence(c.branch_all, "branch")) if "branch" in c.dims else None,
+            html.Li(het_sentence(c.sex, "group of women and men")) if "sex" in c.dims else None,
         ],
         className="small mb-0",
     )
-    base = slug(arts.study.slug if arts.study is not None else "study", outcome, method, inf, wl)
-    # the charts that follow the branch choice name it in their PNG file name
-    # (like the deck's ``...-baray-santuk.pptx``); all branches: no names
-    every = options(res)["branch"]
-    chosen_tail = slug(*branches) if branches and set(branches) != set(every) else ""
-    if has_branch and not branches:
-        chosen_tail = "no-branches"
     # the first dimension's chart shows the groups holding the chosen branches: it is named
     # after those (so that its figure, and its name, change only when what it shows does)
     every_first = set(prov_all["sample"].unique())
-    first_tail = slug(*keep_first) if has_branch and set(keep_first) != every_first else ""
-    suppressed_note = (
-        f" Groups with fewer than {int(res['min_cell'].iloc[0])} {unit_many} in an arm show “{too_few()}”."
-        if "min_cell" in res
-        else ""
-    )
-    n_branches = len(options(res)["branch"])
-    scopes = {
-        "province_scope": first_scope if has_branch else "",
+    first_tail = slug(*keep_first) if c.has_branch and set(keep_first) != every_first else ""
+    n_branches = len(options(c.res)["branch"])
+    return {
         "sex_scope": (
             "All branches: the results hold no estimate for women and men within a "
             "branch (the groups would be small), so this panel does not follow the branch choice."
         )
-        if has_branch
+        if c.has_branch
         else "",
         "heterogeneity_scope": (
             f"Each test compares all the groups of its breakdown (all {n_branches} branches for the "
             "branch test), whatever branches are chosen: a test on part of them would be a "
             "different test, so it is not recomputed."
         )
-        if has_branch
+        if c.has_branch
         else "",
-    }
-    return {
-        **scopes,
-        "compare": compare_block(br_all, branches, unit, inf) if has_branch else None,
         "header": header,
         "province_figure": cached_subgroup_plot(
-            prov_disp, slug(base, f"by-{first_label}", first_tail)
+            prov_disp, slug(c.base, f"by-{c.first_label}", first_tail)
         ),
-        "province_caption": spec_text(prov, first_label)
-        + f" Dashed line: all {unit_many}."
-        + flipped
-        + suppressed_note,
-        "branch_figure": cached_subgroup_plot(br_disp, slug(base, "by-branch", chosen_tail)),
-        "branch_caption": spec_text(br, "branch")
-        + f" Circles: the branch's own estimate; diamonds: partially pooled (empirical Bayes) estimate. Dashed line: all {unit_many}."
-        + flipped
-        + suppressed_note,
+        "province_caption": c.spec_text(prov, c.first_label)
+        + f" Dashed line: all {c.unit_many}."
+        + c.flipped
+        + c.suppressed_note,
         # all branches whatever the choice (see sex_scope), so no branch names
-        "sex_figure": cached_subgroup_plot(sex_disp, f"{base}-by-sex"),
-        "sex_caption": spec_text(sex, "sex")
-        + f" Dashed line: all {unit_many}."
-        + flipped
-        + suppressed_note,
-        "branch_table": branch_table(br)
-        if len(br)
-        else html.P("No branch selected.", className="small"),
-        "province_table": group_table(prov, dims.get(first, first)),
-        "sex_table": group_table(sex, "Women and men"),
+        "sex_figure": cached_subgroup_plot(sex_disp, f"{c.base}-by-sex"),
+        "sex_caption": c.spec_text(c.sex, "sex")
+        + f" Dashed line: all {c.unit_many}."
+        + c.flipped
+        + c.suppressed_note,
+        "province_table": group_table(prov, c.dims.get(c.first, c.first)),
+        "sex_table": group_table(c.sex, "Women and men"),
         "heterogeneity": het,
     }
 
