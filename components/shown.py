@@ -20,7 +20,7 @@ Digests, not the arguments of the view shown: comparing with the old view needed
 again, and a gunicorn worker that had not built it (each keeps its own cache unless
 ``AMK_CACHE_URL`` names a shared one) built it again, doubling the server's time for a new
 view.  A store that is missing or does not parse (an old page, a crafted payload) means
-"send everything": the worst case is the old behaviour, never a stale panel; a crafted
+"send everything": the worst case is every output resent, never a stale panel; a crafted
 digest can only make the sender's own page stale.
 """
 

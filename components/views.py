@@ -6,6 +6,7 @@ Everything the pages show is a filter of the results table plus a change of scal
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -151,18 +152,37 @@ class Spec:
     sample: str = "All clients"
 
 
-_OPTIONS: dict[int, tuple[pd.DataFrame, dict[str, list]]] = {}
+# per results table: the tables components.store keeps loaded (up to 16 studies and 32 arms)
+_PER_TABLE_MAX = 48
+_OPTIONS: dict[int, tuple[pd.DataFrame, dict[str, Any]]] = {}
 
 
-def options(results: pd.DataFrame) -> dict[str, list]:
-    """Allowed values of each choice, read from the results table itself.
-
-    Computed once per results table (the table is loaded once and never changed);
-    every callback validates its inputs against these, so this must be cheap.
-    """
-    hit = _OPTIONS.get(id(results))
+def _per_table(cache: dict, results: pd.DataFrame, build: Callable[[], Any]) -> Any:
+    """``build()``, computed once per results table (a loaded table is never changed) and
+    kept while the table is: keyed by its id, checked by identity (an id is reused only
+    after its table is gone), the oldest dropped beyond ``_PER_TABLE_MAX``."""
+    hit = cache.get(id(results))
     if hit is not None and hit[0] is results:
         return hit[1]
+    value = build()
+    cache.pop(id(results), None)
+    cache[id(results)] = (results, value)
+    while len(cache) > _PER_TABLE_MAX:
+        cache.pop(next(iter(cache)))
+    return value
+
+
+def options(results: pd.DataFrame) -> dict[str, Any]:
+    """Allowed values of each choice, read from the results table itself, and the look-ups
+    every callback's validation needs (wave labels, each outcome's last wave).
+
+    Computed once per results table (:func:`_per_table`); every callback validates its
+    inputs against these, so this must be cheap.
+    """
+    return _per_table(_OPTIONS, results, lambda: _options(results))
+
+
+def _options(results: pd.DataFrame) -> dict[str, Any]:
     methods, infs = set(results["method"].unique()), set(results["inference"].unique())
     value = {
         "method": [m for m in METHOD_ORDER if m in methods],
@@ -186,8 +206,6 @@ def options(results: pd.DataFrame) -> dict[str, list]:
         },
         "last_wave": {str(o): int(w) for o, w in results.groupby("outcome")["wave"].max().items()},
     }
-    _OPTIONS.clear()  # one table per process; tests that swap tables must not grow this
-    _OPTIONS[id(results)] = (results, value)
     return value
 
 
@@ -241,13 +259,11 @@ def cell_rows(
     group of a breakdown), in table order.  The table is indexed once (like ``options``):
     five comparisons over the whole table on every call cost a new Breakdowns view ~5 ms
     each time."""
-    hit = _CELLS.get(id(results))
-    if hit is None or hit[0] is not results:
-        keys = ["outcome", "method", "wave", "inference", "sample_type"]
-        index = results[keys].astype(object).groupby(keys, sort=False).indices
-        _CELLS.clear()  # one table per process (see options)
-        _CELLS[id(results)] = hit = (results, index)
-    pos = hit[1].get((outcome, method, int(wave), inference, sample_type))
+    keys = ["outcome", "method", "wave", "inference", "sample_type"]
+    index = _per_table(
+        _CELLS, results, lambda: results[keys].astype(object).groupby(keys, sort=False).indices
+    )
+    pos = index.get((outcome, method, int(wave), inference, sample_type))
     return results.iloc[pos] if pos is not None else results.iloc[:0]
 
 

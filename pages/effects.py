@@ -102,9 +102,9 @@ DETAIL_CAPTION = f"{PAGE}-detail-caption"
 DIRECTION = f"{PAGE}-direction"
 PHONE_LIST = f"{PAGE}-phone-list"
 FOREST_SHOWN = f"{PAGE}-forest-shown"
+DETAIL_SHOWN = f"{PAGE}-detail-shown"
 # the page's own view parameters, in the order of its layout's and write_url's arguments
 VIEW_NAMES = ("method", "wave", "inference", "scale", "level", "mt", "outcome", "direction")
-DETAIL_SHOWN = f"{PAGE}-detail-shown"
 
 
 def param_specs() -> list[qp.Param]:
@@ -685,8 +685,19 @@ def update(
         method, wave, inference, scale, level, mt, direction, outcome, _crossed,
         shown=forest_shown, current=current, screen=screen,
     )  # fmt: skip
+    if _triggered() in (SCALE, LEVEL, MT, DIRECTION, crossed(PAGE)):
+        # the detail does not depend on these: not even built (a worker whose cache lacks it)
+        return (*forest, *[dash.no_update] * 4, forest_store, dash.no_update, search)
     *detail, detail_store = update_detail(outcome, method, wave, inference, shown=detail_shown)
     return (*forest, *detail, forest_store, detail_store, search)
+
+
+def _triggered():
+    """The id of the control whose change ran the callback (None when called directly)."""
+    try:
+        return dash.ctx.triggered_id
+    except dash.exceptions.MissingCallbackContextException:
+        return None
 
 
 def update_forest(

@@ -36,10 +36,16 @@ def test_changed_only_replaces_equal_outputs_only():
     assert changed_only([odd], digests([odd]))[0] == [odd]
 
 
-@pytest.mark.parametrize(
-    "data", [None, "did", {"a": 1}, [{"x": 1}], ["d"] * 40, ["d", 2], ["", "d"], ["x" * 65, "d"]]
-)
+def _malformed():
+    one, two = digests([1, 2])
+    return [None, "did", {"a": 1}, [{"x": 1}], [one] * 40, [one, 2], [one, ""], [one, "x" * 65],
+            [one, two, "x"], [one], {"0": one, "1": two}]  # fmt: skip
+
+
+@pytest.mark.parametrize("data", _malformed())
 def test_a_shown_store_that_does_not_parse_means_send_everything(data):
+    # each payload holds the true digest of the first output: a parser that took it would
+    # leave that output unsent
     assert shown_digests(data, 2) is None
     assert changed_only([1, 2], data)[0] == [1, 2]
 
@@ -200,3 +206,67 @@ def test_a_change_builds_the_new_view_only(dash_app, monkeypatch):
     shown = digests(real_forest(*args))
     eff.update_forest("ancova", *args[1:], "insurance_any", shown=shown, current="", screen=None)
     assert built == [("ancova", *args[1:])]
+
+
+def test_a_page_as_loaded_needs_nothing_resent_for_its_own_view(dash_app):
+    """The layout's shown stores hold the digests the callbacks compute for the same view."""
+    from app_fixtures import find_by_id
+
+    import pages.breakdowns as bd
+    import pages.effects as eff
+
+    page = eff.layout()
+    view = ["did", "2", "wild", "std", "95", "q", "improvement"]
+    outcome = find_by_id(page, eff.OUTCOME).value
+    out = eff.update(
+        *view, outcome, 0, forest_shown=find_by_id(page, eff.FOREST_SHOWN).data,
+        detail_shown=find_by_id(page, eff.DETAIL_SHOWN).data, current="", screen=None,
+    )  # fmt: skip
+    assert all(o is dash.no_update for o in out[:10]), [i for i, o in enumerate(out[:10])
+                                                        if o is not dash.no_update]  # fmt: skip
+    page = bd.layout()
+    outcome = find_by_id(page, bd.OUTCOME).value
+    branches = bd.options(bd.get_artifacts().results)["branch"]
+    out = bd.update(outcome, "did", "2", "wild", list(branches), "improvement",
+                    shown=find_by_id(page, bd.SHOWN).data, current="")  # fmt: skip
+    assert all(o is dash.no_update for o in out[: len(bd.ORDER)])
+
+
+def test_effects_a_change_the_detail_ignores_does_not_build_it(dash_app, monkeypatch):
+    """Through Dash's endpoint: a change of scale answers the forest part only."""
+    import pages.effects as eff
+
+    built = []
+    real = eff.detail_view
+    monkeypatch.setattr(eff, "detail_view", lambda *a: built.append(a) or real(*a))
+    outputs = [k for k in dash_app.callback_map if k.startswith("..effects-forest.figure")]
+    cb = dash_app.callback_map[outputs[0]]
+    view = {eff.METHOD: "did", eff.WAVE: "2", eff.INFERENCE: "wild", eff.SCALE: "natural",
+            eff.LEVEL: "95", eff.MT: "q", eff.DIRECTION: "improvement",
+            eff.OUTCOME: "insurance_any"}  # fmt: skip
+    body = {
+        "output": outputs[0],
+        "outputs": [
+            {"id": o.component_id, "property": o.component_property.split("@")[0]}
+            for o in cb["output"]
+        ],  # fmt: skip
+        "inputs": [{"id": i, "property": "value", "value": v} for i, v in view.items()]
+        + [{"id": eff.crossed(eff.PAGE), "property": "data", "value": 0}],
+        "changedPropIds": [f"{eff.SCALE}.value"],
+        "state": [
+            {"id": eff.FOREST_SHOWN, "property": "data", "value": None},
+            {"id": eff.DETAIL_SHOWN, "property": "data", "value": None},
+            {"id": eff.LOCATION, "property": "search", "value": ""},
+            {"id": eff.VIEWPORT, "property": "data", "value": {"narrow": False}},
+        ],
+    }
+    client = dash_app.server.test_client()
+    client.get("/effects")
+    r = client.post("/_dash-update-component", json=body)
+    doc = r.get_json()
+    assert r.status_code == 200, r.get_data(as_text=True)[:300]
+    assert eff.FOREST in doc["response"] and eff.MEANS not in doc["response"]
+    assert built == []
+    body["changedPropIds"] = [f"{eff.OUTCOME}.value"]
+    doc = client.post("/_dash-update-component", json=body).get_json()
+    assert eff.MEANS in doc["response"] and built
