@@ -132,3 +132,32 @@ def text_of(component) -> str:
     if isinstance(component, list | tuple):
         return " ".join(text_of(c) for c in component)
     return text_of(getattr(component, "children", None))
+
+
+def effects_update_body(dash_app, changed: str, **view) -> dict:
+    """A request body for the Effects page's callback, as the browser sends it: the view's
+    controls (the defaults, or ``view``: control id -> value), empty shown stores, a wide
+    screen; ``changed`` is the control id whose change it reports."""
+    import pages.effects as eff
+
+    key = next(k for k in dash_app.callback_map if k.startswith("..effects-forest.figure"))
+    values = {eff.METHOD: "did", eff.WAVE: "2", eff.INFERENCE: "wild", eff.SCALE: "std",
+              eff.LEVEL: "95", eff.MT: "q", eff.DIRECTION: "improvement",
+              eff.OUTCOME: "repay_difficulty", **view}  # fmt: skip
+    return {
+        # an output written by other callbacks too is named "…@<hash>" by Dash
+        "output": key,
+        "outputs": [
+            {"id": o.component_id, "property": o.component_property.split("@")[0]}
+            for o in dash_app.callback_map[key]["output"]
+        ],
+        "inputs": [{"id": i, "property": "value", "value": v} for i, v in values.items()]
+        + [{"id": eff.crossed(eff.PAGE), "property": "data", "value": 0}],
+        "changedPropIds": [f"{changed}.value"],
+        "state": [
+            {"id": eff.FOREST_SHOWN, "property": "data", "value": None},
+            {"id": eff.DETAIL_SHOWN, "property": "data", "value": None},
+            {"id": eff.LOCATION, "property": "search", "value": ""},
+            {"id": eff.VIEWPORT, "property": "data", "value": {"narrow": False}},
+        ],
+    }

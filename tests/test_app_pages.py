@@ -12,13 +12,12 @@ import pandas as pd
 import plotly.graph_objects as go
 import pytest
 from app_fixtures import *  # noqa: F403  (session fixtures: artefacts, app)
-from app_fixtures import find_by_id, text_of
+from app_fixtures import effects_update_body, find_by_id, text_of
 
 from analysis.artifacts import Problem
 from components.errors import APP_ERROR_ID
 from components.spec import inference_menu
 from components.theme import figure_filename
-from components.viewport import crossed
 from components.views import Spec, select
 
 
@@ -457,46 +456,7 @@ def test_callback_error_becomes_friendly_message_in_page(dash_app, pages, monkey
         raise RuntimeError("secret internals")
 
     monkeypatch.setattr(pages["effects"], "forest_view", boom)
-    eff = pages["effects"]
-    outputs = [
-        ("effects-forest", "figure"),
-        ("effects-forest-caption", "children"),
-        ("effects-grid", "rowData"),
-        ("effects-grid", "columnDefs"),
-        ("effects-view-note", "children"),
-        ("effects-phone-list", "children"),
-        (eff.MEANS, "figure"),
-        (eff.DETAIL_TITLE, "children"),
-        (eff.DETAIL_TABLE, "children"),
-        (eff.DETAIL_CAPTION, "children"),
-        (eff.FOREST_SHOWN, "data"),
-        (eff.DETAIL_SHOWN, "data"),
-        (eff.LOCATION, "search"),
-    ]
-    inputs = [
-        (eff.METHOD, "did"),
-        (eff.WAVE, "2"),
-        (eff.INFERENCE, "wild"),
-        (eff.SCALE, "std"),
-        (eff.LEVEL, "95"),
-        (eff.MT, "q"),
-        (eff.DIRECTION, "improvement"),
-        (eff.OUTCOME, "repay_difficulty"),
-    ]
-    body = {
-        # the search output is written by other callbacks too: Dash names it "…@<hash>"
-        "output": next(k for k in dash_app.callback_map if k.startswith("..effects-forest.figure")),
-        "outputs": [{"id": i, "property": p} for i, p in outputs],
-        "inputs": [{"id": i, "property": "value", "value": v} for i, v in inputs]
-        + [{"id": crossed("effects"), "property": "data", "value": 0}],
-        "changedPropIds": [f"{eff.SCALE}.value"],
-        "state": [
-            {"id": eff.FOREST_SHOWN, "property": "data", "value": None},
-            {"id": eff.DETAIL_SHOWN, "property": "data", "value": None},
-            {"id": eff.LOCATION, "property": "search", "value": ""},
-            {"id": eff.VIEWPORT, "property": "data", "value": {"narrow": False}},
-        ],
-    }
+    body = effects_update_body(dash_app, pages["effects"].SCALE)
     client = dash_app.server.test_client()
     client.get("/effects")
     r = client.post("/_dash-update-component", json=body)

@@ -8,6 +8,7 @@ import json
 import dash
 import pytest
 from app_fixtures import *  # noqa: F403  (session fixtures: artefacts, app)
+from app_fixtures import effects_update_body
 from plotly.io.json import to_json_plotly
 
 from components.shown import changed_only, digests, shown_digests
@@ -239,27 +240,9 @@ def test_effects_a_change_the_detail_ignores_does_not_build_it(dash_app, monkeyp
     built = []
     real = eff.detail_view
     monkeypatch.setattr(eff, "detail_view", lambda *a: built.append(a) or real(*a))
-    outputs = [k for k in dash_app.callback_map if k.startswith("..effects-forest.figure")]
-    cb = dash_app.callback_map[outputs[0]]
-    view = {eff.METHOD: "did", eff.WAVE: "2", eff.INFERENCE: "wild", eff.SCALE: "natural",
-            eff.LEVEL: "95", eff.MT: "q", eff.DIRECTION: "improvement",
-            eff.OUTCOME: "insurance_any"}  # fmt: skip
-    body = {
-        "output": outputs[0],
-        "outputs": [
-            {"id": o.component_id, "property": o.component_property.split("@")[0]}
-            for o in cb["output"]
-        ],  # fmt: skip
-        "inputs": [{"id": i, "property": "value", "value": v} for i, v in view.items()]
-        + [{"id": eff.crossed(eff.PAGE), "property": "data", "value": 0}],
-        "changedPropIds": [f"{eff.SCALE}.value"],
-        "state": [
-            {"id": eff.FOREST_SHOWN, "property": "data", "value": None},
-            {"id": eff.DETAIL_SHOWN, "property": "data", "value": None},
-            {"id": eff.LOCATION, "property": "search", "value": ""},
-            {"id": eff.VIEWPORT, "property": "data", "value": {"narrow": False}},
-        ],
-    }
+    body = effects_update_body(
+        dash_app, eff.SCALE, **{eff.SCALE: "natural", eff.OUTCOME: "insurance_any"}
+    )
     client = dash_app.server.test_client()
     client.get("/effects")
     r = client.post("/_dash-update-component", json=body)
