@@ -265,6 +265,16 @@ class _Context(NamedTuple):
     base: str
     spec_text: Callable[[pd.DataFrame, str], str]
 
+    def caption(self, rows: pd.DataFrame, stype: str, marks: str = "") -> str:
+        """A chart's caption: its specification, what its marks mean, the reference line."""
+        return (
+            self.spec_text(rows, stype)
+            + marks
+            + f" Dashed line: all {self.unit_many}."
+            + self.flipped
+            + self.suppressed_note
+        )
+
 
 def _context(outcome: str, method: str, wave: str, inference: str, direction: str) -> _Context:
     arts = get_artifacts()
@@ -367,10 +377,12 @@ def breakdown_view(
         "province_scope": first_scope if c.has_branch else "",
         "compare": compare_block(br_all, branches, c.unit, c.inf) if c.has_branch else None,
         "branch_figure": cached_subgroup_plot(br_disp, slug(c.base, "by-branch", chosen_tail)),
-        "branch_caption": c.spec_text(br, "branch")
-        + f" Circles: the branch's own estimate; diamonds: partially pooled (empirical Bayes) estimate. Dashed line: all {c.unit_many}."
-        + c.flipped
-        + c.suppressed_note,
+        "branch_caption": c.caption(
+            br,
+            "branch",
+            " Circles: the branch's own estimate; diamonds: partially pooled (empirical Bayes)"
+            " estimate.",
+        ),
         "branch_table": branch_table(br)
         if len(br)
         else html.P("No branch selected.", className="small"),
@@ -439,16 +451,10 @@ def shared_panels(
         "province_figure": cached_subgroup_plot(
             prov_disp, slug(c.base, f"by-{c.first_label}", first_tail)
         ),
-        "province_caption": c.spec_text(prov, c.first_label)
-        + f" Dashed line: all {c.unit_many}."
-        + c.flipped
-        + c.suppressed_note,
+        "province_caption": c.caption(prov, c.first_label),
         # all branches whatever the choice (see sex_scope), so no branch names
         "sex_figure": cached_subgroup_plot(sex_disp, f"{c.base}-by-sex"),
-        "sex_caption": c.spec_text(c.sex, "sex")
-        + f" Dashed line: all {c.unit_many}."
-        + c.flipped
-        + c.suppressed_note,
+        "sex_caption": c.caption(c.sex, "sex"),
         "province_table": group_table(prov, c.dims.get(c.first, c.first)),
         "sex_table": group_table(c.sex, "Women and men"),
         "heterogeneity": het,

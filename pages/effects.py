@@ -681,8 +681,9 @@ def update(
     changed, and the address.  One callback, not one per part: each request costs the
     browser a round of Dash's bookkeeping, and a change of estimator, wave or inference
     concerns both parts (issue 12)."""
+    # a crossing of the breakpoint (_crossed) changes ``screen``, which is read as a State
     *forest, forest_store, search = update_forest(
-        method, wave, inference, scale, level, mt, direction, outcome, _crossed,
+        method, wave, inference, scale, level, mt, direction, outcome,
         shown=forest_shown, current=current, screen=screen,
     )  # fmt: skip
     if _triggered() in (SCALE, LEVEL, MT, DIRECTION, crossed(PAGE)):
@@ -701,19 +702,9 @@ def _triggered():
 
 
 def update_forest(
-    method,
-    wave,
-    inference,
-    scale,
-    level,
-    mt,
-    direction=None,
-    outcome=None,
-    _crossed=None,
-    shown=None,
-    current=None,
-    screen=None,
-):
+    method, wave, inference, scale, level, mt, direction=None, outcome=None, *,
+    shown=None, current=None, screen=None,
+):  # fmt: skip
     """The forest part of :func:`update`: the forest plot, its table and captions (only the
     outputs that changed, see components.shown), its shown store's new value, and the view
     in the address bar (``write_url``)."""

@@ -150,8 +150,8 @@ def test_effects_builds_the_phone_list_only_where_it_is_seen(dash_app):
         assert len(_json(phone[key])[0]["props"]["children"]) == n, key
     # crossing to a phone: the list is sent although the view did not change
     wide = digests(eff.on_screen(*args, False))
-    out = eff.update_forest(
-        *args, "insurance_any", 1, shown=wide, current="", screen={"narrow": True}
+    out = eff.update(
+        *args, "insurance_any", 1, forest_shown=wide, current="", screen={"narrow": True}
     )
     assert out[5] is not dash.no_update and len(_json(out[5])[0]["props"]["children"]) == n
 
