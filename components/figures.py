@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import threading
-from collections import OrderedDict
-
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
@@ -52,15 +48,24 @@ def _light_template() -> go.layout.Template:
 TEMPLATE = _light_template()
 
 
+def base_layout(*, height: int, left: int = 10) -> dict:
+    """The layout every figure starts from, as plotly JSON (a new dict each call)."""
+    return {
+        "template": _TEMPLATE_JSON,
+        "font": {"family": FONT, "size": 13, "color": "#212529"},
+        "height": height,
+        "margin": {"l": left, "r": 16, "t": 16, "b": 56},
+        "hoverlabel": {"bgcolor": "white", "font": {"size": 12, "family": FONT}, "align": "left"},
+        "legend": {"orientation": "h", "yanchor": "top", "y": -0.06, "x": 0, "font": {"size": 12}},
+    }
+
+
+_TEMPLATE_JSON = TEMPLATE.to_plotly_json()
+
+
 def _base_layout(fig: go.Figure, *, height: int, left: int = 10) -> go.Figure:
-    fig.update_layout(
-        template=TEMPLATE,
-        font={"family": FONT, "size": 13, "color": "#212529"},
-        height=height,
-        margin={"l": left, "r": 16, "t": 16, "b": 56},
-        hoverlabel={"bgcolor": "white", "font": {"size": 12, "family": FONT}, "align": "left"},
-        legend={"orientation": "h", "yanchor": "top", "y": -0.06, "x": 0, "font": {"size": 12}},
-    )
+    """``fig`` with :func:`base_layout` (the template replaces plotly's default one)."""
+    fig.update_layout(base_layout(height=height, left=left) | {"template": TEMPLATE})
     return fig
 
 
@@ -258,13 +263,13 @@ def make_means_plot(
     if means.empty:
         return empty_figure("No means by arm for this outcome.")
     units = nouns_of(study).unit.many
-    fig = go.Figure()
+    data = []
     for arm in ("Comparison", "Programme"):
         d = means[means["arm"] == arm].sort_values("wave")
         if d.empty:
             continue
-        y = d["mean"].astype(float)
-        err = 1.959964 * d["std_error"].astype(float)
+        y = d["mean"].astype(float).tolist()
+        err = (1.959964 * d["std_error"].astype(float)).tolist()
         labels = [wave_labels.get(int(w), str(w)) for w in d["wave"]]
         text = [
             (
@@ -274,23 +279,23 @@ def make_means_plot(
             )
             for lab, m, n, s in zip(labels, y, d["n"], d["suppressed"], strict=True)
         ]
-        fig.add_trace(
-            go.Scatter(
-                x=labels, y=y, mode="lines+markers", name=arm_name(arm, study),
-                line={"color": ARM_COLOURS[arm], "width": 3, "dash": "solid" if arm == "Programme" else "dash"},
-                marker={"size": 10, "symbol": "circle" if arm == "Programme" else "square"},
-                error_y={"type": "data", "array": err, "visible": True, "thickness": 1.5, "width": 6},
-                hovertext=text, hoverinfo="text",
-            )
+        data.append(
+            {"type": "scatter", "x": labels, "y": y, "mode": "lines+markers", "name": arm_name(arm, study),
+             "line": {"color": ARM_COLOURS[arm], "width": 3, "dash": "solid" if arm == "Programme" else "dash"},
+             "marker": {"size": 10, "symbol": "circle" if arm == "Programme" else "square"},
+             "error_y": {"type": "data", "array": err, "visible": True, "thickness": 1.5, "width": 6},
+             "hovertext": text, "hoverinfo": "text"}
         )  # fmt: skip
-    fig.update_yaxes(
-        title={"text": _wrap(f"{outcome_label} ({unit})", 40), "font": {"size": 12}},
-        automargin=True,
-    )
-    fig.update_xaxes(title=None, type="category")
-    _base_layout(fig, height=340)
-    fig.update_layout(legend={"y": -0.15})
-    return fig
+    layout = base_layout(height=340)
+    layout.update(
+        yaxis={"title": {"text": _wrap(f"{outcome_label} ({unit})", 40), "font": {"size": 12}},
+               "automargin": True},
+        xaxis={"title": {}, "type": "category"},
+        legend={**layout["legend"], "y": -0.15},
+    )  # fmt: skip
+    # plotly JSON without plotly's validation, as make_subgroup_plot (the first view of
+    # each outcome on Effects builds one while the user waits)
+    return go.Figure({"data": data, "layout": layout}, _validate=False)
 
 
 def make_subgroup_plot(disp: SubgroupDisplay) -> go.Figure:
@@ -303,12 +308,19 @@ def make_subgroup_plot(disp: SubgroupDisplay) -> go.Figure:
     A pooled frame shows each group's partially pooled (empirical Bayes) estimate just
     below the raw one; suppressed groups read "too few"; the whole-sample reference is a
     dashed vertical line.  No groups: a figure that says so.
+
+    Written as the figure's JSON and handed to plotly without its validation: each new
+    choice of branches on Breakdowns draws a new one while the user waits, and plotly's
+    property-by-property building took 28 of a new view's 74 ms (issue 12).
+    ``tests/test_figures_spec.py`` builds the same JSON through plotly's validation.
     """
     pts = disp.points
     if pts.empty:
         return empty_figure("No groups selected.")
     off = 0.18 if disp.pooled else 0.0
-    fig = go.Figure()
+    data: list[dict] = []
+    shapes: list[dict] = []
+    notes: list[dict] = []
 
     def _seg(items, lo, hi, dy):
         xs, yy = [], []
@@ -317,113 +329,77 @@ def make_subgroup_plot(disp: SubgroupDisplay) -> go.Figure:
             yy += [y + dy] * 2 + [None]
         return xs, yy
 
+    def _vline(x, line):
+        return {"type": "line", "x0": x, "x1": x, "xref": "x", "y0": 0, "y1": 1,
+                "yref": "y domain", "line": line}  # fmt: skip
+
     raw = pts[pts["shown"]]
     if not raw.empty:
         xs, yy = _seg(raw, "lo", "hi", off)
-        fig.add_trace(
-            go.Scatter(
-                x=xs, y=yy, mode="lines", line={"color": RAW_COLOUR, "width": 4},
-                hoverinfo="skip", showlegend=False, meta={"role": "interval"},
-            )
-        )  # fmt: skip
-        fig.add_trace(
-            go.Scatter(
-                x=raw["x"].tolist(), y=(raw["y"] + off).tolist(), mode="markers", name=_wrap(disp.raw_name, LEGEND_WRAP),
-                marker={"color": RAW_COLOUR, "size": 11, "symbol": "circle"},
-                customdata=raw["sample"].tolist(), hovertext=raw["hover"].tolist(),
-                hoverinfo="text", meta={"role": "raw"},
-            )
-        )  # fmt: skip
+        data += [
+            {"type": "scatter", "x": xs, "y": yy, "mode": "lines",
+             "line": {"color": RAW_COLOUR, "width": 4}, "hoverinfo": "skip",
+             "showlegend": False, "meta": {"role": "interval"}},
+            {"type": "scatter", "x": raw["x"].tolist(), "y": (raw["y"] + off).tolist(),
+             "mode": "markers", "name": _wrap(disp.raw_name, LEGEND_WRAP),
+             "marker": {"color": RAW_COLOUR, "size": 11, "symbol": "circle"},
+             "customdata": raw["sample"].tolist(), "hovertext": raw["hover"].tolist(),
+             "hoverinfo": "text", "meta": {"role": "raw"}},
+        ]  # fmt: skip
     eb = pts[pts["eb_shown"]]
     if disp.pooled and not eb.empty:
         xs, yy = _seg(eb, "eb_lo", "eb_hi", -off)
-        fig.add_trace(
-            go.Scatter(
-                x=xs, y=yy, mode="lines", line={"color": POOLED_COLOUR, "width": 4},
-                hoverinfo="skip", showlegend=False, meta={"role": "interval"},
-            )
-        )  # fmt: skip
-        fig.add_trace(
-            go.Scatter(
-                x=eb["eb_x"].tolist(), y=(eb["y"] - off).tolist(), mode="markers", name=_wrap(disp.pooled_name, LEGEND_WRAP),
-                marker={"color": POOLED_COLOUR, "size": 11, "symbol": "diamond"},
-                hovertext=eb["eb_hover"].tolist(), hoverinfo="text", meta={"role": "pooled"},
-            )
-        )  # fmt: skip
+        data += [
+            {"type": "scatter", "x": xs, "y": yy, "mode": "lines",
+             "line": {"color": POOLED_COLOUR, "width": 4}, "hoverinfo": "skip",
+             "showlegend": False, "meta": {"role": "interval"}},
+            {"type": "scatter", "x": eb["eb_x"].tolist(), "y": (eb["y"] - off).tolist(),
+             "mode": "markers", "name": _wrap(disp.pooled_name, LEGEND_WRAP),
+             "marker": {"color": POOLED_COLOUR, "size": 11, "symbol": "diamond"},
+             "hovertext": eb["eb_hover"].tolist(), "hoverinfo": "text",
+             "meta": {"role": "pooled"}},
+        ]  # fmt: skip
     for note, y in zip(pts["note"], pts["y"], strict=True):
         if note:
-            fig.add_annotation(
-                x=0, y=y, text=note, showarrow=False, xanchor="left", xshift=6, font={"color": GREY}
+            notes.append(
+                {"x": 0, "y": y, "text": note, "showarrow": False, "xanchor": "left",
+                 "xshift": 6, "font": {"color": GREY}}
             )  # fmt: skip
     if disp.reference_x is not None:
-        fig.add_vline(x=disp.reference_x, line={"color": GREY, "width": 1.5, "dash": "dash"})
-        fig.add_trace(
-            go.Scatter(
-                x=[None], y=[None], mode="lines", name=_wrap(disp.reference_name, LEGEND_WRAP),
-                line={"color": GREY, "dash": "dash"},
-            )
+        shapes.append(_vline(disp.reference_x, {"color": GREY, "width": 1.5, "dash": "dash"}))
+        data.append(
+            {"type": "scatter", "x": [None], "y": [None], "mode": "lines",
+             "name": _wrap(disp.reference_name, LEGEND_WRAP),
+             "line": {"color": GREY, "dash": "dash"}}
         )  # fmt: skip
-    fig.add_vline(x=0, line={"color": "#343a40", "width": 1})
+    shapes.append(_vline(0, {"color": "#343a40", "width": 1}))
     n = len(pts)
-    fig.update_yaxes(
-        tickvals=pts["y"].tolist(),
-        ticktext=pts["tick"].tolist(),
-        range=[-n + 0.4, 0.6],
-        showgrid=False,
-        zeroline=False,
-        automargin=True,
-    )
     vals = [*raw["lo"], *raw["hi"], *eb["eb_lo"], *eb["eb_hi"]]
     if disp.reference_x is not None:
         vals.append(disp.reference_x)
-    fig.update_xaxes(
+    layout = base_layout(height=max(220, n * (70 if disp.pooled else 46) + 130))
+    layout.update(
+        shapes=shapes,
+        yaxis={"tickvals": pts["y"].tolist(), "ticktext": pts["tick"].tolist(),
+               "range": [-n + 0.4, 0.6], "showgrid": False, "zeroline": False,
+               "automargin": True},
         # wrapped as the forest plot's: on a phone a one-line title ran past the plot's edge
-        title={"text": _wrap(disp.axis_title, 34), "font": {"size": 12}},
-        zeroline=False,
-        automargin=True,
-        range=padded_range(vals),
-    )
-    height = max(220, n * (70 if disp.pooled else 46) + 130)
-    _base_layout(fig, height=height)
-    # the legend above the plot: below it, it ran into the x-axis title once a phone
-    # wraps that title onto two lines (components/present.py)
-    fig.update_layout(legend={"y": 1.02, "yanchor": "bottom"})
-    return fig
+        xaxis={"title": {"text": _wrap(disp.axis_title, 34), "font": {"size": 12}},
+               "zeroline": False, "automargin": True, "range": padded_range(vals)},
+        # the legend above the plot: below it, it ran into the x-axis title once a phone
+        # wraps that title onto two lines (components/present.py)
+        legend={**layout["legend"], "y": 1.02, "yanchor": "bottom"},
+    )  # fmt: skip
+    if notes:
+        layout["annotations"] = notes
+    return go.Figure({"data": data, "layout": layout}, _validate=False)
 
 
-_FIGURES: OrderedDict[str, go.Figure] = OrderedDict()
-_FIGURES_LOCK = threading.Lock()
-
-
-def cached_subgroup_plot(disp: SubgroupDisplay, filename: str | None = None) -> go.Figure:
-    """``make_subgroup_plot(disp)``, named ``filename`` for its export
-    (:func:`components.theme.named`), kept for the next view that shows the same frame
-    under the same name.
-
-    Most filter changes leave two of the three charts as they were (ticking a branch does
-    not change the sex chart), and a figure costs far more to build (plotly validates
-    every property) than its display frame does; the view as a whole is memoised by its
-    arguments, but every new choice of branches is a new view.  Keyed by the frame's
-    content (every number and word the chart shows is a column of it), in this process,
-    the last 256 frames.  The figure is shared: callers must not change it.
-    """
-    h = hashlib.sha1(repr(disp.points.columns.tolist()).encode())
-    h.update(pd.util.hash_pandas_object(disp.points.astype(str), index=True).to_numpy().tobytes())
-    h.update(repr((disp.axis_title, disp.raw_name, disp.pooled_name, disp.pooled,
-                   disp.reference_x, disp.reference_name, filename)).encode())  # fmt: skip
-    key = h.hexdigest()
-    with _FIGURES_LOCK:
-        if key in _FIGURES:
-            _FIGURES.move_to_end(key)
-            return _FIGURES[key]
-    fig = make_subgroup_plot(disp)
-    if filename is not None:
-        fig = named(fig, filename)
-    with _FIGURES_LOCK:
-        _FIGURES[key] = fig
-        while len(_FIGURES) > 256:
-            _FIGURES.popitem(last=False)
-    return fig
+def named_subgroup_plot(disp: SubgroupDisplay, filename: str) -> go.Figure:
+    """``make_subgroup_plot(disp)`` named ``filename`` for its PNG and SVG exports
+    (:func:`components.theme.named`).  Built afresh each time: at about 3 ms it costs less
+    than hashing its display frame to look a kept one up did."""
+    return named(make_subgroup_plot(disp), filename)
 
 
 def make_exposure_plot(flow: pd.DataFrame, *, study: Study | None = None) -> go.Figure:

@@ -157,7 +157,7 @@ _PER_TABLE_MAX = 48
 _OPTIONS: dict[int, tuple[pd.DataFrame, dict[str, Any]]] = {}
 
 
-def _per_table(cache: dict, results: pd.DataFrame, build: Callable[[], Any]) -> Any:
+def per_table(cache: dict, results: pd.DataFrame, build: Callable[[], Any]) -> Any:
     """``build()``, computed once per results table (a loaded table is never changed) and
     kept while the table is: keyed by its id, checked by identity (an id is reused only
     after its table is gone), the oldest dropped beyond ``_PER_TABLE_MAX``."""
@@ -176,10 +176,10 @@ def options(results: pd.DataFrame) -> dict[str, Any]:
     """Allowed values of each choice, read from the results table itself, and the look-ups
     every callback's validation needs (wave labels, each outcome's last wave).
 
-    Computed once per results table (:func:`_per_table`); every callback validates its
+    Computed once per results table (:func:`per_table`); every callback validates its
     inputs against these, so this must be cheap.
     """
-    return _per_table(_OPTIONS, results, lambda: _options(results))
+    return per_table(_OPTIONS, results, lambda: _options(results))
 
 
 def _options(results: pd.DataFrame) -> dict[str, Any]:
@@ -260,10 +260,36 @@ def cell_rows(
     five comparisons over the whole table on every call cost a new Breakdowns view ~5 ms
     each time."""
     keys = ["outcome", "method", "wave", "inference", "sample_type"]
-    index = _per_table(
+    index = per_table(
         _CELLS, results, lambda: results[keys].astype(object).groupby(keys, sort=False).indices
     )
     pos = index.get((outcome, method, int(wave), inference, sample_type))
+    return results.iloc[pos] if pos is not None else results.iloc[:0]
+
+
+_OUTCOME_ROWS: dict[int, tuple[pd.DataFrame, Any]] = {}
+
+
+def _outcome_index(results: pd.DataFrame) -> tuple[dict[str, int], dict[tuple, Any]]:
+    first = {}
+    for i, o in enumerate(results["outcome"]):
+        first.setdefault(o, i)
+    keys = ["outcome", "wave", "sample_type"]
+    return first, results[keys].astype(object).groupby(keys, sort=False).indices
+
+
+def outcome_meta(results: pd.DataFrame, outcome: str) -> pd.Series:
+    """The outcome's first row (its label, unit, better direction, family ...); indexed
+    once per table, like :func:`cell_rows`.  KeyError for an outcome not in the table."""
+    first, _ = per_table(_OUTCOME_ROWS, results, lambda: _outcome_index(results))
+    return results.iloc[first[outcome]]
+
+
+def outcome_rows(results: pd.DataFrame, outcome: str, wave: int, sample_type: str) -> pd.DataFrame:
+    """The rows of one outcome at one wave for one kind of sample (every estimator and
+    inference), in table order; indexed once per table, like :func:`cell_rows`."""
+    _, index = per_table(_OUTCOME_ROWS, results, lambda: _outcome_index(results))
+    pos = index.get((outcome, int(wave), sample_type))
     return results.iloc[pos] if pos is not None else results.iloc[:0]
 
 

@@ -24,7 +24,7 @@ from components import params as qp
 from components.cache import memoize
 from components.display import DEFAULT_DIRECTION, DIRECTIONS, direction_param, subgroup_display
 from components.errors import safe_layout
-from components.figures import cached_subgroup_plot
+from components.figures import named_subgroup_plot
 from components.layout import (
     caption,
     control,
@@ -57,6 +57,8 @@ from components.views import (
     het_sentence,
     n_estimation,
     options,
+    outcome_meta,
+    per_table,
     specification_text,
     wave_labels,
 )
@@ -276,13 +278,31 @@ class _Context(NamedTuple):
         )
 
 
+_CONTEXTS: dict = {}
+_CONTEXTS_MAX = 256  # per results table
+
+
 def _context(outcome: str, method: str, wave: str, inference: str, direction: str) -> _Context:
+    """What every panel of one view reads, whichever branches are chosen: made once per
+    results table and arguments (:func:`components.views.per_table`), so that a new choice
+    of branches does not look it all up again (about 10 of its 60 ms; issue 12)."""
+    made = per_table(_CONTEXTS, get_artifacts().results, dict)
+    key = (outcome, method, wave, inference, direction)
+    c = made.get(key)
+    if c is None:
+        c = made[key] = _make_context(*key)
+        while len(made) > _CONTEXTS_MAX:
+            made.pop(next(iter(made)))
+    return c
+
+
+def _make_context(outcome: str, method: str, wave: str, inference: str, direction: str) -> _Context:
     arts = get_artifacts()
     res = arts.results
     inf, inf_note = effective_inference(method, inference, res)
     w = int(wave)
     wl = wave_labels(res).get(w)
-    meta = res.loc[res["outcome"] == outcome].iloc[0]
+    meta = outcome_meta(res, outcome)
     unit = str(meta["unit"])
     all_row = cell_rows(res, outcome, method, w, inf, "all")
     first = first_dimension()
@@ -376,7 +396,7 @@ def breakdown_view(
         **shared,
         "province_scope": first_scope if c.has_branch else "",
         "compare": compare_block(br_all, branches, c.unit, c.inf) if c.has_branch else None,
-        "branch_figure": cached_subgroup_plot(br_disp, slug(c.base, "by-branch", chosen_tail)),
+        "branch_figure": named_subgroup_plot(br_disp, slug(c.base, "by-branch", chosen_tail)),
         "branch_caption": c.caption(
             br,
             "branch",
@@ -448,12 +468,12 @@ def shared_panels(
         if c.has_branch
         else "",
         "header": header,
-        "province_figure": cached_subgroup_plot(
+        "province_figure": named_subgroup_plot(
             prov_disp, slug(c.base, f"by-{c.first_label}", first_tail)
         ),
         "province_caption": c.caption(prov, c.first_label),
         # all branches whatever the choice (see sex_scope), so no branch names
-        "sex_figure": cached_subgroup_plot(sex_disp, f"{c.base}-by-sex"),
+        "sex_figure": named_subgroup_plot(sex_disp, f"{c.base}-by-sex"),
         "sex_caption": c.caption(c.sex, "sex"),
         "province_table": group_table(prov, c.dims.get(c.first, c.first)),
         "sex_table": group_table(c.sex, "Women and men"),

@@ -62,6 +62,9 @@ from components.views import (
     n_estimation,
     options,
     ordered,
+    outcome_meta,
+    outcome_rows,
+    per_table,
     sample_note,
     scaled_rows,
     select,
@@ -395,6 +398,10 @@ def phone_list(rows: pd.DataFrame, level: str) -> list:
     return [html.Ul(items, className="list-group list-group-flush small")]
 
 
+# the means by arm of the artefacts that hold that results table (their diagnostics)
+_MEANS: dict = {}
+
+
 @memoize
 def detail_view(outcome: str, method: str, wave: str, inference: str):
     """One outcome: means by arm over the waves and its effect under every estimator."""
@@ -402,17 +409,15 @@ def detail_view(outcome: str, method: str, wave: str, inference: str):
     w = words()
     res = arts.results
     inf, _ = effective_inference(method, inference, res)
-    meta = res.loc[res["outcome"] == outcome].iloc[0]
+    meta = outcome_meta(res, outcome)
     wl = wave_labels(res, arts.panel_manifest)
-    means = pd.DataFrame(arts.diagnostics.get("means_by_arm", []))
+    means = per_table(_MEANS, res, lambda: pd.DataFrame(arts.diagnostics.get("means_by_arm", [])))
     if not means.empty:
         means = means[(means["outcome"] == outcome) & (means["sample_type"] == "all")]
     fig = make_means_plot(
         means, outcome_label=str(meta["short"]), unit=str(meta["unit"]), wave_labels=wl
     )
-    sub = res[
-        (res["outcome"] == outcome) & (res["sample_type"] == "all") & (res["wave"] == int(wave))
-    ]
+    sub = outcome_rows(res, outcome, int(wave), "all")
     rows = []
     sentence = ""
     for m in METHOD_ORDER:

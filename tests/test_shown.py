@@ -156,36 +156,6 @@ def test_effects_builds_the_phone_list_only_where_it_is_seen(dash_app):
     assert out[5] is not dash.no_update and len(_json(out[5])[0]["props"]["children"]) == n
 
 
-def test_cached_subgroup_plot_is_the_figure_of_exactly_that_frame(dash_app):
-    """The subgroup chart kept per display frame is the one a fresh build draws, and a
-    frame that differs in one number or one word gets its own."""
-    import dataclasses
-
-    from components.display import subgroup_display
-    from components.figures import cached_subgroup_plot, make_subgroup_plot
-    from components.store import get_artifacts
-
-    res = get_artifacts().results
-    rows = res[
-        (res["outcome"] == "late_instalments")
-        & (res["method"] == "did")
-        & (res["wave"] == 2)
-        & (res["inference"] == "wild")
-        & (res["sample_type"] == "branch")
-    ]
-    disp = subgroup_display(rows, unit="instalments", pooled=True)
-    first = cached_subgroup_plot(disp)
-    assert _json(first) == _json(make_subgroup_plot(disp))
-    assert cached_subgroup_plot(subgroup_display(rows, unit="instalments", pooled=True)) is first
-    pts = disp.points.copy()
-    pts.loc[pts.index[0], "x"] = float(pts["x"].iloc[0]) + 0.5
-    moved = dataclasses.replace(disp, points=pts)
-    assert _json(cached_subgroup_plot(moved)) == _json(make_subgroup_plot(moved))
-    assert _json(cached_subgroup_plot(moved)) != _json(first)
-    renamed = dataclasses.replace(disp, axis_title=disp.axis_title + " (other)")
-    assert cached_subgroup_plot(renamed) is not first
-
-
 def test_a_change_builds_the_new_view_only(dash_app, monkeypatch):
     """The comparison needs no view but the new one: a gunicorn worker that never built the
     view on screen (each keeps its own cache) does not build it again."""
