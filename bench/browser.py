@@ -16,7 +16,10 @@ For each page (``/``, ``/effects``, ``/breakdowns``, ``/results-chain``):
 
 and interaction: a filter change (estimator, wave, outcome, branch) until plotly has
 redrawn the figure (``plotly_afterplot``), p50/p95 over >= 30 changes, no throttling; the
-floor app's figure is swapped by a radio button's callback.
+floor app's figure is swapped by a radio button's callback.  Both apps are measured the
+same way and in turn (a dashboard visit, a floor visit, ...): four page loads each, each
+followed by a quarter of the changes, each change made once the graph has been still for
+``QUIET_MS`` (a user reads a chart before changing it).
 
 Every request that does not go to 127.0.0.1 is aborted (and counted as a failure).
 """
@@ -206,16 +209,26 @@ def measure_pages(
     return out
 
 
+# Before a change: wait until the graph has not been redrawn for QUIET_MS, so that a redraw
+# left over from the last change (dcc.Graph's resize observer redraws a chart whose height
+# changed ~100 ms later) is not taken for this change's (it read as -50 ms once).
+QUIET_MS = 250
+
+ARM = """async ([g, quiet]) => {
+    const gd = document.getElementById(g).querySelector('.js-plotly-plot');
+    let last = performance.now();
+    const mark = () => { last = performance.now(); };
+    gd.on('plotly_afterplot', mark);
+    while (performance.now() - last < quiet) { await new Promise(r => setTimeout(r, 50)); }
+    gd.removeListener('plotly_afterplot', mark);
+    window.__bench.change = null; window.__bench.drawn = null;
+    gd.once('plotly_afterplot', () => { window.__bench.drawn = performance.now(); });
+}"""
+
+
 def _redraw_ms(page, control: str, value: str | None, graph: str, kind: str) -> float:
     """Change one control; ms from its 'change' event until plotly redrew ``graph``."""
-    page.evaluate(
-        """(g) => {
-            window.__bench.change = null; window.__bench.drawn = null;
-            const gd = document.getElementById(g).querySelector('.js-plotly-plot');
-            gd.once('plotly_afterplot', () => { window.__bench.drawn = performance.now(); });
-        }""",
-        graph,
-    )
+    page.evaluate(ARM, [graph, QUIET_MS])
     if kind == "select":
         page.select_option(f"#{control}", value)
     else:  # a checkbox or radio: click the value's input
@@ -229,44 +242,69 @@ def _redraw_ms(page, control: str, value: str | None, graph: str, kind: str) -> 
     return page.evaluate("() => window.__bench.drawn - window.__bench.change")
 
 
-def measure_interactions(b: Browser, base: str, n: int, *, floor: bool) -> dict:
-    times: list[float] = []
-    ctx = b.context()
-    try:
-        if floor:
-            v = Visit(ctx, "#floor-graph .main-svg .trace", NO_THROTTLE, b.blocked)
-            v.load(base + "/", 60)
-            v.settle(0.5)
-            for i in range(n):
-                times.append(
-                    _redraw_ms(v.page, "floor-view", str((i + 1) % 2), "floor-graph", "radio")
-                )
+def _visit_changes(b: Browser, ctx, base: str, interaction: tuple, per: int, floor: bool) -> list:
+    """One fresh page load, then ``per`` changes of the interaction's control (on the floor
+    app: of its one control); the ms of each."""
+    path, control, values, graph = interaction
+    if floor:
+        v = Visit(ctx, "#floor-graph .main-svg .trace", NO_THROTTLE, b.blocked)
+        v.load(base + "/", 60)
+        v.settle(0.5)
+        try:
+            return [
+                _redraw_ms(v.page, "floor-view", str((i + 1) % 2), "floor-graph", "radio")
+                for i in range(per)
+            ]
+        finally:
+            v.page.close()
+    v = Visit(ctx, PAGES[path][0], NO_THROTTLE, b.blocked)
+    v.load(base + path, 60)
+    v.settle(0.5)
+    kind = "select"
+    if values is None:
+        kind = "select" if control.endswith("outcome") else "checkbox"
+        if kind == "select":
+            opts = v.page.eval_on_selector_all(f"#{control} option", "els => els.map(e => e.value)")
+            current = v.page.input_value(f"#{control}")
+            values = [o for o in opts if o and o != current][:3] + [current]
         else:
-            per = max(1, n // len(INTERACTIONS))
-            for path, control, values, graph in INTERACTIONS:
-                v = Visit(ctx, PAGES[path][0], NO_THROTTLE, b.blocked)
-                v.load(base + path, 60)
-                v.settle(0.5)
-                if values is None:
-                    kind = "select" if control.endswith("outcome") else "checkbox"
-                    if kind == "select":
-                        opts = v.page.eval_on_selector_all(
-                            f"#{control} option", "els => els.map(e => e.value)"
-                        )
-                        current = v.page.input_value(f"#{control}")
-                        values = [o for o in opts if o and o != current][:3] + [current]
-                    else:
-                        count = v.page.locator(f"#{control} input").count()
-                        values = [str(i) for i in range(min(count, 4))]
-                else:
-                    kind = "select"
-                for i in range(per):
-                    times.append(_redraw_ms(v.page, control, values[i % len(values)], graph, kind))
-                v.page.close()
+            count = v.page.locator(f"#{control} input").count()
+            values = [str(i) for i in range(min(count, 4))]
+    try:
+        return [
+            _redraw_ms(v.page, control, values[i % len(values)], graph, kind) for i in range(per)
+        ]
     finally:
-        ctx.close()
+        v.page.close()
+
+
+def _percentiles(times: list[float]) -> dict:
     p50, p95 = np.percentile(times, [50, 95])
     return {"changes": len(times), "p50_ms": round(float(p50), 1), "p95_ms": round(float(p95), 1)}
+
+
+def measure_interactions(
+    b: Browser, base: str, n: int, *, floor_base: str | None = None
+) -> tuple[dict, dict | None]:
+    """p50/p95 of ``n`` filter changes: one fresh page load per control of INTERACTIONS,
+    then n / 4 changes of it.  With ``floor_base``, the floor app is measured the same way,
+    its visits interleaved with the dashboard's (dashboard visit, floor visit, ...): both
+    have the same number of first changes after a load (which cost more than the rest on
+    either), and a shared machine's load, which drifts over minutes, weighs on both alike.
+    Returns (dashboard, floor or None)."""
+    ours: list[float] = []
+    theirs: list[float] = []
+    per = max(1, n // len(INTERACTIONS))
+    ctx, floor_ctx = b.context(), b.context()
+    try:
+        for interaction in INTERACTIONS:
+            ours += _visit_changes(b, ctx, base, interaction, per, floor=False)
+            if floor_base is not None:
+                theirs += _visit_changes(b, floor_ctx, floor_base, interaction, per, floor=True)
+    finally:
+        ctx.close()
+        floor_ctx.close()
+    return _percentiles(ours), (_percentiles(theirs) if theirs else None)
 
 
 def floor_figures(build_dir: Path, out_dir: Path) -> dict[str, Path]:
@@ -347,28 +385,31 @@ def run(
             try:
                 print("browser: dashboard pages ...", flush=True)
                 out["pages"] = measure_pages(b, g.base, pages, floor=False, throttle=throttle)
-                print("browser: dashboard interactions ...", flush=True)
-                out["interaction"] = measure_interactions(b, g.base, n, floor=False)
-                print(f"  interactions: {out['interaction']}", flush=True)
+                if not with_floor:
+                    print("browser: dashboard interactions ...", flush=True)
+                    out["interaction"] = measure_interactions(b, g.base, n)[0]
+                    print(f"  interactions: {out['interaction']}", flush=True)
+                else:
+                    figs = floor_figures(build_dir, Path(tmp))
+                    for path in sorted({FLOOR_OF.get(pg, pg) for pg in pages}):
+                        fg = Gunicorn(build_dir, log, app="bench.floor_app:server",
+                                      AMK_FLOOR_FIGURES=str(figs[path]))  # fmt: skip
+                        try:
+                            print(f"browser: floor app for {path} ...", flush=True)
+                            out["floor"].update(
+                                measure_pages(b, fg.base, [path], floor=True, throttle=throttle)
+                            )
+                            if path == "/effects":
+                                print("browser: interactions, dashboard and floor ...", flush=True)
+                                out["interaction"], out["floor_interaction"] = measure_interactions(
+                                    b, g.base, n, floor_base=fg.base
+                                )
+                                print(f"  interactions: {out['interaction']}", flush=True)
+                                print(f"  floor: {out['floor_interaction']}", flush=True)
+                        finally:
+                            fg.stop()
             finally:
                 g.stop()
-            if with_floor:
-                figs = floor_figures(build_dir, Path(tmp))
-                for path in sorted({FLOOR_OF.get(pg, pg) for pg in pages}):
-                    fg = Gunicorn(build_dir, log, app="bench.floor_app:server",
-                                  AMK_FLOOR_FIGURES=str(figs[path]))  # fmt: skip
-                    try:
-                        print(f"browser: floor app for {path} ...", flush=True)
-                        out["floor"].update(
-                            measure_pages(b, fg.base, [path], floor=True, throttle=throttle)
-                        )
-                        if path == "/effects":
-                            out["floor_interaction"] = measure_interactions(
-                                b, fg.base, n, floor=True
-                            )
-                            print(f"  floor interactions: {out['floor_interaction']}", flush=True)
-                    finally:
-                        fg.stop()
         finally:
             b.close()
     out["offsite_requests"] = b.blocked
