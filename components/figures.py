@@ -290,7 +290,7 @@ def make_means_plot(
     layout.update(
         yaxis={"title": {"text": _wrap(f"{outcome_label} ({unit})", 40), "font": {"size": 12}},
                "automargin": True},
-        xaxis={"title": {}, "type": "category"},
+        xaxis={"type": "category"},
         legend={**layout["legend"], "y": -0.15},
     )  # fmt: skip
     # plotly JSON without plotly's validation, as make_subgroup_plot (the first view of

@@ -117,3 +117,35 @@ def test_breakdowns_context_is_kept_per_table_and_equals_a_fresh_one(dash_app):
         elif not callable(kept):
             assert kept == new, name
     assert bd._context("late_instalments", "did", "2", "wild", "improvement") is not first
+
+
+def test_means_plot_is_what_plotly_validation_accepts(dash_app):
+    """The means chart, written as JSON too: the same figure through plotly's validation,
+    and each arm's points are its means, its error bars 1.96 standard errors."""
+    import numpy as np
+    import pandas as pd
+
+    from components.figures import make_means_plot
+    from components.store import get_artifacts
+
+    arts = get_artifacts()
+    means = pd.DataFrame(arts.diagnostics["means_by_arm"])
+    means = means[means["sample_type"] == "all"]
+    waves = {int(w): f"wave {w}" for w in means["wave"].unique()}
+    checked = 0
+    for outcome, rows in means.groupby("outcome"):
+        fig = make_means_plot(rows, outcome_label=str(outcome), unit="u", wave_labels=waves)
+        plain = json.loads(fig.to_json())
+        assert plain == json.loads(go.Figure(fig.to_plotly_json()).to_json())
+        for trace in plain["data"]:
+            name = trace["name"]
+            arm = rows[[a in name for a in rows["arm"]]].sort_values("wave")
+            want = arm["mean"].astype(float).to_numpy()
+            got = np.array([np.nan if v is None else v for v in trace["y"]], dtype=float)
+            np.testing.assert_allclose(got, want, equal_nan=True)
+            err = np.array(
+                [np.nan if v is None else v for v in trace["error_y"]["array"]], dtype=float
+            )
+            np.testing.assert_allclose(err, 1.959964 * arm["std_error"].to_numpy(float))
+            checked += 1
+    assert checked >= 20
