@@ -219,7 +219,14 @@ ARM = """async ([g, quiet]) => {
     let last = performance.now();
     const mark = () => { last = performance.now(); };
     gd.on('plotly_afterplot', mark);
-    while (performance.now() - last < quiet) { await new Promise(r => setTimeout(r, 50)); }
+    const start = performance.now();
+    while (performance.now() - last < quiet) {
+        if (performance.now() - start > 10000) {
+            gd.removeListener('plotly_afterplot', mark);
+            throw new Error(g + ' kept redrawing for 10 s');
+        }
+        await new Promise(r => setTimeout(r, 50));
+    }
     gd.removeListener('plotly_afterplot', mark);
     window.__bench.change = null; window.__bench.drawn = null;
     gd.once('plotly_afterplot', () => { window.__bench.drawn = performance.now(); });
@@ -248,9 +255,9 @@ def _visit_changes(b: Browser, ctx, base: str, interaction: tuple, per: int, flo
     path, control, values, graph = interaction
     if floor:
         v = Visit(ctx, "#floor-graph .main-svg .trace", NO_THROTTLE, b.blocked)
-        v.load(base + "/", 60)
-        v.settle(0.5)
         try:
+            v.load(base + "/", 60)
+            v.settle(0.5)
             return [
                 _redraw_ms(v.page, "floor-view", str((i + 1) % 2), "floor-graph", "radio")
                 for i in range(per)
@@ -258,8 +265,17 @@ def _visit_changes(b: Browser, ctx, base: str, interaction: tuple, per: int, flo
         finally:
             v.page.close()
     v = Visit(ctx, PAGES[path][0], NO_THROTTLE, b.blocked)
-    v.load(base + path, 60)
-    v.settle(0.5)
+    try:
+        v.load(base + path, 60)
+        v.settle(0.5)
+        return _changes(v, control, values, graph, per)
+    finally:
+        v.page.close()
+
+
+def _changes(v: Visit, control: str, values: list | None, graph: str, per: int) -> list:
+    """``per`` changes of a dashboard control: the values given, or (None) three other
+    outcomes and back, or the first four branch boxes ticked in turn."""
     kind = "select"
     if values is None:
         kind = "select" if control.endswith("outcome") else "checkbox"
@@ -270,12 +286,7 @@ def _visit_changes(b: Browser, ctx, base: str, interaction: tuple, per: int, flo
         else:
             count = v.page.locator(f"#{control} input").count()
             values = [str(i) for i in range(min(count, 4))]
-    try:
-        return [
-            _redraw_ms(v.page, control, values[i % len(values)], graph, kind) for i in range(per)
-        ]
-    finally:
-        v.page.close()
+    return [_redraw_ms(v.page, control, values[i % len(values)], graph, kind) for i in range(per)]
 
 
 def _percentiles(times: list[float]) -> dict:
@@ -295,15 +306,18 @@ def measure_interactions(
     ours: list[float] = []
     theirs: list[float] = []
     per = max(1, n // len(INTERACTIONS))
-    ctx, floor_ctx = b.context(), b.context()
+    ctx = b.context()
+    floor_ctx = None
     try:
+        floor_ctx = b.context()
         for interaction in INTERACTIONS:
             ours += _visit_changes(b, ctx, base, interaction, per, floor=False)
             if floor_base is not None:
                 theirs += _visit_changes(b, floor_ctx, floor_base, interaction, per, floor=True)
     finally:
         ctx.close()
-        floor_ctx.close()
+        if floor_ctx is not None:
+            floor_ctx.close()
     return _percentiles(ours), (_percentiles(theirs) if theirs else None)
 
 
@@ -358,7 +372,7 @@ def run(
     build_dir: Path, *, smoke: bool = False, interactions: int = 32, with_floor: bool = True
 ) -> dict:
     """Everything above, for the dashboard and its floor app; ``smoke``: /effects only, no
-    throttling (the slow-4G keys then hold unthrottled times), 2 interactions."""
+    throttling (the slow-4G keys then hold unthrottled times), one change per control."""
     from playwright.sync_api import sync_playwright
 
     from components.delivery import plotly_bundle
@@ -408,6 +422,8 @@ def run(
                                 print(f"  floor: {out['floor_interaction']}", flush=True)
                         finally:
                             fg.stop()
+                    if "interaction" not in out:  # no /effects floor among the pages asked
+                        out["interaction"] = measure_interactions(b, g.base, n)[0]
             finally:
                 g.stop()
         finally:

@@ -49,7 +49,8 @@ TEMPLATE = _light_template()
 
 
 def base_layout(*, height: int, left: int = 10) -> dict:
-    """The layout every figure starts from, as plotly JSON (a new dict each call)."""
+    """The layout every figure starts from, as plotly JSON: a new dict each call, but its
+    "template" is one shared dict (``go.Figure`` copies it; do not change it in place)."""
     return {
         "template": _TEMPLATE_JSON,
         "font": {"family": FONT, "size": 13, "color": "#212529"},
@@ -312,7 +313,8 @@ def make_subgroup_plot(disp: SubgroupDisplay) -> go.Figure:
     Written as the figure's JSON and handed to plotly without its validation: each new
     choice of branches on Breakdowns draws a new one while the user waits, and plotly's
     property-by-property building took 28 of a new view's 74 ms (issue 12).
-    ``tests/test_figures_spec.py`` builds the same JSON through plotly's validation.
+    ``tests/test_figures_spec.py`` builds the same JSON through plotly's validation.  The
+    figure returned does not validate later changes either (``update_layout`` on it).
     """
     pts = disp.points
     if pts.empty:

@@ -168,7 +168,10 @@ def per_table(cache: dict, results: pd.DataFrame, build: Callable[[], Any]) -> A
     cache.pop(id(results), None)
     cache[id(results)] = (results, value)
     while len(cache) > _PER_TABLE_MAX:
-        cache.pop(next(iter(cache)))
+        try:
+            cache.pop(next(iter(cache)))
+        except (KeyError, RuntimeError, StopIteration):  # another thread evicted it
+            break
     return value
 
 

@@ -292,7 +292,10 @@ def _context(outcome: str, method: str, wave: str, inference: str, direction: st
     if c is None:
         c = made[key] = _make_context(*key)
         while len(made) > _CONTEXTS_MAX:
-            made.pop(next(iter(made)))
+            try:
+                made.pop(next(iter(made)))
+            except (KeyError, RuntimeError, StopIteration):  # another thread evicted it
+                break
     return c
 
 

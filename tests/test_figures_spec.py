@@ -70,6 +70,18 @@ def test_subgroup_plot_is_what_plotly_validation_accepts(dash_app):
         shown = disp.points[disp.points["shown"]]
         assert (raw[0]["x"] if raw else []) == pytest.approx(shown["x"].tolist())
         assert plain["layout"]["yaxis"]["ticktext"] == disp.points["tick"].tolist()
+        # the lines, the size and the legend the page's layout relies on
+        lay = plain["layout"]
+        lines = [(sh["x0"], sh["line"].get("dash")) for sh in lay["shapes"]]
+        assert (0, None) in lines and all(sh["yref"] == "y domain" for sh in lay["shapes"])
+        if disp.reference_x is not None:
+            assert (pytest.approx(disp.reference_x), "dash") in lines
+        n = len(disp.points)
+        assert lay["height"] == max(220, n * (70 if disp.pooled else 46) + 130)
+        assert lay["legend"]["y"] == 1.02 and lay["legend"]["yanchor"] == "bottom"
+        lo, hi = lay["xaxis"]["range"]
+        drawn = [v for t in plain["data"] for v in (t.get("x") or []) if v is not None]
+        assert lo < min([0, *drawn]) and hi > max([0, *drawn])
         notes = [a["text"] for a in plain["layout"].get("annotations", [])]
         assert notes == [n for n in disp.points["note"] if n]
         suppressed += len(notes)
