@@ -167,12 +167,31 @@ def per_table(cache: dict, results: pd.DataFrame, build: Callable[[], Any]) -> A
     value = build()
     cache.pop(id(results), None)
     cache[id(results)] = (results, value)
-    while len(cache) > _PER_TABLE_MAX:
+    _trim(cache, _PER_TABLE_MAX)
+    return value
+
+
+def per_table_key(
+    cache: dict, results: pd.DataFrame, key: Any, build: Callable[[], Any], keep: int = 256
+) -> Any:
+    """``build()`` for ``key``, kept per results table (:func:`per_table`), the oldest of a
+    table's values dropped beyond ``keep``: a look-up that depends on the table and on a few
+    choices, e.g. everything one Breakdowns view reads whichever branches are chosen."""
+    made = per_table(cache, results, dict)
+    value = made.get(key)
+    if value is None:
+        value = made[key] = build()
+        _trim(made, keep)
+    return value
+
+
+def _trim(cache: dict, keep: int) -> None:
+    """Drop the oldest entries of ``cache`` beyond ``keep``."""
+    while len(cache) > keep:
         try:
             cache.pop(next(iter(cache)))
         except (KeyError, RuntimeError, StopIteration):  # another thread evicted it
             break
-    return value
 
 
 def options(results: pd.DataFrame) -> dict[str, Any]:

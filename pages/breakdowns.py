@@ -58,7 +58,7 @@ from components.views import (
     n_estimation,
     options,
     outcome_meta,
-    per_table,
+    per_table_key,
     specification_text,
     wave_labels,
 )
@@ -279,24 +279,14 @@ class _Context(NamedTuple):
 
 
 _CONTEXTS: dict = {}
-_CONTEXTS_MAX = 256  # per results table
 
 
 def _context(outcome: str, method: str, wave: str, inference: str, direction: str) -> _Context:
     """What every panel of one view reads, whichever branches are chosen: made once per
-    results table and arguments (:func:`components.views.per_table`), so that a new choice
-    of branches does not look it all up again (about 10 of its 60 ms; issue 12)."""
-    made = per_table(_CONTEXTS, get_artifacts().results, dict)
+    results table and arguments (:func:`components.views.per_table_key`), so that a new
+    choice of branches does not look it all up again (about 10 of its 60 ms; issue 12)."""
     key = (outcome, method, wave, inference, direction)
-    c = made.get(key)
-    if c is None:
-        c = made[key] = _make_context(*key)
-        while len(made) > _CONTEXTS_MAX:
-            try:
-                made.pop(next(iter(made)))
-            except (KeyError, RuntimeError, StopIteration):  # another thread evicted it
-                break
-    return c
+    return per_table_key(_CONTEXTS, get_artifacts().results, key, lambda: _make_context(*key))
 
 
 def _make_context(outcome: str, method: str, wave: str, inference: str, direction: str) -> _Context:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pandas as pd
 from app_fixtures import *  # noqa: F403  (session fixtures: artefacts, app)
 
-from components.views import cell_rows, outcome_meta, outcome_rows, per_table
+from components.views import cell_rows, outcome_meta, outcome_rows, per_table, per_table_key
 
 
 def _results():
@@ -52,3 +52,22 @@ def test_per_table_keeps_one_value_per_table_object():
     assert per_table(cache, a, lambda: "a") == "a"
     assert per_table(cache, a, lambda: "again") == "a"
     assert per_table(cache, b, lambda: "b") == "b"
+
+
+def test_per_table_key_keeps_values_per_table_and_key_and_drops_the_oldest():
+    cache: dict = {}
+    a, b = pd.DataFrame({"x": [1]}), pd.DataFrame({"x": [1]})
+    built = []
+
+    def make(v):
+        built.append(v)
+        return v
+
+    assert per_table_key(cache, a, "k1", lambda: make("a1"), keep=2) == "a1"
+    assert per_table_key(cache, a, "k1", lambda: make("again"), keep=2) == "a1"
+    assert per_table_key(cache, b, "k1", lambda: make("b1"), keep=2) == "b1"  # another table
+    per_table_key(cache, a, "k2", lambda: make("a2"), keep=2)
+    per_table_key(cache, a, "k3", lambda: make("a3"), keep=2)  # k1 of a is now dropped
+    assert per_table_key(cache, a, "k1", lambda: make("a1 again"), keep=2) == "a1 again"
+    assert per_table_key(cache, b, "k1", lambda: make("b1 again"), keep=2) == "b1"
+    assert built == ["a1", "b1", "a2", "a3", "a1 again"]
