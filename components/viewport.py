@@ -15,6 +15,13 @@ build only the visible copy.
   kept in the app shell (:data:`CROSSED`) and copied to every page's store by a
   pattern-matching callback: a page callback must not take a shell component as an
   ``Input`` (Dash then fires it on other pages, where its other inputs do not exist).
+* A page's first layout is built for a wide screen (the server does not know the width):
+  the narrow copy is left empty.  When the page appears on a narrow screen, its
+  ``crossed(page)`` store is set to :data:`STARTED_NARROW` at once (a clientside check,
+  no round trip on a wide screen), which runs the page's callback as a crossing does, and
+  the narrow copy is built then.  Every component in the layout costs the browser on every
+  store update (Dash's renderer looks each one up again), so a hidden copy of 135
+  components slowed the wide page's first drawing and its first filter change (issue 12).
 
 :data:`VIEWPORT` and :data:`CROSSED` live in the app shell (``stores()``).
 """
@@ -24,7 +31,7 @@ from __future__ import annotations
 import json
 
 import dash
-from dash import ALL, Input, Output, dcc
+from dash import ALL, MATCH, Input, Output, dcc
 
 from components.urlstate import LOCATION
 
@@ -47,6 +54,11 @@ def crossed(page: str) -> dict:
 
 def crossed_store(page: str) -> dcc.Store:
     return dcc.Store(id=crossed(page), data=0)
+
+
+# the value a page's crossing store takes when the page appears on a narrow screen (the
+# crossings counted by the shell are >= 1)
+STARTED_NARROW = -1
 
 
 def is_narrow(data) -> bool | None:
@@ -89,4 +101,19 @@ dash.clientside_callback(
     Input(CROSSED, "data"),
     dash.State({"type": "viewport-crossed", "page": ALL}, "id"),
     prevent_initial_call=True,
+)
+
+# a page that appears on a narrow screen: its narrow copy is built at once (see the module)
+dash.clientside_callback(
+    """
+    function(id) {
+        return window.matchMedia(__QUERY__).matches ? __STARTED__
+            : window.dash_clientside.no_update;
+    }
+    """.replace("__QUERY__", json.dumps(NARROW_QUERY)).replace(
+        "__STARTED__", str(STARTED_NARROW)
+    ),
+    Output({"type": "viewport-crossed", "page": MATCH}, "data", allow_duplicate=True),
+    Input({"type": "viewport-crossed", "page": MATCH}, "id"),
+    prevent_initial_call="initial_duplicate",
 )

@@ -502,7 +502,9 @@ def layout(
         values[k] for k in ("method", "wave", "inference", "scale", "level", "mt", "direction")
     ]
     detail_args = [values[k] for k in ("outcome", "method", "wave", "inference")]
-    fig, cap, grid_rows, grid_cols, note, phone = forest_view(*forest_args)
+    # built for a wide screen: the phone list, hidden there, is built once the browser says
+    # the screen is narrow (components.viewport)
+    fig, cap, grid_rows, grid_cols, note, phone = on_screen(*forest_args, False)
     mfig, dtitle, dtable, dcap = detail_view(*detail_args)
     forest = graph(FOREST, fig, label="the forest plot")
     means = graph(MEANS, mfig, label="the means-by-arm chart")
@@ -555,8 +557,8 @@ def layout(
                 className="controls present-bar g-2 align-items-end",
             ),
             html.Div(note, id=VIEW_NOTE),
-            # what the page shows, digested: both tables (the screen's width is not known
-            # yet, components.viewport), the detail of the chosen outcome
+            # what the page shows, digested: the wide screen's table (the phone list is
+            # empty until the browser says the screen is narrow), the outcome's detail
             shown_store(FOREST_SHOWN, (fig, cap, grid_rows, grid_cols, note, phone)),
             shown_store(DETAIL_SHOWN, (mfig, dtitle, dtable, dcap)),
             crossed_store(PAGE),

@@ -156,6 +156,31 @@ def test_effects_builds_the_phone_list_only_where_it_is_seen(dash_app):
     assert out[5] is not dash.no_update and len(_json(out[5])[0]["props"]["children"]) == n
 
 
+def test_effects_first_layout_leaves_the_phone_list_to_a_narrow_screen(dash_app):
+    """The first layout is a wide screen's: no phone list (135 hidden components that the
+    browser would otherwise handle on every update).  On a narrow screen the page's
+    crossing store is set at once (components.viewport), and that answer brings the list,
+    alone: the plot, the grid and the detail are already the ones on screen."""
+    from app_fixtures import find_by_id
+
+    import pages.effects as eff
+    from components.viewport import STARTED_NARROW
+
+    page = eff.layout()
+    assert find_by_id(page, eff.PHONE_LIST).children == []
+    view = ["did", "2", "wild", "std", "95", "q", "improvement"]
+    outcome = find_by_id(page, eff.OUTCOME).value
+    out = eff.update(
+        *view, outcome, STARTED_NARROW, forest_shown=find_by_id(page, eff.FOREST_SHOWN).data,
+        detail_shown=find_by_id(page, eff.DETAIL_SHOWN).data, current="",
+        screen={"narrow": True},
+    )  # fmt: skip
+    sent = [i for i, o in enumerate(out[:10]) if o is not dash.no_update]
+    assert sent == [5], sent  # the phone list only
+    n = len(eff.forest_view.uncached(*view)[2])
+    assert len(_json(out[5])[0]["props"]["children"]) == n
+
+
 def test_a_change_builds_the_new_view_only(dash_app, monkeypatch):
     """The comparison needs no view but the new one: a gunicorn worker that never built the
     view on screen (each keeps its own cache) does not build it again."""
@@ -180,7 +205,8 @@ def test_a_change_builds_the_new_view_only(dash_app, monkeypatch):
 
 
 def test_a_page_as_loaded_needs_nothing_resent_for_its_own_view(dash_app):
-    """The layout's shown stores hold the digests the callbacks compute for the same view."""
+    """The layout's shown stores hold the digests the callbacks compute for the same view
+    (Effects: on the wide screen its first layout is built for)."""
     from app_fixtures import find_by_id
 
     import pages.breakdowns as bd
@@ -191,7 +217,8 @@ def test_a_page_as_loaded_needs_nothing_resent_for_its_own_view(dash_app):
     outcome = find_by_id(page, eff.OUTCOME).value
     out = eff.update(
         *view, outcome, 0, forest_shown=find_by_id(page, eff.FOREST_SHOWN).data,
-        detail_shown=find_by_id(page, eff.DETAIL_SHOWN).data, current="", screen=None,
+        detail_shown=find_by_id(page, eff.DETAIL_SHOWN).data, current="",
+        screen={"narrow": False},
     )  # fmt: skip
     assert all(o is dash.no_update for o in out[:10]), [i for i, o in enumerate(out[:10])
                                                         if o is not dash.no_update]  # fmt: skip
