@@ -110,9 +110,7 @@ dash.clientside_callback(
         return window.matchMedia(__QUERY__).matches ? __STARTED__
             : window.dash_clientside.no_update;
     }
-    """.replace("__QUERY__", json.dumps(NARROW_QUERY)).replace(
-        "__STARTED__", str(STARTED_NARROW)
-    ),
+    """.replace("__QUERY__", json.dumps(NARROW_QUERY)).replace("__STARTED__", str(STARTED_NARROW)),
     Output({"type": "viewport-crossed", "page": MATCH}, "data", allow_duplicate=True),
     Input({"type": "viewport-crossed", "page": MATCH}, "id"),
     prevent_initial_call="initial_duplicate",
