@@ -6,7 +6,9 @@ are never told by colour alone (marker fill, symbol and text say it too).
 
 from __future__ import annotations
 
+import hashlib
 import math
+import unicodedata
 from typing import Any
 
 # Okabe & Ito (2008)
@@ -113,13 +115,31 @@ def figure_filename(fig: Any) -> str | None:
     return meta.get("filename") if isinstance(meta, dict) else None
 
 
+# longest slug, in UTF-8 bytes: export names carry the chosen groups (a study with 40
+# branches, most of them ticked, made names past the 255 bytes file systems take); the rest
+# is replaced by a digest
+SLUG_MAX = 120
+
+
 def slug(*parts: Any) -> str:
-    """File-name-safe slug of the parts, e.g. ``slug("effects", "did", "Endline")``."""
+    """File-name-safe slug of the parts, e.g. ``slug("effects", "did", "Endline")``.
+
+    At most :data:`SLUG_MAX` bytes (UTF-8; names in other scripts take 2-3 bytes a letter): a
+    longer one keeps its start and ends with 8 hex digits of the whole one's SHA-1, so that
+    two long choices still get different names."""
     text = "-".join(str(p) for p in parts if p not in (None, ""))
-    out = "".join(c.lower() if c.isalnum() else "-" for c in text)
+    # letters, digits and the marks that belong to them (Khmer vowel signs are marks)
+    out = "".join(
+        c.lower() if c.isalnum() or unicodedata.category(c).startswith("M") else "-" for c in text
+    )
     while "--" in out:
         out = out.replace("--", "-")
-    return out.strip("-")
+    out = out.strip("-")
+    if len(out.encode()) > SLUG_MAX:
+        digest = hashlib.sha1(out.encode()).hexdigest()[:8]
+        head = out.encode()[: SLUG_MAX - len(digest) - 1].decode(errors="ignore")
+        out = head.rstrip("-") + "-" + digest
+    return out
 
 
 def is_missing(x: Any) -> bool:

@@ -168,3 +168,27 @@ def test_subgroup_plot_can_show_improvement(results):
     np.testing.assert_allclose(np.asarray(xi, float), -np.asarray(xe, float))
     np.testing.assert_allclose(np.asarray(xe, float), sub.loc[~sub["suppressed"], "estimate"])
     assert "better" in imp.layout.xaxis.title.text
+
+
+def test_export_names_are_capped_and_stay_distinct():
+    """A long choice of groups (or a name in another script) would make a file name past the
+    255 bytes file systems take: the slug keeps its start and ends with a digest."""
+    import hashlib
+
+    from components.theme import SLUG_MAX, slug
+
+    assert slug("amk-breakdowns", "did", "Midline", "Baray", "Santuk") == (
+        "amk-breakdowns-did-midline-baray-santuk"
+    )  # short names as before
+    many = [f"Branch {i:02d}" for i in range(40)]
+    long_a = slug("amk-breakdowns", "did", "Midline", *many)
+    long_b = slug("amk-breakdowns", "did", "Midline", *many[1:])
+    assert len(long_a.encode()) <= SLUG_MAX and len(long_b.encode()) <= SLUG_MAX
+    assert long_a.startswith("amk-breakdowns-did-midline-branch-00-branch-01")
+    assert long_a != long_b  # the digest tells two long choices apart
+    full = "amk-breakdowns-did-midline-" + "-".join(f"branch-{i:02d}" for i in range(40))
+    assert long_a.endswith("-" + hashlib.sha1(full.encode()).hexdigest()[:8])
+    khmer = slug("amk", *["បាធាយ"] * 10)  # 63 letters, 3 bytes each in UTF-8
+    assert len(khmer.encode()) <= SLUG_MAX
+    khmer.encode().decode()  # not cut inside a letter
+    assert khmer.startswith("amk-បាធាយ-បាធាយ")
