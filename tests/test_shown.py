@@ -156,6 +156,27 @@ def test_effects_builds_the_phone_list_only_where_it_is_seen(dash_app):
     assert out[5] is not dash.no_update and len(_json(out[5])[0]["props"]["children"]) == n
 
 
+# the Effects view its layout shows when the address asks for nothing
+EFFECTS_DEFAULT_VIEW = ["did", "2", "wild", "std", "95", "q", "improvement"]
+
+
+def _effects_answer_as_loaded(crossed, screen):
+    """(layout, answer, indices of the answer's first ten outputs sent) of Effects' callback
+    called on its default layout as loaded, with its shown stores and the crossing store's
+    value ``crossed`` and the stored ``screen``."""
+    from app_fixtures import find_by_id
+
+    import pages.effects as eff
+
+    page = eff.layout()
+    out = eff.update(
+        *EFFECTS_DEFAULT_VIEW, find_by_id(page, eff.OUTCOME).value, crossed,
+        forest_shown=find_by_id(page, eff.FOREST_SHOWN).data,
+        detail_shown=find_by_id(page, eff.DETAIL_SHOWN).data, current="", screen=screen,
+    )  # fmt: skip
+    return page, out, [i for i, o in enumerate(out[:10]) if o is not dash.no_update]
+
+
 def test_effects_first_layout_leaves_the_phone_list_to_a_narrow_screen(dash_app):
     """The first layout is a wide screen's: no phone list (135 hidden components that the
     browser would otherwise handle on every update).  On a narrow screen the page's
@@ -166,18 +187,10 @@ def test_effects_first_layout_leaves_the_phone_list_to_a_narrow_screen(dash_app)
     import pages.effects as eff
     from components.viewport import STARTED_NARROW
 
-    page = eff.layout()
+    page, out, sent = _effects_answer_as_loaded(STARTED_NARROW, {"narrow": True})
     assert find_by_id(page, eff.PHONE_LIST).children == []
-    view = ["did", "2", "wild", "std", "95", "q", "improvement"]
-    outcome = find_by_id(page, eff.OUTCOME).value
-    out = eff.update(
-        *view, outcome, STARTED_NARROW, forest_shown=find_by_id(page, eff.FOREST_SHOWN).data,
-        detail_shown=find_by_id(page, eff.DETAIL_SHOWN).data, current="",
-        screen={"narrow": True},
-    )  # fmt: skip
-    sent = [i for i, o in enumerate(out[:10]) if o is not dash.no_update]
     assert sent == [5], sent  # the phone list only
-    n = len(eff.forest_view.uncached(*view)[2])
+    n = len(eff.forest_view.uncached(*EFFECTS_DEFAULT_VIEW)[2])
     assert len(_json(out[5])[0]["props"]["children"]) == n
 
 
@@ -210,18 +223,9 @@ def test_a_page_as_loaded_needs_nothing_resent_for_its_own_view(dash_app):
     from app_fixtures import find_by_id
 
     import pages.breakdowns as bd
-    import pages.effects as eff
 
-    page = eff.layout()
-    view = ["did", "2", "wild", "std", "95", "q", "improvement"]
-    outcome = find_by_id(page, eff.OUTCOME).value
-    out = eff.update(
-        *view, outcome, 0, forest_shown=find_by_id(page, eff.FOREST_SHOWN).data,
-        detail_shown=find_by_id(page, eff.DETAIL_SHOWN).data, current="",
-        screen={"narrow": False},
-    )  # fmt: skip
-    assert all(o is dash.no_update for o in out[:10]), [i for i, o in enumerate(out[:10])
-                                                        if o is not dash.no_update]  # fmt: skip
+    _, _, sent = _effects_answer_as_loaded(0, {"narrow": False})
+    assert sent == [], sent
     page = bd.layout()
     outcome = find_by_id(page, bd.OUTCOME).value
     branches = bd.options(bd.get_artifacts().results)["branch"]
