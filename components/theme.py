@@ -135,11 +135,12 @@ def slug(*parts: Any) -> str:
     while "--" in out:
         out = out.replace("--", "-")
     out = out.strip("-")
-    if len(out.encode()) > SLUG_MAX:
-        digest = hashlib.sha1(out.encode()).hexdigest()[:8]
-        head = out.encode()[: SLUG_MAX - len(digest) - 1].decode(errors="ignore")
-        out = head.rstrip("-") + "-" + digest
-    return out
+    raw = out.encode()
+    if len(raw) <= SLUG_MAX:
+        return out
+    digest = hashlib.sha1(raw).hexdigest()[:8]
+    head = raw[: SLUG_MAX - len(digest) - 1].decode(errors="ignore")  # not inside a letter
+    return head.rstrip("-") + "-" + digest
 
 
 def is_missing(x: Any) -> bool:
