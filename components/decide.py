@@ -14,6 +14,7 @@ from analysis.decide import (
     WhereItWorked,
 )
 from components.layout import caption
+from components.static import Static
 from components.theme import VERDICT_COLOURS, VERDICT_TEXT_COLOURS, fmt_p, fmt_signed
 
 # the interval of a cell, said three ways like a verdict: symbol, word and colour
@@ -113,7 +114,7 @@ def where_table(w: WhereItWorked, labels: dict[str, str], all_label: str) -> htm
                 className="where-apart",
             )
         )
-    return html.Div(
+    return Static(
         html.Table([head, html.Tbody(rows)], className="table table-sm where-table mb-1"),
         className="table-responsive",
     )

@@ -17,6 +17,7 @@ import pandas as pd
 from dash import dcc, html
 
 from analysis.artifacts import Artifacts, Problem
+from components.static import Static
 from components.theme import (
     VERDICT_COLOURS,
     VERDICT_LABELS,
@@ -287,8 +288,8 @@ def simple_table(
     kids = [html.Caption(caption_text)] if caption_text else []
     kids += [head, html.Tbody(body_rows)]
     kwargs = {"id": id} if id else {}
-    return html.Div(
-        dbc.Table(kids, striped=True, hover=True, size="sm", className="mb-0 align-middle"),
+    return Static(
+        html.Table(kids, className="table table-sm table-striped table-hover mb-0 align-middle"),
         className="table-responsive"
         + (" table-nowrap" if nowrap else "")
         + (" table-stack" if stack else ""),

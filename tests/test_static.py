@@ -1,0 +1,176 @@
+"""Static blocks (components/static.py): a tree of dash.html components sent as one component
+whose markup a browser parses back into the same tree, text and attributes escaped."""
+
+from __future__ import annotations
+
+import json
+from html.parser import HTMLParser
+
+import pytest
+from app_fixtures import *  # noqa: F403  (session fixtures: artefacts, app)
+from app_fixtures import text_of
+from dash import dcc, html
+from plotly.io.json import to_json_plotly
+
+from components.static import Static, to_html
+
+NASTY = '<script>alert("x")</script> & <b>bold</b> "quoted" \'single\''
+
+
+class _Tree(HTMLParser):
+    """The standard library's HTML parser, building (tag, attrs, children) nodes: an
+    independent reading of the markup, as a browser's would be."""
+
+    VOID = {"br", "hr", "img", "wbr", "col"}
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.root = ("root", {}, [])
+        self.stack = [self.root]
+
+    def handle_starttag(self, tag, attrs):
+        node = (tag, dict(attrs), [])
+        self.stack[-1][2].append(node)
+        if tag not in self.VOID:
+            self.stack.append(node)
+
+    def handle_endtag(self, tag):
+        assert self.stack[-1][0] == tag, f"</{tag}> closes <{self.stack[-1][0]}>"
+        self.stack.pop()
+
+    def handle_data(self, data):
+        self.stack[-1][2].append(data)
+
+
+def parse(markup: str):
+    p = _Tree()
+    p.feed(markup)
+    p.close()
+    assert len(p.stack) == 1, "an element is left open"
+    return p.root[2]
+
+
+def text(nodes) -> str:
+    return "".join(n if isinstance(n, str) else text(n[2]) for n in nodes)
+
+
+def tags(nodes) -> list[str]:
+    return [t for n in nodes if not isinstance(n, str) for t in [n[0], *tags(n[2])]]
+
+
+def test_markup_reads_back_as_the_same_tree_with_text_escaped():
+    tree = html.Table(
+        [
+            html.Caption(NASTY),
+            html.Tbody(
+                html.Tr(
+                    [
+                        html.Th("Baray", scope="row", colSpan=2),
+                        html.Td(
+                            [html.Span("▲", **{"aria-hidden": "true"}), " 0.12", html.Br()],
+                            className="where-cell x",
+                            title=NASTY,
+                            style={"borderColor": "#123456", "fontWeight": 600},
+                            **{"data-label": 'p "alone"', "aria-label": "a < b"},
+                        ),
+                        html.Td(3.5),
+                    ]
+                )
+            ),
+        ],
+        className="table",
+    )
+    nodes = parse(to_html(tree))
+    # no element the text could have smuggled in
+    assert tags(nodes) == ["table", "caption", "tbody", "tr", "th", "td", "span", "br", "td"]
+    assert text(nodes) == "".join(
+        [NASTY, "Baray", "▲", " 0.12", "3.5"]
+    )  # every text node, in order, unescaped by the parser as by a browser
+    table = nodes[0]
+    assert table[1] == {"class": "table"}
+    th, td, _ = table[2][1][2][0][2]
+    assert th[1] == {"scope": "row", "colspan": "2"}
+    assert td[1] == {
+        "class": "where-cell x",
+        "title": NASTY,
+        "style": "border-color: #123456; font-weight: 600",
+        "data-label": 'p "alone"',
+        "aria-label": "a < b",
+    }
+    assert td[2][0] == ("span", {"aria-hidden": "true"}, ["▲"])
+
+
+def test_a_static_block_is_sent_as_one_component_and_reads_as_its_tree_in_python():
+    inner = html.Table(html.Tbody(html.Tr([html.Td("a"), html.Td(NASTY)])))
+    block = Static(inner, className="table-responsive", id="t", tabIndex=0, role="region")
+    sent = json.loads(to_json_plotly(block))
+    assert sent["type"] == "Div" and sent["namespace"] == "dash_html_components"
+    assert "children" not in sent["props"]
+    assert {k: v for k, v in sent["props"].items() if k != "data-html"} == {
+        "className": "table-responsive",
+        "id": "t",
+        "tabIndex": 0,
+        "role": "region",
+    }
+    assert text(parse(sent["props"]["data-html"])) == "a" + NASTY
+    # in Python the block is still the tree (tests and helpers walk it as before)
+    assert text_of(block) == "a " + NASTY
+
+
+@pytest.mark.parametrize(
+    ("inside", "error", "words"),
+    [
+        (dcc.Graph(figure={}), TypeError, "dash.html components and text only, not Graph"),
+        (html.Span("x", id="cell"), ValueError, "id 'cell'"),
+        (html.A("x", href="javascript:alert(1)"), ValueError, "links to 'javascript:alert(1)'"),
+        (html.Span("x", hidden=True, contentEditable="true"), ValueError, "'contentEditable'"),
+        (html.Td(True), TypeError, "True/False"),
+    ],
+)
+def test_what_static_markup_cannot_keep_is_refused_by_name(inside, error, words):
+    with pytest.raises(error, match=words.replace("(", r"\(").replace(")", r"\)")):
+        to_json_plotly(Static(html.Div(inside)))
+
+
+def test_links_and_plain_attributes_are_kept():
+    nodes = parse(to_html(html.P([html.A("docs", href="/methods#mde", target="_blank"), 7])))
+    assert nodes == [
+        ("p", {}, [("a", {"href": "/methods#mde", "target": "_blank"}, ["docs"]), "7"])
+    ]
+
+
+COMPONENTS_PER_TABLE = ("Table", "Thead", "Tbody", "Tr", "Td", "Th", "Caption")
+
+
+def _types(layout) -> list[str]:
+    if isinstance(layout, dict):
+        own = [layout["type"]] if "namespace" in layout and "type" in layout else []
+        return own + [t for v in layout.values() for t in _types(v)]
+    if isinstance(layout, list):
+        return [t for v in layout for t in _types(v)]
+    return []
+
+
+@pytest.mark.parametrize("path", ["/", "/effects", "/breakdowns", "/results-chain", "/methods"])
+def test_every_page_sends_its_tables_as_markup_not_as_components(dash_app, path):
+    client = dash_app.server.test_client()
+    got = client.get("/_dash-layout", headers={"Referer": "http://localhost" + path})
+    assert got.status_code == 200
+    layout = got.get_json()
+    types = _types(layout)
+    assert not set(types) & set(COMPONENTS_PER_TABLE), path
+    markup = [m for m in _find(layout, "data-html")]
+    assert markup and all("<table" in m for m in markup), path
+    for m in markup:
+        assert "td" in tags(parse(m)) or "th" in tags(parse(m))
+
+
+def _find(layout, key):
+    if isinstance(layout, dict):
+        if key in layout:
+            yield layout[key]
+        for v in layout.values():
+            yield from _find(v, key)
+    elif isinstance(layout, list):
+        for v in layout:
+            yield from _find(v, key)
