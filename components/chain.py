@@ -15,6 +15,7 @@ from dash import html
 
 from analysis.findings import nouns_of, take_up_phrase
 from analysis.study import Study
+from components.static import StaticSpan
 from components.theme import VERDICT_COLOURS, VERDICT_LABELS, VERDICT_SYMBOLS
 
 NODE_TYPE = "chain-node"
@@ -156,7 +157,9 @@ def chain_diagram(
                     )
             buttons.append(
                 html.Button(
-                    kids,
+                    # the box's text as one component (components.static); the button
+                    # itself is a component, since a click on it is a callback's input
+                    StaticSpan(kids, className="chain-node-body"),
                     id={"type": NODE_TYPE, "index": n["id"]},
                     className=node_class(n, selected, linked),
                     n_clicks=0,

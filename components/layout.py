@@ -417,7 +417,9 @@ def profile_card(
             )
         )
     return html.Section(
-        dbc.Card(dbc.CardBody(body), className="profile-card h-100"),
+        # Bootstrap's card markup as one component (components.static): the card changes
+        # only with the study
+        Static(html.Div(body, className="card-body"), className="card profile-card h-100"),
         className="h-100",
         **{"aria-labelledby": f"{id_prefix}-title"},
     )

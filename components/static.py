@@ -19,7 +19,9 @@ block is sent, naming the component):
 
 * components of ``dash.html`` only (no ``dcc``, no Bootstrap components: their markup is
   made in the browser);
-* no ``id`` inside the block: a callback could not reach it (the block itself may have one);
+* no pattern-matching (dict) ``id`` inside the block: Dash does not know the elements of a
+  block, so no callback can reach them.  A string ``id`` is written as the element's HTML
+  id, for what HTML itself uses it for (an ``aria-labelledby``, a link's fragment);
 * links to ``http(s):``, ``mailto:``, a path or a fragment only.
 
 Text and attribute values are escaped (:func:`html.escape`), so a study's labels cannot
@@ -45,7 +47,7 @@ _RENAMED = {"className": "class", "htmlFor": "for", "tabIndex": "tabindex"}
 _ATTRIBUTES = {
     "title", "role", "scope", "colspan", "rowspan", "href", "target", "rel", "lang", "dir",
     "hidden", "headers", "abbr", "open", "datetime", "width", "height", "alt", "src",
-    "tabindex", "class", "for", "download",
+    "tabindex", "class", "for", "download", "id",
 }  # fmt: skip
 # props every html component has that say nothing in static markup
 _IGNORED = {"n_clicks", "n_clicks_timestamp", "disable_n_clicks", "key", "loading_state"}
@@ -64,11 +66,12 @@ def _style(style: dict) -> str:
 def _attributes(c: Component) -> str:
     where = f"{c._type} in a static block"
     out = []
-    for key, value in c.to_plotly_json()["props"].items():
+    # the component's own props (a block inside a block is written as any other element)
+    for key, value in Component.to_plotly_json(c)["props"].items():
         if key == "children" or key in _IGNORED or value is None:
             continue
-        if key == "id":
-            raise ValueError(f"{where} has the id {value!r}: a callback could not reach it")
+        if key == "id" and not isinstance(value, str):
+            raise ValueError(f"{where} has the id {value!r}: no callback can reach it")
         if key == "style":
             text = _style(value)
             if text:
@@ -100,8 +103,6 @@ def to_html(node: Any) -> str:
         return _html.escape(str(node), quote=False)
     if isinstance(node, list | tuple):
         return "".join(to_html(n) for n in node)
-    if isinstance(node, Static):
-        return to_html(html.Div(node.children, **_own_props(node)))
     if not isinstance(node, Component) or node._namespace != _HTML_NAMESPACE:
         raise TypeError(
             f"a static block holds dash.html components and text only, not {type(node).__name__}"
@@ -113,16 +114,23 @@ def to_html(node: Any) -> str:
     return f"<{tag}{attrs}>{to_html(getattr(node, 'children', None))}</{tag}>"
 
 
-def _own_props(block: Static) -> dict:
-    return {k: v for k, v in html.Div.to_plotly_json(block)["props"].items() if k != "children"}
+def _own_props(block: _Static) -> dict:
+    plain = Component.to_plotly_json(block)["props"]
+    return {k: v for k, v in plain.items() if k != "children"}
 
 
-class Static(html.Div):
-    """A ``div`` whose children (``dash.html`` components and text) reach the browser as one
-    component: their HTML in ``data-html`` (see the module).  Takes what ``html.Div``
-    takes; the ``id``, class and attributes are the div's own."""
-
+class _Static:
     def to_plotly_json(self):
         props = _own_props(self)
         props["data-html"] = to_html(getattr(self, "children", None))
         return {"props": props, "type": self._type, "namespace": self._namespace}
+
+
+class Static(_Static, html.Div):
+    """A ``div`` whose children (``dash.html`` components and text) reach the browser as one
+    component: their HTML in ``data-html`` (see the module).  Takes what ``html.Div``
+    takes; the ``id``, class and attributes are the div's own."""
+
+
+class StaticSpan(_Static, html.Span):
+    """:class:`Static` as a ``span``, for where a ``div`` may not stand (in a button)."""

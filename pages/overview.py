@@ -17,6 +17,7 @@ from components.decide import judgement_block, where_section
 from components.errors import safe_layout
 from components.layout import caption, notes_alert, problem_page, profile_card, term, verdict_badge
 from components.spec import spec_params
+from components.static import Static
 from components.store import METHOD_LABELS, get_artifacts, per_study
 from components.studies import page_title, words
 from components.theme import fmt_p, is_missing
@@ -328,9 +329,9 @@ def recommendations_section(spec: Spec) -> html.Div:
                 )
             )
         cards.append(
-            dbc.Col(
-                dbc.Card(
-                    dbc.CardBody(
+            html.Div(
+                html.Div(
+                    html.Div(
                         [
                             html.H3(f"{i}. {rec.get('title', '')}", className="h6"),
                             judgement_block(judgement, f"{RECS}-judgement-{i}"),
@@ -339,20 +340,21 @@ def recommendations_section(spec: Spec) -> html.Div:
                             if evidence
                             else None,
                             html.Ul(evidence, className="list-unstyled small mb-0 evidence"),
-                        ]
+                        ],
+                        className="card-body",
                     ),
-                    className="h-100",
+                    className="card h-100",
                 ),
-                xs=12,
-                md=6,
-                xl=4,
+                className="col-12 col-md-6 col-xl-4",
             )
         )
     if not cards:
         return html.P(
             "No recommendations file was found (the study's recommendations.yaml).", id=RECS
         )
-    return html.Div(dbc.Row(cards, className="g-3"), id=RECS)
+    # Bootstrap's grid and card markup, drawn as one component (components.static): nothing
+    # in the cards takes a callback, and 130 components cost the browser on every update
+    return Static(html.Div(cards, className="row g-3"), id=RECS)
 
 
 @safe_layout
