@@ -132,11 +132,19 @@ def test_what_static_markup_cannot_keep_is_refused_by_name(inside, error, words)
         to_json_plotly(Static(html.Div(inside)))
 
 
-def test_links_and_plain_attributes_are_kept():
+def test_links_string_ids_and_blocks_in_blocks_are_kept():
     nodes = parse(to_html(html.P([html.A("docs", href="/methods#mde", target="_blank"), 7])))
     assert nodes == [
         ("p", {}, [("a", {"href": "/methods#mde", "target": "_blank"}, ["docs"]), "7"])
     ]
+    # a string id is the element's HTML id (an aria-labelledby may point at it)
+    assert parse(to_html(html.H2("AMK", id="profile-title"))) == [
+        ("h2", {"id": "profile-title"}, ["AMK"])
+    ]
+    # a block inside a block is written as its tag; a span block stands where a div may not
+    sent = json.loads(to_json_plotly(StaticSpan([html.B("x"), Static("y", className="c")])))
+    assert sent["type"] == "Span"
+    assert parse(sent["props"]["data-html"]) == [("b", {}, ["x"]), ("div", {"class": "c"}, ["y"])]
 
 
 COMPONENTS_PER_TABLE = ("Table", "Thead", "Tbody", "Tr", "Td", "Th", "Caption")
