@@ -1,27 +1,32 @@
-/* Static blocks (components/static.py): a div whose data-html attribute holds the HTML of
-   a table or other static markup, written into the div when the div appears or the
-   attribute changes.  The markup is made on the server from dash.html components, with
-   every text and attribute value escaped. */
+/* Static blocks (components/static.py): an element whose data-static-html attribute holds
+   the HTML of a table or other static markup; the markup is written into the element when
+   the element appears or the attribute changes.  Only that attribute is read: the server
+   makes it from dash.html components, with every text and attribute value escaped, and
+   refuses it on anything else. */
 (function () {
     "use strict";
+    var ATTR = "data-static-html";
     function fill(el) {
-        var markup = el.getAttribute("data-html");
+        var markup = el.getAttribute(ATTR);
         if (markup !== null && el.amkStaticHtml !== markup) {
             el.innerHTML = markup;
             el.amkStaticHtml = markup;
         }
     }
     function scan(node) {
+        // text, and elements with no element inside (a plotly hover label), hold no block
         if (node.nodeType !== 1) { return; }
-        if (node.hasAttribute("data-html")) { fill(node); }
-        node.querySelectorAll("[data-html]").forEach(fill);
+        if (node.hasAttribute(ATTR)) { fill(node); }
+        if (node.firstElementChild && !(node instanceof SVGElement)) {
+            node.querySelectorAll("[" + ATTR + "]").forEach(fill);
+        }
     }
     new MutationObserver(function (records) {
         records.forEach(function (r) {
             if (r.type === "attributes") { fill(r.target); } else { r.addedNodes.forEach(scan); }
         });
     }).observe(document.documentElement, {
-        childList: true, subtree: true, attributes: true, attributeFilter: ["data-html"]
+        childList: true, subtree: true, attributes: true, attributeFilter: [ATTR]
     });
     scan(document.documentElement);
 }());

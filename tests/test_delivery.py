@@ -103,7 +103,10 @@ def test_every_callback_id_is_in_a_layout(dash_app, client):
     the same check here: each id a callback names exists in the shell or a page's layout."""
     from dash.development.base_component import Component
 
+    from components.static import Static, StaticSpan
+
     ids: set[str] = set()
+    blocks: set[str] = set()  # static blocks' own ids
 
     def walk(node):
         if isinstance(node, list | tuple):
@@ -112,6 +115,10 @@ def test_every_callback_id_is_in_a_layout(dash_app, client):
         elif isinstance(node, Component):
             if isinstance(getattr(node, "id", None), str):
                 ids.add(node.id)
+            if isinstance(node, Static | StaticSpan):
+                # the browser knows a block as one element: what is inside is no component
+                blocks.add(getattr(node, "id", None))
+                return
             for prop in node._prop_names:
                 v = getattr(node, prop, None)
                 if isinstance(v, Component | list | tuple):
@@ -133,6 +140,10 @@ def test_every_callback_id_is_in_a_layout(dash_app, client):
     dash_internal = {i for i in named if i.startswith("_pages")}
     missing = named - ids - dash_internal
     assert not missing, f"callbacks name ids that no layout has: {sorted(missing)}"
+    # a callback replaces a static block (or its parent), never writes its children: the
+    # browser's script would keep the old markup beside the new (components.static)
+    written = {spec for key in dash_app.callback_map for spec in key.strip(".").split("...")}
+    assert not {f"{b}.children" for b in blocks if b} & written
 
 
 @pytest.fixture(scope="module")
