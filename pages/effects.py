@@ -105,6 +105,8 @@ DETAIL_CAPTION = f"{PAGE}-detail-caption"
 DIRECTION = f"{PAGE}-direction"
 PHONE_LIST = f"{PAGE}-phone-list"
 FOREST_SHOWN = f"{PAGE}-forest-shown"
+# the grid's new rows, handed to the grid once the forest plot has been redrawn (see below)
+GRID_ROWS = f"{PAGE}-grid-rows"
 DETAIL_SHOWN = f"{PAGE}-detail-shown"
 # the page's own view parameters, in the order of its layout's and write_url's arguments
 VIEW_NAMES = ("method", "wave", "inference", "scale", "level", "mt", "outcome", "direction")
@@ -561,6 +563,7 @@ def layout(
             # empty until the browser says the screen is narrow), the outcome's detail
             shown_store(FOREST_SHOWN, (fig, cap, grid_rows, grid_cols, note, phone)),
             shown_store(DETAIL_SHOWN, (mfig, dtitle, dtable, dcap)),
+            dcc.Store(id=GRID_ROWS),
             crossed_store(PAGE),
             html.Section(
                 [
@@ -642,7 +645,7 @@ def layout(
 @dash.callback(
     Output(FOREST, "figure"),
     Output(FOREST_CAPTION, "children"),
-    Output(GRID, "rowData"),
+    Output(GRID_ROWS, "data"),  # the grid's rowData, a frame later (see below)
     Output(GRID, "columnDefs"),
     Output(VIEW_NOTE, "children"),
     Output(PHONE_LIST, "children"),
@@ -698,6 +701,25 @@ def update(
         return (*forest, *[dash.no_update] * 4, forest_store, dash.no_update, search)
     *detail, detail_store = update_detail(outcome, method, wave, inference, shown=detail_shown)
     return (*forest, *detail, forest_store, detail_store, search)
+
+
+# The grid's new rows reach the grid a frame after the answer, once the forest plot has
+# been redrawn: the grid re-renders its rows and sizes its columns to them (tens of ms of the
+# main thread), and in the same answer it held back the plot a user looks at first (issue
+# 12).  No rows (None, or an answer that left them as they were): nothing to do.
+dash.clientside_callback(
+    """
+    function(rows) {
+        if (!rows) { return window.dash_clientside.no_update; }
+        return new Promise(function(resolve) {
+            requestAnimationFrame(function() { setTimeout(function() { resolve(rows); }, 0); });
+        });
+    }
+    """,
+    Output(GRID, "rowData"),
+    Input(GRID_ROWS, "data"),
+    prevent_initial_call=True,
+)
 
 
 def _triggered():

@@ -281,7 +281,26 @@ def test_filter_change_updates_figure_and_url(watched, server, table):
         page, "effects-forest", "late_instalments", float(anc.loc["late_instalments", "effect_std"])
     )
     assert _figure_points(page, "effects-forest") == pytest.approx(_std_points(anc))
+    # the grid follows the estimator (its rows arrive a frame after the plot is redrawn)
+    want = select(table, Spec(method="ancova")).set_index("short")["estimate"]
+    _wait_grid_effects(page, want.to_dict())
     watched.check()
+
+
+def _wait_grid_effects(page, want: dict, timeout_s: float = 15) -> None:
+    """Wait until every row of the effects grid shows the effect ``want`` gives its outcome
+    (short label -> estimate), as displayed (three decimals)."""
+    deadline, shown = time.monotonic() + timeout_s, None
+    while time.monotonic() < deadline:
+        shown = {r.get("outcome"): r.get("effect") for r in _grid_rows(page)}
+        try:
+            got = {k: float(v.replace("−", "-").replace(",", "")) for k, v in shown.items()}
+        except (AttributeError, ValueError):
+            got = {}
+        if set(got) == set(want) and all(abs(got[k] - want[k]) <= 0.0006 for k in want):
+            return
+        page.wait_for_timeout(100)
+    raise AssertionError(f"the grid shows {shown}, not {want}")
 
 
 def _std_points(rows: pd.DataFrame) -> dict:
