@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from dash.development.base_component import Component
 
 from analysis.paths import PROJECT_ROOT, study_ids
 from analysis.study import load_study
@@ -68,8 +69,10 @@ def visible_text(component) -> str:
                 walk(x)
         elif isinstance(c, str):
             out.append(c)
-        elif hasattr(c, "to_plotly_json"):
-            props = c.to_plotly_json().get("props", {})
+        elif isinstance(c, Component):
+            # the component's own props: a static block (components.static) is its tree here,
+            # not the markup it is sent as
+            props = Component.to_plotly_json(c).get("props", {})
             if props.get("hidden"):
                 return
             walk(props.get("children"))
@@ -129,8 +132,10 @@ def test_effects_h1_and_menus_come_from_the_study(app_module):
         if isinstance(c, list | tuple):
             for x in c:
                 walk(x)
-        elif hasattr(c, "to_plotly_json"):
-            props = c.to_plotly_json().get("props", {})
+        elif isinstance(c, Component):
+            # the component's own props: a static block (components.static) is its tree here,
+            # not the markup it is sent as
+            props = Component.to_plotly_json(c).get("props", {})
             if props.get("id") in ("effects-method", "effects-wave"):
                 found[props["id"]] = props
             walk(props.get("children"))
