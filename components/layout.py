@@ -334,7 +334,7 @@ def data_grid(
 
 def profile_card(
     profile: dict[str, Any], *, compact: bool = False, id_prefix: str = "profile"
-) -> dbc.Card:
+) -> html.Section | dbc.Card:
     """The institution profile from the study's ``profile.yaml``: figures, mission, products, the innovation."""
     if not profile:
         return dbc.Card(

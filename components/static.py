@@ -213,12 +213,12 @@ def _own_props(block: Component) -> dict:
 class _Static:
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self._written = (getattr(self, "children", None), "")
-        self._markup()
+        kids = getattr(self, "children", None)
+        self._written = (kids, to_html(kids))  # (the children written, their markup)
 
     def _markup(self) -> str:
         kids = getattr(self, "children", None)
-        if kids is not self._written[0] or not self._written[1]:
+        if kids is not self._written[0]:  # children replaced since the block was made
             self._written = (kids, to_html(kids))
         return self._written[1]
 
