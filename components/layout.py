@@ -17,7 +17,7 @@ import pandas as pd
 from dash import dcc, html
 
 from analysis.artifacts import Artifacts, Problem
-from components.static import Static
+from components.static import Static, StaticSpan
 from components.theme import (
     VERDICT_COLOURS,
     VERDICT_LABELS,
@@ -83,10 +83,16 @@ def glossary(key: str) -> str:
     return GLOSSARY[key].format(**words)
 
 
-def term(text: str, key: str, id_prefix: str) -> html.Span:
-    """Text followed by a focusable (?) that explains the term in one sentence."""
+def term(text: str, key: str, id_prefix: str) -> StaticSpan:
+    """Text followed by a focusable (?) that explains the term in one sentence.
+
+    The explanation is in the (?)'s ``data-tip``; ``assets/tooltips.js`` shows it in a
+    tooltip on pointing, focus or a tap, kept inside the window.  A screen reader reads it
+    in the (?)'s label.  One static component (components.static) where a Bootstrap
+    tooltip made three: each component costs the page on every update (issue 12)."""
     tid = f"{id_prefix}-tip-{key}"
-    return html.Span(
+    explained = glossary(key)
+    return StaticSpan(
         [
             text,
             html.Span(
@@ -95,9 +101,8 @@ def term(text: str, key: str, id_prefix: str) -> html.Span:
                 className="term-help",
                 tabIndex=0,
                 role="button",
-                **{"aria-label": f"What is {text.lower()}? {glossary(key)}"},
+                **{"aria-label": f"What is {text.lower()}? {explained}", "data-tip": explained},
             ),
-            dbc.Tooltip(glossary(key), target=tid, placement="top"),
         ]
     )
 

@@ -610,3 +610,56 @@ def test_effects_table_never_prints_a_nonzero_bound_as_zero(watched, server, tab
     value = float(shown.replace("−", "-").replace(",", ""))
     assert value != 0 and abs(value - r["ci95_high"]) <= 0.05 * abs(r["ci95_high"]), shown
     watched.check()
+
+
+@pytest.mark.parametrize("width", [1366, 390])
+def test_term_explanations_show_on_pointer_focus_and_tap_inside_the_window(browser, server, width):
+    """Each (?) after a term explains it in a tooltip (assets/tooltips.js): on pointing, on
+    keyboard focus and on a tap; the tooltip holds the glossary's sentence for that term,
+    lies inside the window, and goes on leaving it, on Escape and on a tap elsewhere."""
+    from components.layout import glossary
+
+    watched = Watched(browser, width=width, height=800)
+    try:
+        page = watched.page
+        watched.goto(server + "/effects", PAGES["/effects"])
+        helps = page.locator(".term-help")
+        tip = page.locator("#amk-tip")
+        shown = 0
+        for i in range(helps.count()):
+            h = helps.nth(i)
+            if not h.is_visible():
+                continue
+            key = h.get_attribute("id").rsplit("-tip-", 1)[1]
+            h.hover()
+            tip.wait_for(state="visible", timeout=2000)
+            assert tip.inner_text() == glossary(key)
+            box, term_box = tip.bounding_box(), h.bounding_box()
+            assert box["x"] >= 0 and box["x"] + box["width"] <= width, (key, box)
+            # beside its term: above it or below it, and across it
+            assert (
+                box["y"] + box["height"] <= term_box["y"]
+                or box["y"] >= term_box["y"] + term_box["height"]
+            )
+            assert (
+                box["x"] <= term_box["x"] + term_box["width"]
+                and term_box["x"] <= box["x"] + box["width"]
+            )
+            shown += 1
+        assert shown >= 6, f"only {shown} (?) shown on /effects at {width} px"
+        page.mouse.move(1, 1)
+        tip.wait_for(state="hidden", timeout=2000)
+        # keyboard: Tab reaches a (?), its tooltip shows; Escape hides it
+        first = helps.first
+        first.focus()
+        tip.wait_for(state="visible", timeout=2000)
+        page.keyboard.press("Escape")
+        tip.wait_for(state="hidden", timeout=2000)
+        # a tap shows it, a tap elsewhere hides it
+        first.click()
+        tip.wait_for(state="visible", timeout=2000)
+        page.locator("h1").click()
+        tip.wait_for(state="hidden", timeout=2000)
+        watched.check()
+    finally:
+        watched.close()

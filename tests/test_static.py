@@ -241,3 +241,34 @@ def _find(layout, key):
     elif isinstance(layout, list):
         for v in layout:
             yield from _find(v, key)
+
+
+def _elements(nodes, cls):
+    for n in nodes:
+        if isinstance(n, str):
+            continue
+        if cls in n[1].get("class", "").split():
+            yield n
+        yield from _elements(n[2], cls)
+
+
+@pytest.mark.parametrize("path", ["/", "/effects", "/breakdowns", "/results-chain", "/methods"])
+def test_terms_arrive_as_markup_with_their_explanation(dash_app, path):
+    """A term's (?) is markup inside a static block, not three components (a span, the (?)
+    and a Bootstrap tooltip): it carries the glossary's sentence in data-tip, which
+    assets/tooltips.js shows, and in its label, which a screen reader reads."""
+    from components.layout import GLOSSARY
+
+    client = dash_app.server.test_client()
+    layout = client.get("/_dash-layout", headers={"Referer": "http://localhost" + path}).get_json()
+    assert "Tooltip" not in _types(layout), path
+    helps = [h for m in _find(layout, MARKUP) for h in _elements(parse(m), "term-help")]
+    assert helps, path
+    for _tag, attrs, kids in helps:
+        key = attrs["id"].rsplit("-tip-", 1)[1]
+        assert key in GLOSSARY
+        assert kids == ["?"]
+        assert attrs["role"] == "button" and attrs["tabindex"] == "0"
+        # the study's nouns are filled in: no {placeholder} is left
+        assert attrs["data-tip"] and "{" not in attrs["data-tip"]
+        assert attrs["aria-label"].endswith("? " + attrs["data-tip"])
