@@ -19,6 +19,7 @@ from components.layout import (
     control,
     csv_text,
     data_grid,
+    fitted_columns,
     graph,
     notes_alert,
     problem_page,
@@ -358,13 +359,13 @@ def forest_view(
         "○ no detectable effect. Larger markers are family indices. Grey ticks at ± the minimum detectable effect for effects not detected "
         "(the MDE from each estimate's standard error; the design MDE on the Methods & data page is computed before the data).",
     ]
-    frame = table_frame(rows, scale, level)
+    records = grid_records(table_frame(rows, scale, level))
     note_children = dbc.Alert(note, color="info", className="py-2 small mb-2") if note else None
     return (
         named(fig, filename),
         cap,
-        grid_records(frame),
-        grid_columns(scale, level),
+        records,
+        fitted_columns(records, grid_columns(scale, level)),
         note_children,
         phone_list(rows, level),
     )
@@ -704,9 +705,8 @@ def update(
 
 
 # The grid's new rows reach the grid a frame after the answer, once the forest plot has
-# been redrawn: the grid re-renders its rows and sizes its columns to them (tens of ms of the
-# main thread), and in the same answer it held back the plot a user looks at first (issue
-# 12).  No rows (None, or an answer that left them as they were): nothing to do.
+# been redrawn: the grid re-renders its rows (tens of ms of the main thread), and in the
+# same answer it held back the plot a user looks at first (issue 12).  No rows (None, or an answer that left them as they were): nothing to do.
 dash.clientside_callback(
     """
     function(rows) {

@@ -6,6 +6,7 @@ import csv
 import dataclasses
 import io
 import json
+import math
 
 import numpy as np
 import pandas as pd
@@ -910,3 +911,31 @@ def test_no_subgroup_verdict_contradicts_its_interval_or_p(pages, results, outco
                 assert null == (p > 0.05), (outcome, method, key, cells)
                 if lo > 0 or hi < 0:
                     assert not null, (outcome, method, key, cells)
+
+
+def test_grid_columns_are_fitted_to_their_header_and_widest_value():
+    """components.layout.fitted_columns: a column is as wide as its header on one line or
+    its widest value shown (numbers as the browser formats them), never under its minWidth."""
+    from components.layout import fitted_columns
+
+    defs = [
+        {"field": "outcome", "headerName": "Outcome", "cellClass": "fw-semibold"},
+        {"field": "unit", "headerName": "Unit", "minWidth": 150},
+        {"field": "mde", "headerName": "MDE (from this estimate's SE, own unit)"},
+        {"field": "n", "headerName": "n"},
+    ]
+    rows = [
+        {"outcome": "Checks repayments against income", "unit": "share", "mde": 0.1, "n": 12},
+        {"outcome": "Income", "unit": "share", "mde": -1234.5678, "n": 123456},
+    ]
+    w = {c["field"]: c["width"] for c in fitted_columns(rows, defs)}
+    # 32 bold characters at 8.4 px, plus the cell's padding
+    assert w["outcome"] == math.ceil(32 * 8.4 + 36)
+    assert w["unit"] == 150  # its floor
+    # the header on one line: 39 characters at 7.6 px plus the header's padding
+    assert w["mde"] == math.ceil(39 * 7.6 + 56)
+    # "123,456" and room for a sign: wider than the 90 px floor
+    assert w["n"] == math.ceil(8 * 8.0 + 36)
+    longer = fitted_columns([*rows, {"outcome": "x" * 60}], defs)
+    assert longer[0]["width"] > w["outcome"]
+    assert fitted_columns([], defs)[3]["width"] == 90

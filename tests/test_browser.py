@@ -663,3 +663,31 @@ def test_term_explanations_show_on_pointer_focus_and_tap_inside_the_window(brows
         watched.check()
     finally:
         watched.close()
+
+
+# every header and value of the Effects grid shown whole: the text's own width against its
+# cell's (the columns are fitted on the server, components.layout.fitted_columns)
+_CUT_IN_GRID = """() => {
+    const cut = [];
+    document.querySelectorAll('#effects-grid .ag-header-cell-text').forEach(e => {
+        if (e.scrollWidth > e.clientWidth + 1) { cut.push('header ' + e.innerText); }
+    });
+    document.querySelectorAll('#effects-grid .ag-cell').forEach(cell => {
+        const r = document.createRange();
+        r.selectNodeContents(cell.querySelector('.ag-cell-value') || cell);
+        const pad = parseFloat(getComputedStyle(cell).paddingLeft) + parseFloat(getComputedStyle(cell).paddingRight);
+        if (r.getBoundingClientRect().width > cell.clientWidth - pad + 1) { cut.push(cell.innerText); }
+    });
+    return [document.querySelectorAll('#effects-grid .ag-cell').length, cut];
+}"""
+
+
+@pytest.mark.parametrize("query", ["", "?scale=pct&level=99", "?scale=natural&method=late"])
+def test_effects_grid_shows_every_header_and_value_whole(watched, server, query):
+    page = watched.page
+    watched.goto(server + "/effects" + query, PAGES["/effects"])
+    page.wait_for_selector("#effects-grid .ag-row .ag-cell", timeout=20000)
+    cells, cut = page.evaluate(_CUT_IN_GRID)
+    assert cells > 50
+    assert cut == [], f"text cut in the grid: {cut[:6]}"
+    watched.check()
