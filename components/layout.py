@@ -357,14 +357,15 @@ def fitted_columns(rows: Sequence[dict], column_defs: Sequence[dict]) -> list[di
 def data_grid(
     id: str, rows: list[dict], column_defs: list[dict], *, height: int | None = None
 ) -> dag.AgGrid:
-    """A sortable, keyboard-navigable table (dash-ag-grid).  Its columns are as wide as
-    :func:`fitted_columns` makes them for ``rows``: a callback that sends new columns sends
-    them fitted to its rows the same way."""
+    """A sortable, keyboard-navigable table (dash-ag-grid).  The grid does not size its
+    columns: pass ``column_defs`` with their widths, from :func:`fitted_columns` for these
+    ``rows`` (where the columns are made, so that a callback sending new columns sends the
+    same widths as the layout)."""
     style = {"height": f"{height}px"} if height else {"height": None}
     return dag.AgGrid(
         id=id,
         rowData=rows,
-        columnDefs=fitted_columns(rows, column_defs),
+        columnDefs=column_defs,
         defaultColDef={
             "sortable": True,
             "resizable": True,

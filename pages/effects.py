@@ -706,7 +706,8 @@ def update(
 
 # The grid's new rows reach the grid a frame after the answer, once the forest plot has
 # been redrawn: the grid re-renders its rows (tens of ms of the main thread), and in the
-# same answer it held back the plot a user looks at first (issue 12).  No rows (None, or an answer that left them as they were): nothing to do.
+# same answer it held back the plot a user looks at first (issue 12).  No rows (None, or an
+# answer that left them as they were): nothing to do.
 dash.clientside_callback(
     """
     function(rows) {

@@ -939,3 +939,15 @@ def test_grid_columns_are_fitted_to_their_header_and_widest_value():
     longer = fitted_columns([*rows, {"outcome": "x" * 60}], defs)
     assert longer[0]["width"] > w["outcome"]
     assert fitted_columns([], defs)[3]["width"] == 90
+
+
+def test_effects_layout_sends_the_grid_columns_fitted_to_its_rows(pages):
+    """The grid does not size its columns (components.layout.data_grid): the Effects layout
+    sends them with the widths fitted_columns gives for the rows it sends."""
+    from components.layout import fitted_columns
+
+    eff = pages["effects"]
+    grid = find_by_id(eff.layout(), eff.GRID)
+    assert all(isinstance(c.get("width"), int) for c in grid.columnDefs)
+    bare = [{k: v for k, v in c.items() if k != "width"} for c in grid.columnDefs]
+    assert fitted_columns(grid.rowData, bare) == grid.columnDefs
