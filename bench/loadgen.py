@@ -350,7 +350,10 @@ def callback_bodies(dash_app) -> list[dict]:
         parsed = []
         for spec in key.strip(".").split("..."):
             ident, _, prop = spec.rpartition(".")
-            parsed.append({"id": ident, "property": prop})
+            # a dict id (a page's search store) is sent as the object, as the browser does
+            parsed.append(
+                {"id": json.loads(ident) if ident.startswith("{") else ident, "property": prop}
+            )
         inputs = [item(i) for i in cb["inputs"]]
         changed = []
         if inputs:

@@ -1,10 +1,14 @@
 """The page URL is the one source of truth for the view.
 
 There is a single ``dcc.Location`` (:data:`LOCATION`, in the app shell).  Every page
-control writes the view to its ``search`` (the pages' URL callbacks output
-``Output(LOCATION, "search", allow_duplicate=True)`` and keep the carried parameters
-with :func:`components.params.keep_carried`), and everything that needs the view
-reads it from there:
+control writes the view to its ``search``, and everything that needs the view reads it
+from there.  A page's callback does not write the Location itself: it outputs the search
+(with the carried parameters kept, :func:`components.params.keep_carried`) to its own
+:func:`search_store`, which a clientside callback copies to the Location.  A callback
+with an output outside the page (the Location is in the shell) is run by Dash whenever
+the page is put in by a link, ``prevent_initial_call`` or not: one more round trip and a
+second drawing of everything just drawn, which also replaced what the user was about to
+press (a box of the results chain, pressed at that moment, was lost).  Readers:
 
 * the slide and brief downloads (:mod:`components.present`) take ``State(LOCATION,
   "search")`` when the button is pressed;
@@ -36,6 +40,39 @@ BRAND = "nav-brand"
 def location() -> dcc.Location:
     """The app's one Location: the view lives in its ``search``."""
     return dcc.Location(id=LOCATION, refresh=False)
+
+
+SEARCH_TYPE = "page-search"
+
+
+def page_search(page: str) -> dict:
+    """The id of ``page``'s search store: its URL callback outputs the view's search
+    (``?a=1&b=2`` or ``""``) to ``Output(page_search(page), "data")``."""
+    return {"type": SEARCH_TYPE, "page": page}
+
+
+def search_store(page: str) -> dcc.Store:
+    """Put in the page's layout (empty: the page's address is already the view)."""
+    return dcc.Store(id=page_search(page))
+
+
+# the page's search, to the Location (only when it says something new; nothing when the
+# page has just been put in, its store still empty)
+dash.clientside_callback(
+    """
+    function(searches, current) {
+        const want = searches.filter(function(s) { return typeof s === 'string'; }).pop();
+        if (want === undefined || want === (current || '')) {
+            return window.dash_clientside.no_update;
+        }
+        return want;
+    }
+    """,
+    Output(LOCATION, "search", allow_duplicate=True),
+    Input({"type": SEARCH_TYPE, "page": ALL}, "data"),
+    State(LOCATION, "search"),
+    prevent_initial_call=True,
+)
 
 
 def nav_link(name: str, path: str) -> dbc.NavItem:

@@ -49,7 +49,7 @@ from components.store import METHOD_LABELS, get_artifacts, per_study
 from components.studies import page_title, words
 from components.studies import post_only as _post_only
 from components.theme import fmt_num, fmt_p, is_missing, slug, too_few
-from components.urlstate import LOCATION
+from components.urlstate import LOCATION, page_search, search_store
 from components.views import (
     Spec,
     cell_rows,
@@ -657,6 +657,7 @@ def layout(
                     dcc.Download(id=CSV_DOWNLOAD),
                     dcc.Download(id=XLSX_DOWNLOAD),
                     shown_store(SHOWN, [v[k] for k in ORDER]),
+                    search_store(PAGE),
                 ],
                 className=f"page-downloads {HIDE} d-flex flex-wrap gap-2 align-items-center mt-2",
             ),
@@ -792,7 +793,7 @@ def layout(
     Output(HET_SCOPE, "children"),
     Output(COMPARE, "children"),
     Output(SHOWN, "data"),
-    Output(LOCATION, "search", allow_duplicate=True),
+    Output(page_search(PAGE), "data"),  # to the address (components.urlstate)
     Input(OUTCOME, "value"),
     Input(METHOD, "value"),
     Input(WAVE, "value"),

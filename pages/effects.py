@@ -47,7 +47,7 @@ from components.theme import (
     slug,
     too_few,
 )
-from components.urlstate import LOCATION
+from components.urlstate import LOCATION, page_search, search_store
 from components.viewport import VIEWPORT, crossed, crossed_store, is_narrow
 from components.views import (
     DEFAULT_SCALE,
@@ -566,6 +566,7 @@ def layout(
             shown_store(DETAIL_SHOWN, (mfig, dtitle, dtable, dcap)),
             dcc.Store(id=GRID_ROWS),
             crossed_store(PAGE),
+            search_store(PAGE),
             html.Section(
                 [
                     html.H2("Forest plot", className="h5 mt-2 present-hide"),
@@ -656,7 +657,7 @@ def layout(
     Output(DETAIL_CAPTION, "children"),
     Output(FOREST_SHOWN, "data"),
     Output(DETAIL_SHOWN, "data"),
-    Output(LOCATION, "search", allow_duplicate=True),
+    Output(page_search(PAGE), "data"),  # to the address (components.urlstate)
     Input(METHOD, "value"),
     Input(WAVE, "value"),
     Input(INFERENCE, "value"),

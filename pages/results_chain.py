@@ -48,7 +48,7 @@ from components.spec import (
 from components.store import METHOD_LABELS, get_artifacts, per_study
 from components.studies import page_title, words
 from components.theme import fmt_num, fmt_p, slug, too_few
-from components.urlstate import LOCATION
+from components.urlstate import LOCATION, page_search, search_store
 from components.views import (
     Spec,
     effect_words,
@@ -288,6 +288,7 @@ def layout(node=None, method=None, wave=None, inference=None, direction=None, **
             dcc.Store(id=SELECTED, data=values["node"]),
             dcc.Store(id=SCROLL),
             dcc.Store(id=FOCUS),
+            search_store(PAGE),
             html.H1(arts.chain.get("title", "Results chain"), className="h3 mt-3"),
             html.P(
                 [
@@ -392,7 +393,7 @@ def choose_node(_clicks):
 @dash.callback(
     Output(DIAGRAM, "children"),
     Output(DETAIL, "children"),
-    Output(LOCATION, "search", allow_duplicate=True),
+    Output(page_search(PAGE), "data"),  # to the address (components.urlstate)
     Input(SELECTED, "data"),
     Input(METHOD, "value"),
     Input(WAVE, "value"),

@@ -146,7 +146,7 @@ def test_first_load_has_no_router_round_trip_and_navigation_still_routes(browser
         w.goto(server + "/effects?method=ancova", "#effects-forest .main-svg .trace")
         w.page.wait_for_timeout(800)
         assert w.page.input_value("#effects-method") == "ancova"
-        assert not [o for o in outputs if "_pages_content" in o or "app-location" in o], outputs
+        assert not [o for o in outputs if "_pages_content" in o or "effects-forest" in o], outputs
         # a link within the app: the router makes the page
         w.page.click("a.nav-link[href^='/breakdowns']")
         w.page.wait_for_selector("#breakdowns-branch-figure .main-svg .trace", timeout=30000)

@@ -11,6 +11,7 @@ mode while dropping the page-only ones (``scale``, ``level``, ``mt``, ``outcome`
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
@@ -270,4 +271,44 @@ def test_nav_links_follow_the_address_and_mark_the_page(watched, server):
     assert page.is_hidden("#effects-view-note") or not page.inner_text("#effects-view-note").strip()
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "effects-view-state.png"), full_page=False)
+    watched.check()
+
+
+def test_a_link_puts_the_page_in_with_one_request_and_a_box_pressed_then_counts(watched, server):
+    """Following a nav link costs the router's one request: the page arrives built for the
+    address, and its own callbacks do not run again.  They did while they wrote the
+    address themselves (an output outside the page makes Dash run a callback when its page
+    is put in, ``prevent_initial_call`` or not): one more round trip, everything drawn
+    twice, and a results-chain box pressed in between was lost with the box it was on."""
+    page = watched.page
+    watched.goto(server + "/?method=ancova&wave=1", PAGES["/"])
+    sent: list[str] = []
+
+    def record(req):
+        if "_dash-update-component" in req.url:
+            sent.append(json.loads(req.post_data or "{}").get("output", ""))
+
+    page.on("request", record)
+    for name, path in [
+        ("Effects", "/effects"),
+        ("Breakdowns", "/breakdowns"),
+        ("Results chain", "/results-chain"),
+        ("Overview", "/"),
+    ]:
+        sent.clear()
+        page.get_by_role("link", name=name, exact=True).click()
+        page.wait_for_function("(p) => location.pathname === p", arg=path)
+        page.wait_for_selector(PAGES[path])
+        _settle(page)
+        page.wait_for_timeout(300)
+        assert len(sent) == 1 and "_pages_content.children" in sent[0], (path, sent)
+        assert _query(page) == {"method": "ancova", "wave": "1"}, (path, page.url)
+        if path == "/results-chain":
+            # the box pressed is the one chosen, and the focus moves to its detail
+            page.get_by_role("button", name=re.compile(r"^Clients reached")).focus()
+            page.keyboard.press("Enter")
+            _wait_query(page, node="clients-reached", method="ancova", wave="1")
+            page.wait_for_function(
+                "() => document.activeElement && document.activeElement.id === 'chain-detail-title'"
+            )
     watched.check()
