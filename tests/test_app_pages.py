@@ -951,3 +951,21 @@ def test_effects_layout_sends_the_grid_columns_fitted_to_its_rows(pages):
     assert all(isinstance(c.get("width"), int) for c in grid.columnDefs)
     bare = [{k: v for k, v in c.items() if k != "width"} for c in grid.columnDefs]
     assert fitted_columns(grid.rowData, bare) == grid.columnDefs
+
+
+def test_the_results_table_is_read_with_the_same_values_held_for_quick_selection(artifact_dir):
+    """The app holds the built table's text columns as Python strings, stored together
+    (components.store.quick_to_select): every value as built, gaps included."""
+    from components.store import quick_to_select
+
+    built = pd.read_parquet(artifact_dir / "amk" / "results.parquet")
+    built.loc[built.index[0], "note"] = None  # a gap in a text column
+    held = quick_to_select(built)
+    text = [c for c in built.columns if built[c].dtype == "str"]
+    assert text and all(held[c].dtype == object for c in text)
+    assert all(held[c].dtype == built[c].dtype for c in built.columns if c not in text)
+    pd.testing.assert_frame_equal(held, built, check_dtype=False)
+    assert pd.isna(held["note"].iloc[0]) and built["note"].dtype == "str"  # the input as it was
+    mask = (built["method"] == "did").to_numpy()
+    pd.testing.assert_frame_equal(held[mask], built[mask], check_dtype=False)
+    assert quick_to_select(None) is None
