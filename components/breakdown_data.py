@@ -25,6 +25,7 @@ import pandas as pd
 from dash import dcc
 
 from analysis.compare import ComparisonError, difference
+from components.frames import records
 from components.layout import csv_text, provenance_line
 from components.store import METHOD_LABELS, get_artifacts
 from components.theme import slug, too_few
@@ -203,7 +204,7 @@ def page_frame(
     recs = []
     for outcome in outcome_order:
         rows = wanted[wanted["outcome"] == outcome]
-        for r in rows.to_dict("records"):
+        for r in records(rows):
             st = r["sample_type"]
             covers = {
                 "all": "all branches",

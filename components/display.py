@@ -24,6 +24,7 @@ import pandas as pd
 
 from analysis.findings import finding_sentence, nouns_of
 from analysis.study import Study
+from components.frames import records
 from components.params import Param
 from components.theme import (
     GREY,
@@ -172,8 +173,7 @@ def forest_display(
         for m in out["mde"]
     ]
     out["hover"] = [
-        hover_text(r, scale, view, level, direction=direction, study=study)
-        for r in d.to_dict("records")
+        hover_text(r, scale, view, level, direction=direction, study=study) for r in records(d)
     ]
     meta = {"scale": scale, "view": view, "direction": direction}
     return ForestDisplay(out, headers, axis_title(scale, direction), meta)
@@ -337,7 +337,7 @@ def subgroup_display(
             "eb_hi": np.fmax(sg * eb_lo, sg * eb_hi),
         }
     )
-    recs = d.to_dict("records")
+    recs = records(d)
     out["hover"] = [
         f"<b>{r['sample']}</b><br>Effect: {fmt_num(r['estimate'])} {unit}<br>95% interval: "
         f"{fmt_num(r['ci95_low'])} to {fmt_num(r['ci95_high'])} {unit}"

@@ -18,6 +18,7 @@ import pandas as pd
 from dash import dcc, html
 
 from analysis.artifacts import Artifacts, Problem
+from components.frames import records
 from components.static import Static, StaticSpan
 from components.theme import (
     VERDICT_COLOURS,
@@ -284,7 +285,7 @@ def simple_table(
     """
     head = html.Thead(html.Tr([html.Th(h, scope="col") for _, h, _ in columns]))
     body_rows = []
-    for rec in df.to_dict("records"):
+    for rec in records(df):
         cells = []
         for col, head_text, fmt in columns:
             v = rec.get(col)

@@ -15,6 +15,7 @@ import pandas as pd
 
 from analysis.findings import nouns_of, study_or_default, take_up_phrase
 from analysis.study import Study
+from components.frames import records
 from components.theme import fmt_num, fmt_p, fmt_signed, is_missing, is_share
 
 LEVELS = ("90", "95", "99")
@@ -387,7 +388,7 @@ def scaled_rows(rows: pd.DataFrame, scale: str, view: str = "q") -> pd.DataFrame
     interval ends are the natural ones times the same factor.
     """
     out = rows.copy()
-    factor = np.array([scale_factor(r, scale) for r in out.to_dict("records")], dtype=float)
+    factor = np.array([scale_factor(r, scale) for r in records(out)], dtype=float)
     out["factor"] = factor
     out["x"] = out["estimate"].to_numpy(dtype=float) * factor
     for lev in LEVELS:
@@ -397,9 +398,9 @@ def scaled_rows(rows: pd.DataFrame, scale: str, view: str = "q") -> pd.DataFrame
         out[f"lo{lev}"] = np.fmin(lo, hi)
         out[f"hi{lev}"] = np.fmax(lo, hi)
     out["mde_x"] = out["mde"].to_numpy(dtype=float) * np.abs(factor)
-    records = out.to_dict("records")
-    out["sig"] = [significant(r, view) for r in records]
-    out["view_verdict"] = [view_verdict(r, view) for r in records]
+    recs = records(out)
+    out["sig"] = [significant(r, view) for r in recs]
+    out["view_verdict"] = [view_verdict(r, view) for r in recs]
     out["shown"] = ~out["suppressed"] & np.isfinite(out["x"])
     return out
 
@@ -502,7 +503,7 @@ def headline_findings(rows: pd.DataFrame) -> dict[str, list[dict]]:
     out: dict[str, list[dict]] = {}
     for verdict in ("improved", "worsened", "no detectable effect", "suppressed", "not estimable"):
         sub = main[main["verdict"] == verdict].sort_values("abs_std", ascending=False)
-        out[verdict] = sub.to_dict("records")
+        out[verdict] = records(sub)
     return out
 
 

@@ -25,6 +25,7 @@ from components.cache import memoize
 from components.display import DEFAULT_DIRECTION, DIRECTIONS, direction_param, subgroup_display
 from components.errors import safe_layout
 from components.figures import named_subgroup_plot
+from components.frames import records
 from components.layout import (
     caption,
     control,
@@ -166,7 +167,7 @@ def _ci(lo, hi) -> str:
 def branch_table(rows: pd.DataFrame) -> html.Div:
     """Raw and partially pooled branch estimates side by side; suppressed cells say so."""
     recs = []
-    for r in rows.to_dict("records"):
+    for r in records(rows):
         if r["suppressed"]:
             recs.append(
                 {
@@ -225,7 +226,7 @@ def group_table(rows: pd.DataFrame, label: str) -> html.Div:
             "p": too_few() if r["suppressed"] else fmt_p(r["p_value"]),
             "verdict": r["verdict"],
         }
-        for r in rows.to_dict("records")
+        for r in records(rows)
     ]
     return simple_table(
         pd.DataFrame(recs),
@@ -499,7 +500,7 @@ def compare_block(
     """The chosen branches side by side in words, and whether their effects differ."""
     shown = rows[rows["sample"].isin(branches)]
     items = []
-    for r in shown.to_dict("records"):
+    for r in records(shown):
         if r["suppressed"]:
             items.append(html.Li(f"{r['sample']}: {too_few()}."))
             continue

@@ -14,6 +14,7 @@ from components.cache import memoize
 from components.display import DEFAULT_DIRECTION, DIRECTIONS, direction_param
 from components.errors import safe_layout
 from components.figures import make_forest_plot, make_means_plot
+from components.frames import records
 from components.layout import (
     caption,
     control,
@@ -313,7 +314,7 @@ def grid_columns(scale: str, level: str) -> list[dict]:
 def grid_records(frame: pd.DataFrame) -> list[dict]:
     """JSON-safe records (NaN -> None, numpy/Int64 -> Python)."""
     clean = frame.astype(object).where(frame.notna(), None)
-    return clean.to_dict("records")
+    return records(clean)
 
 
 @memoize
@@ -375,7 +376,7 @@ def phone_list(rows: pd.DataFrame, level: str) -> list:
     """The table for a narrow screen: per outcome its verdict, effect and interval in its own
     unit, on a few short lines (no sideways scrolling).  Shown below 768 px instead of the grid."""
     items = []
-    for r in rows.to_dict("records"):
+    for r in records(rows):
         if r["suppressed"] or is_missing(r["estimate"]):
             effect, ci = (too_few() if r["suppressed"] else "not estimable"), ""
         else:

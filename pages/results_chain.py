@@ -28,6 +28,7 @@ from components.chain import (
 from components.display import DEFAULT_DIRECTION, DIRECTIONS
 from components.errors import safe_layout
 from components.figures import make_exposure_plot, make_forest_plot
+from components.frames import records
 from components.layout import (
     caption,
     control,
@@ -163,7 +164,7 @@ def node_detail(node_id: str, spec: Spec, direction: str = DEFAULT_DIRECTION) ->
                 "p": fmt_p(r["p_value"]),
                 "verdict": r["verdict"],
             }
-            for r in rows.to_dict("records")
+            for r in records(rows)
         ]
         kids += [
             html.H3("Measured effects", className="h6 mt-2"),
@@ -207,7 +208,7 @@ def node_detail(node_id: str, spec: Spec, direction: str = DEFAULT_DIRECTION) ->
                     html.Li(
                         [html.Span(f"{r['short']}: ", className="fw-semibold"), finding_sentence(r)]
                     )
-                    for r in rows.to_dict("records")
+                    for r in records(rows)
                 ],
                 id=SENTENCES,
                 className="findings small mb-0",

@@ -969,3 +969,30 @@ def test_the_results_table_is_read_with_the_same_values_held_for_quick_selection
     mask = (built["method"] == "did").to_numpy()
     pd.testing.assert_frame_equal(held[mask], built[mask], check_dtype=False)
     assert quick_to_select(None) is None
+
+
+def test_rows_as_records_are_those_pandas_gives(artifact_dir):
+    """components.frames.records against pandas' own ``to_dict("records")``: the same
+    values of the same Python types, on both built results tables (text, Int64 with gaps,
+    booleans, NaN) and on the other dtypes a view may hold."""
+    from components.frames import records
+    from components.store import quick_to_select
+
+    other = pd.DataFrame(
+        {
+            "when": pd.to_datetime(["2024-01-01", None]),
+            "cat": pd.Categorical(["a", None]),
+            "f32": np.array([1.5, np.nan], dtype="float32"),
+            "n": pd.array([1, None], dtype="Int64"),
+            "flag": [True, False],
+            "obj": [None, {"k": 1}],
+        }
+    )
+    tables = [pd.read_parquet(artifact_dir / s / "results.parquet") for s in ("amk", "proirri")]
+    for df in [*tables, *(quick_to_select(t) for t in tables), other, other.iloc[:0]]:
+        mine, theirs = records(df), df.to_dict("records")
+        assert len(mine) == len(theirs) and [list(r) for r in mine] == [list(r) for r in theirs]
+        for a, b in zip(mine, theirs, strict=True):
+            for k in b:
+                same = a[k] is b[k] or a[k] == b[k] or (pd.isna(a[k]) and pd.isna(b[k]))
+                assert same and type(a[k]) is type(b[k]), (k, a[k], b[k])
