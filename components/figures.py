@@ -129,14 +129,18 @@ def draw_forest(disp: ForestDisplay) -> go.Figure:
     """Draw a forest plot from its display frame: 90/95/99% intervals at once, grouped by
     family; marker shape and colour by verdict; ±MDE ticks for effects not detected.
 
-    Every number and word comes from the frame's columns (components.display).
+    Every number and word comes from the frame's columns (components.display).  Written as
+    the figure's JSON and handed to plotly without its validation, as
+    :func:`make_subgroup_plot`: plotly's property-by-property building was most of a new
+    view's server time (a scale, level or estimator not yet shown: 180-490 ms, issue 12).
+    ``tests/test_figures_spec.py`` builds the same JSON through plotly's validation.
     """
     pts = disp.points
     if pts.empty:
         return empty_figure("No results for this choice.")
     shown = pts[pts["shown"]]
     hidden = pts[~pts["shown"]]
-    fig = go.Figure()
+    data: list[dict] = []
     verdicts = [v for v in VERDICT_MARKERS if v in set(shown["verdict"])]
 
     # intervals: one trace per verdict and level (a line colour cannot vary within a trace)
@@ -150,106 +154,101 @@ def draw_forest(disp: ForestDisplay) -> go.Figure:
             for lo, hi, y in zip(grp[f"lo{lev}"], grp[f"hi{lev}"], grp["y"], strict=True):
                 xs += [lo, hi, None]
                 ys += [y, y, None]
-            fig.add_trace(
-                go.Scatter(
-                    x=xs, y=ys, mode="lines", line={"color": colour, "width": INTERVAL_WIDTH[lev]},
-                    opacity=0.55 if lev == "90" else 0.9, hoverinfo="skip", showlegend=False,
-                    name=f"{lev}% interval", meta={"role": "interval", "level": lev, "verdict": verdict},
-                )
+            data.append(
+                {"type": "scatter", "x": xs, "y": ys, "mode": "lines",
+                 "line": {"color": colour, "width": INTERVAL_WIDTH[lev]},
+                 "opacity": 0.55 if lev == "90" else 0.9, "hoverinfo": "skip", "showlegend": False,
+                 "name": f"{lev}% interval", "meta": {"role": "interval", "level": lev, "verdict": verdict}}
             )  # fmt: skip
 
     # minimum detectable effect for effects not detected
     nulls = shown[(shown["verdict"] == "no detectable effect") & np.isfinite(shown["mde"])]
     if not nulls.empty:
-        fig.add_trace(
-            go.Scatter(
-                x=[v for m in nulls["mde"] for v in (-m, m)],
-                y=[y for y in nulls["y"] for _ in (0, 1)],
-                mode="markers", name="± minimum detectable effect (effects not detected)", legendrank=5,
-                marker={"symbol": "line-ns-open", "size": 14, "color": GREY, "line": {"width": 2, "color": GREY}},
-                hovertext=[t for t in nulls["mde_hover"] for _ in (0, 1)], hoverinfo="text",
-                meta={"role": "mde"},
-            )
+        data.append(
+            {"type": "scatter", "x": [v for m in nulls["mde"] for v in (-m, m)],
+             "y": [y for y in nulls["y"] for _ in (0, 1)],
+             "mode": "markers", "name": "± minimum detectable effect (effects not detected)", "legendrank": 5,
+             "marker": {"symbol": "line-ns-open", "size": 14, "color": GREY, "line": {"width": 2, "color": GREY}},
+             "hovertext": [t for t in nulls["mde_hover"] for _ in (0, 1)], "hoverinfo": "text",
+             "meta": {"role": "mde"}}
         )  # fmt: skip
 
     # points: shape and colour by verdict (▲ improved, ▼ worsened, ○ no detectable effect)
     for verdict in verdicts:
         grp = shown[shown["verdict"] == verdict]
         colour = grp["colour"].iloc[0]
-        fig.add_trace(
-            go.Scatter(
-                x=grp["x"].tolist(), y=grp["y"].tolist(), mode="markers", name=grp["verdict_label"].iloc[0],
-                marker={"color": colour, "size": grp["size"].tolist(), "symbol": grp["symbol"].tolist(),
-                        "line": {"width": grp["outline_width"].iloc[0], "color": grp["outline"].iloc[0]}},
-                customdata=grp["outcome"].tolist(), hovertext=grp["hover"].tolist(), hoverinfo="text",
-                showlegend=False, meta={"role": "point", "verdict": verdict},
-            )
+        outline = {"width": grp["outline_width"].iloc[0], "color": grp["outline"].iloc[0]}
+        data.append(
+            {"type": "scatter", "x": grp["x"].tolist(), "y": grp["y"].tolist(), "mode": "markers",
+             "name": grp["verdict_label"].iloc[0],
+             "marker": {"color": colour, "size": grp["size"].tolist(), "symbol": grp["symbol"].tolist(),
+                        "line": dict(outline)},
+             "customdata": grp["outcome"].tolist(), "hovertext": grp["hover"].tolist(), "hoverinfo": "text",
+             "showlegend": False, "meta": {"role": "point", "verdict": verdict}}
         )  # fmt: skip
         # the legend key: the same shape and colour
-        fig.add_trace(
-            go.Scatter(
-                x=[None], y=[None], mode="markers", name=grp["verdict_label"].iloc[0],
-                marker={"color": colour, "size": 12, "symbol": grp["symbol"].iloc[0],
-                        "line": {"width": grp["outline_width"].iloc[0], "color": grp["outline"].iloc[0]}},
-                meta={"role": "key", "verdict": verdict}, legendrank=1 + verdicts.index(verdict),
-            )
+        data.append(
+            {"type": "scatter", "x": [None], "y": [None], "mode": "markers",
+             "name": grp["verdict_label"].iloc[0],
+             "marker": {"color": colour, "size": 12, "symbol": grp["symbol"].iloc[0], "line": dict(outline)},
+             "meta": {"role": "key", "verdict": verdict}, "legendrank": 1 + verdicts.index(verdict)}
         )  # fmt: skip
 
     # legend-only keys for the interval widths and the family index's larger marker
     for lev in LEVELS:
-        fig.add_trace(
-            go.Scatter(
-                x=[None], y=[None], mode="lines", name=f"{lev}% interval",
-                line={"color": GREY, "width": INTERVAL_WIDTH[lev]}, meta={"role": "key"},
-                legendrank=6 + LEVELS.index(lev),
-            )
+        data.append(
+            {"type": "scatter", "x": [None], "y": [None], "mode": "lines", "name": f"{lev}% interval",
+             "line": {"color": GREY, "width": INTERVAL_WIDTH[lev]}, "meta": {"role": "key"},
+             "legendrank": 6 + LEVELS.index(lev)}
         )  # fmt: skip
     if shown["is_index"].any():
-        fig.add_trace(
-            go.Scatter(
-                x=[None], y=[None], mode="markers", name="Larger marker: family index",
-                marker={"color": GREY, "size": 16, "symbol": "circle-open", "line": {"width": 2, "color": GREY}},
-                meta={"role": "key"}, legendrank=4,
-            )
+        data.append(
+            {"type": "scatter", "x": [None], "y": [None], "mode": "markers",
+             "name": "Larger marker: family index",
+             "marker": {"color": GREY, "size": 16, "symbol": "circle-open", "line": {"width": 2, "color": GREY}},
+             "meta": {"role": "key"}, "legendrank": 4}
         )  # fmt: skip
 
     # suppressed or undefined rows say so in words
-    for note, y in zip(hidden["note"], hidden["y"], strict=True):
-        fig.add_annotation(
-            x=0, y=y, text=note, showarrow=False, font={"color": GREY, "size": 12},
-            xanchor="left", xshift=6,
-        )  # fmt: skip
+    notes = [
+        {"x": 0, "y": y, "text": note, "showarrow": False, "font": {"color": GREY, "size": 12},
+         "xanchor": "left", "xshift": 6}
+        for note, y in zip(hidden["note"], hidden["y"], strict=True)
+    ]  # fmt: skip
 
     headers = disp.headers
     tickvals = [h[0] for h in headers] + pts["y"].tolist()
     ticktext = [f"<b>{_wrap(h[1], 34)}</b>" for h in headers] + pts["tick"].tolist()
     # shade alternate families for reading across
+    shapes = []
     for i, (y0, _) in enumerate(headers):
         y_end = headers[i + 1][0] + 0.7 if i + 1 < len(headers) else float(pts["y"].min()) - 0.7
         if i % 2 == 0:
-            fig.add_hrect(y0=y0 + 0.5, y1=y_end, fillcolor="#f3f5f7", line_width=0, layer="below")
-    fig.add_vline(x=0, line={"color": "#343a40", "width": 1})
+            shapes.append(
+                {"type": "rect", "x0": 0, "x1": 1, "xref": "x domain", "y0": y0 + 0.5, "y1": y_end,
+                 "yref": "y", "fillcolor": "#f3f5f7", "line": {"width": 0}, "layer": "below"}
+            )  # fmt: skip
+    shapes.append(
+        {"type": "line", "x0": 0, "x1": 0, "xref": "x", "y0": 0, "y1": 1, "yref": "y domain",
+         "line": {"color": "#343a40", "width": 1}}
+    )  # fmt: skip
     n = len(pts) + len(headers)
-    fig.update_yaxes(
-        tickvals=tickvals,
-        ticktext=ticktext,
-        range=[min(tickvals) - 0.8, 0.6],
-        showgrid=False,
-        zeroline=False,
-        automargin=True,
-    )
-    fig.update_xaxes(
-        title={"text": _wrap(disp.axis_title, 34), "font": {"size": 12}},
-        zeroline=False,
-        automargin=True,
-        range=padded_range(
-            [v for c in ("lo99", "hi99", "mde") for v in shown[c]] + [-m for m in shown["mde"]]
-        ),
-    )
     height = max(320, int(n * ROW_HEIGHT) + 150)
-    _base_layout(fig, height=height)
-    fig.update_layout(legend={"y": -90 / height - 0.02}, meta=disp.meta)
-    return fig
+    layout = base_layout(height=height)
+    layout.update(
+        shapes=shapes,
+        yaxis={"tickvals": tickvals, "ticktext": ticktext, "range": [min(tickvals) - 0.8, 0.6],
+               "showgrid": False, "zeroline": False, "automargin": True},
+        xaxis={"title": {"text": _wrap(disp.axis_title, 34), "font": {"size": 12}},
+               "zeroline": False, "automargin": True,
+               "range": padded_range([v for c in ("lo99", "hi99", "mde") for v in shown[c]]
+                                     + [-m for m in shown["mde"]])},
+        legend={**layout["legend"], "y": -90 / height - 0.02},
+        meta=disp.meta,
+    )  # fmt: skip
+    if notes:
+        layout["annotations"] = notes
+    return go.Figure({"data": data, "layout": layout}, _validate=False)
 
 
 def make_means_plot(

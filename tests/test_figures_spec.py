@@ -1,5 +1,5 @@
-"""Figures written as plotly JSON and handed to plotly without its validation
-(``components.figures.make_subgroup_plot``) are figures plotly's validation accepts as
+"""Figures written as plotly JSON and handed to plotly without its validation (the forest,
+subgroup and means charts, ``components.figures``) are figures plotly's validation accepts as
 they are, and the per-view look-ups Breakdowns keeps are the ones a fresh build makes."""
 
 from __future__ import annotations
@@ -161,3 +161,46 @@ def test_means_plot_is_what_plotly_validation_accepts(dash_app):
             np.testing.assert_allclose(err, 1.959964 * arm["std_error"].to_numpy(float))
             checked += 1
     assert checked >= 20
+
+
+def test_forest_plot_is_what_plotly_validation_accepts(dash_app):
+    """The forest plot, written as JSON too: for every estimator, scale, level and
+    direction, the same figure through plotly's validation; each verdict's points at its
+    display frame's x, the family shading and the zero line where the page expects them."""
+    import itertools
+
+    from components.display import forest_display
+    from components.figures import draw_forest
+    from components.store import get_artifacts
+    from components.views import Spec, scaled_rows, select
+
+    res = get_artifacts().results
+    checked = 0
+    for method, scale, level, direction in itertools.product(
+        sorted(set(res["method"])), ("std", "pct", "natural"), ("90", "99"),
+        ("improvement", "estimate"),
+    ):  # fmt: skip
+        rows = select(res, Spec(method=method, inference="wild", wave=int(res["wave"].max())))
+        if rows.empty:
+            rows = select(
+                res, Spec(method=method, inference="cluster", wave=int(res["wave"].max()))
+            )
+        disp = forest_display(
+            scaled_rows(rows, scale), scale=scale, view="q", level=level, direction=direction
+        )
+        fig = draw_forest(disp)
+        plain = json.loads(fig.to_json())
+        assert plain == json.loads(go.Figure(fig.to_plotly_json()).to_json())
+        shown = disp.points[disp.points["shown"]]
+        for trace in plain["data"]:
+            meta = trace.get("meta") or {}
+            if meta.get("role") == "point":
+                want = shown[shown["verdict"] == meta["verdict"]]["x"].tolist()
+                assert trace["x"] == pytest.approx(want)
+        lay = plain["layout"]
+        rects = [s for s in lay["shapes"] if s["type"] == "rect"]
+        assert [r["y0"] for r in rects] == [h[0] + 0.5 for h in disp.headers[::2]]
+        assert lay["shapes"][-1]["x0"] == 0 and lay["shapes"][-1]["yref"] == "y domain"
+        assert lay["meta"] == json.loads(json.dumps(disp.meta, default=str))
+        checked += 1
+    assert checked >= 24
