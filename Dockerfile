@@ -1,7 +1,7 @@
 # Production image: gunicorn serving app:server, artefacts built at image build time.
 
-# Build stage: the Python environment, and the partial plotly.js bundle the app serves
-# (components/delivery.py), fetched from the npm registry by the Makefile's own rule (the
+# Build stage: the Python environment, and the partial plotly.js bundle and regenerator-runtime
+# the app serves (components/delivery.py), fetched from the npm registry by the Makefile's own rule (the
 # `plotly` target's `npm pack`) at the plotly.js version of the plotly.py installed here;
 # the image below copies this very environment, so the versions agree.
 FROM python:3.11-slim AS build
@@ -18,7 +18,8 @@ COPY pages/ pages/
 RUN pip install --upgrade pip && pip install .
 COPY Makefile ./
 RUN make --no-print-directory \
-    "build/vendor/plotly-basic-$(python -c 'from plotly.offline import get_plotlyjs_version as v; print(v())').min.js"
+    "build/vendor/plotly-basic-$(python -c 'from plotly.offline import get_plotlyjs_version as v; print(v())').min.js" \
+    "build/vendor/regenerator-runtime-$(python -c 'from components.delivery import REGENERATOR_VERSION as v; print(v)').js"
 
 FROM python:3.11-slim
 
@@ -28,7 +29,8 @@ WORKDIR /app
 
 COPY --from=build /opt/venv /opt/venv
 COPY . .
-# the partial plotly.js bundle and its licence (without it the full 4.8 MB bundle is served)
+# the partial plotly.js bundle, regenerator-runtime and their licences (without them the full
+# 4.8 MB plotly.js bundle and Dash's @babel/polyfill are served)
 COPY --from=build /app/build/vendor/ build/vendor/
 RUN useradd --create-home --uid 10001 amk \
     && python -m analysis demo --out build/amk/raw_demo \

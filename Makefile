@@ -84,9 +84,20 @@ $(AXE):
 
 ## plotly: the partial plotly.js bundle the app serves instead of the full one (the "basic" dist
 ## holds scatter, bar and pie, the only trace types the figures draw), from the npm registry, at the
-## plotly.js version the installed plotly.py ships with
-plotly: $(STAMP)
+## plotly.js version the installed plotly.py ships with; and regenerator-runtime, served instead of
+## Dash's @babel/polyfill (components/delivery.py)
+REGENERATOR := $(BUILD)/vendor/regenerator-runtime-$(shell sed -n 's/^REGENERATOR_VERSION = "\(.*\)"/\1/p' components/delivery.py).js
+plotly: $(STAMP) $(REGENERATOR)
 	@$(MAKE) --no-print-directory $(BUILD)/vendor/plotly-basic-$$($(PY) -c "from plotly.offline import get_plotlyjs_version as v; print(v())").min.js
+
+$(BUILD)/vendor/regenerator-runtime-%.js:
+	@command -v npm >/dev/null || { SUDO=$$( [ "$$(id -u)" -eq 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq npm; }
+	mkdir -p $(@D)
+	tmp=$$(mktemp -d) && cd $$tmp && npm pack --silent regenerator-runtime@$* >/dev/null && \
+	  tar -xzf regenerator-runtime-*.tgz package/runtime.js package/LICENSE && \
+	  mv package/runtime.js $(CURDIR)/$@.tmp && mv package/LICENSE $(CURDIR)/$(@D)/REGENERATOR-LICENSE && \
+	  cd $(CURDIR) && rm -rf $$tmp && mv $@.tmp $@
 
 $(BUILD)/vendor/plotly-basic-%.min.js:
 	@command -v npm >/dev/null || { SUDO=$$( [ "$$(id -u)" -eq 0 ] || echo sudo ); \

@@ -20,7 +20,16 @@
 * ``Link: rel=preload`` headers on the HTML of pages that draw figures, so that the
   browser fetches plotly.js and the graph chunk while it loads the other bundles instead
   of after the page's layout has arrived;
-* bundles of component libraries nothing uses (``unused``) are not put in the page.
+* bundles of component libraries nothing uses (``unused``) are not put in the page;
+* no ``@babel/polyfill``: Dash puts this 2017 polyfill for old browsers (core-js 2 and
+  regenerator-runtime) before every other script; in a browser of the last years it only
+  re-installs what the browser has (and replaces a few natives with slower versions, such
+  as ``String.prototype.trim``): 150-220 ms of the main thread on every visit, before
+  anything else runs.  The only part the bundles need is ``regeneratorRuntime`` (Dash's
+  lazy-component loader calls it), so regenerator-runtime alone (25 KB, 7 KB compressed,
+  the version the polyfill carries), fetched by ``make plotly`` into ``build/vendor/``, is
+  served in its place; without the file the polyfill stays (and a warning is logged).
+  Browsers without ES2017 (Internet Explorer) are not supported.
 """
 
 from __future__ import annotations
@@ -45,6 +54,9 @@ log = logging.getLogger("amk.delivery")
 YEAR = 31_536_000
 SUITES = "_dash-component-suites/"
 PLOTLY_PATH = SUITES + "plotly/package_data/plotly.min.js"
+LAZY = "_lazy/"
+# what the bundles need of @babel/polyfill 7.12.1 (which pins regenerator-runtime ^0.13.4)
+REGENERATOR_VERSION = "0.13.11"
 GRAPH_CHUNK = SUITES + "dash/dcc/async-graph.js"
 # what a page needs when it draws a dcc.Graph, requested by the Graph itself only after the
 # page's layout has arrived: worth announcing in the HTML
@@ -87,6 +99,31 @@ def plotly_bundle() -> Path | None:
         path,
     )
     return None
+
+
+def regenerator_runtime() -> Path | None:
+    """regenerator-runtime, served instead of Dash's @babel/polyfill, if fetched.
+
+    ``AMK_POLYFILL=babel`` keeps Dash's polyfill (a browser without ES2017).
+    """
+    if os.environ.get("AMK_POLYFILL", "") == "babel":
+        return None
+    path = PROJECT_ROOT / "build" / "vendor" / f"regenerator-runtime-{REGENERATOR_VERSION}.js"
+    if path.is_file():
+        return path
+    log.warning("%s not found (run `make plotly`): serving Dash's @babel/polyfill", path)
+    return None
+
+
+def _without_polyfill() -> None:
+    """Take @babel/polyfill out of the scripts Dash puts before all others (process-wide,
+    as ``unused``)."""
+    from dash import _dash_renderer
+
+    for dep in _dash_renderer._js_dist_dependencies:
+        for key in ("relative_package_path", "external_url"):
+            for mode, paths in dep.get(key, {}).items():
+                dep[key][mode] = [p for p in paths if "/polyfill@" not in "/" + p]
 
 
 class _Packed:
@@ -238,7 +275,7 @@ def _lazy_library(app, module_name: str) -> tuple[str, str] | None:
         "names": json.dumps(names),
     }
     version = hashlib.sha1(source.encode()).hexdigest()[:12]
-    return f"{app.config.requests_pathname_prefix}_lazy/{module_name}.{version}.js", source
+    return f"{app.config.requests_pathname_prefix}{LAZY}{module_name}.{version}.js", source
 
 
 def speed_up(
@@ -265,7 +302,17 @@ def speed_up(
             # after React (which the shim uses), before the component bundles
             app.config.external_scripts.append(made[0])
 
-    @server.route(prefix + "_lazy/<name>.js")
+    runtime = regenerator_runtime()
+    if runtime is not None:
+        source = runtime.read_text(encoding="utf-8")
+        version = hashlib.sha1(source.encode()).hexdigest()[:12]
+        url = f"{prefix}{LAZY}regenerator-runtime.{version}.js"
+        shims[url] = source
+        _without_polyfill()
+        # the dependencies (React) come before the external scripts: first among these
+        app.config.external_scripts.insert(0, url)
+
+    @server.route(prefix + LAZY + "<name>.js")
     def _lazy_shim(name: str):
         source = shims.get(request.path)
         if source is None:
@@ -336,9 +383,9 @@ def speed_up(
         path = request.path
         rel = path[len(prefix) :] if path.startswith(prefix) else path
         is_asset, is_icon = rel.startswith("assets/"), rel.startswith("_favicon")
-        static = rel.startswith(SUITES) or is_asset or is_icon
+        static = rel.startswith((SUITES, LAZY)) or is_asset or is_icon
         versioned = (
-            (rel.startswith(SUITES) and resp.cache_control.max_age == YEAR)
+            (rel.startswith((SUITES, LAZY)) and resp.cache_control.max_age == YEAR)
             or (is_asset and "m" in request.args)
             or (is_icon and "v" in request.args)
         )

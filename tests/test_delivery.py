@@ -327,3 +327,37 @@ def test_what_the_workers_inherit_is_kept_out_of_the_garbage_collector(monkeypat
         assert gc.get_freeze_count() > 0
     finally:
         gc.unfreeze()
+
+
+def test_no_babel_polyfill_but_the_regenerator_runtime_it_carried(client, scripts):
+    """Dash's @babel/polyfill is not sent; regenerator-runtime (what Dash's lazy-component
+    loader calls) comes after React and before every component bundle and the renderer,
+    compressed and cached for a year."""
+    runtime = delivery.regenerator_runtime()
+    assert runtime is not None, "build/vendor lacks regenerator-runtime: run `make plotly`"
+    assert not [s for s in scripts if "polyfill" in s], scripts
+    at = [i for i, s in enumerate(scripts) if "/_lazy/regenerator-runtime." in s]
+    assert len(at) == 1, scripts
+    react = max(i for i, s in enumerate(scripts) if "/deps/react" in s)
+    later = [i for i, s in enumerate(scripts) if "_components" in s or "dash_renderer" in s]
+    assert react < at[0] < min(later), scripts
+    r = client.get(scripts[at[0]], headers={"Accept-Encoding": "br"})
+    assert r.status_code == 200 and r.headers["Content-Encoding"] == "br"
+    assert brotli.decompress(r.data) == runtime.read_bytes()
+    assert b"regeneratorRuntime = runtime" in runtime.read_bytes()
+    assert (
+        "immutable" in r.headers["Cache-Control"]
+        and "max-age=31536000" in r.headers["Cache-Control"]
+    )
+    # the URL names the content: another runtime, another URL
+    assert client.get(scripts[at[0]].replace("runtime.", "runtime.0")).status_code == 404
+
+
+def test_without_the_runtime_file_the_polyfill_stays(monkeypatch, caplog, tmp_path):
+    monkeypatch.setattr(delivery, "PROJECT_ROOT", tmp_path)
+    with caplog.at_level("WARNING", logger="amk.delivery"):
+        assert delivery.regenerator_runtime() is None
+    assert "serving Dash's @babel/polyfill" in caplog.text
+    monkeypatch.setattr(delivery, "PROJECT_ROOT", PROJECT_ROOT)
+    monkeypatch.setenv("AMK_POLYFILL", "babel")
+    assert delivery.regenerator_runtime() is None
