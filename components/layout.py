@@ -19,6 +19,8 @@ from dash import dcc, html
 
 from analysis.artifacts import Artifacts, Problem
 from components.frames import records
+from components.later import blank as later_blank
+from components.later import store as later_store
 from components.static import Static, StaticSpan
 from components.theme import (
     VERDICT_COLOURS,
@@ -234,20 +236,33 @@ def control(
 
 
 def graph(
-    id: str, figure: Any, filename: str | None = None, *, svg: bool = True, label: str = ""
+    id: str,
+    figure: Any,
+    filename: str | None = None,
+    *,
+    svg: bool = True,
+    label: str = "",
+    later: bool = False,
 ) -> html.Div:
     """A figure with a loading state, PNG export from the modebar and an SVG button, both
     saved as ``filename`` (None: the figure is already :func:`components.theme.named`, as a
-    figure that a callback replaces must be)."""
+    figure that a callback replaces must be).  ``later``: drawn after the page's first
+    figure (components.later; the page registers it with ``later_figures``)."""
     if filename is not None:
         figure = named(figure, filename)
-    children: list[Any] = [
+    frame = "dash-graph-frame"
+    children: list[Any] = []
+    if later:
+        children.append(later_store(id, figure))
+        figure, frame = later_blank(figure), f"{frame} figure-later"
+    children.insert(
+        0,
         dcc.Loading(
-            dcc.Graph(id=id, figure=figure, config=graph_config(), className="dash-graph-frame"),
+            dcc.Graph(id=id, figure=figure, config=graph_config(), className=frame),
             type="default",
             delay_show=250,
-        )
-    ]
+        ),
+    )
     if svg:
         children.append(
             html.Div(

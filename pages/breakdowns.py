@@ -26,6 +26,7 @@ from components.display import DEFAULT_DIRECTION, DIRECTIONS, direction_param, s
 from components.errors import safe_layout
 from components.figures import named_subgroup_plot
 from components.frames import records
+from components.later import later_figures
 from components.layout import (
     caption,
     control,
@@ -692,6 +693,7 @@ def layout(
                                         PROVINCE_FIG,
                                         v["province_figure"],
                                         label="the province chart",
+                                        later=True,
                                     ),
                                     caption(v["province_caption"], id=PROVINCE_CAPTION),
                                     html.Div(v["province_table"], id=PROVINCE_TABLE),
@@ -759,6 +761,7 @@ def layout(
                                         SEX_FIG,
                                         v["sex_figure"],
                                         label="the chart by sex",
+                                        later=True,
                                     ),
                                     caption(v["sex_caption"], id=SEX_CAPTION),
                                 ],
@@ -869,6 +872,8 @@ def wave_asked(outcome, wave) -> str:
 
 # the Inference menu follows the Estimator menu in the browser (no extra round trip)
 register_inference_menu(PAGE)
+# the branch chart, the page's main figure, is drawn first (components.later)
+later_figures(PROVINCE_FIG, SEX_FIG)
 
 
 def download_values(outcome, method, wave, inference, branches) -> dict:

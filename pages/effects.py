@@ -15,6 +15,7 @@ from components.display import DEFAULT_DIRECTION, DIRECTIONS, direction_param
 from components.errors import safe_layout
 from components.figures import make_forest_plot, make_means_plot
 from components.frames import records
+from components.later import later_figures
 from components.layout import (
     caption,
     control,
@@ -511,7 +512,7 @@ def layout(
     fig, cap, grid_rows, grid_cols, note, phone = on_screen(*forest_args, False)
     mfig, dtitle, dtable, dcap = detail_view(*detail_args)
     forest = graph(FOREST, fig, label="the forest plot")
-    means = graph(MEANS, mfig, label="the means-by-arm chart")
+    means = graph(MEANS, mfig, label="the means-by-arm chart", later=True)
     return html.Div(
         [
             html.H1(f"Effects — {w['title']}", className="h3 mt-3"),
@@ -846,3 +847,5 @@ def csv_download(method: str, wave: str, inference: str, scale: str, level: str,
 
 # the Inference menu follows the Estimator menu in the browser (no extra round trip)
 register_inference_menu(PAGE)
+# the means chart, below the table, is drawn after the forest plot (components.later)
+later_figures(MEANS)

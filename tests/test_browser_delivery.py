@@ -176,3 +176,112 @@ def test_first_load_has_no_router_round_trip_and_navigation_still_routes(browser
         w.check()
     finally:
         w.close()
+
+
+# when each graph's first trace appears (performance.now()), from before the page's scripts
+DRAWN = """(() => {
+  window.__drawn = {};
+  new MutationObserver(() => {
+    document.querySelectorAll('.dash-graph').forEach(g => {
+      if (!window.__drawn[g.id] && g.querySelector('.main-svg .trace')) {
+        window.__drawn[g.id] = performance.now();
+      }
+    });
+  }).observe(document, {childList: true, subtree: true});
+})()"""
+
+
+def _held(server: str, page: str, gid: str) -> dict:
+    """The figure the layout's store holds for a later graph (components.later)."""
+    import json
+    import urllib.request
+
+    from components.later import store_id
+
+    req = urllib.request.Request(server + "/_dash-layout", headers={"Referer": server + page})
+    found = []
+
+    def walk(node):
+        if isinstance(node, dict):
+            if node.get("props", {}).get("id") == store_id(gid):
+                found.append(node["props"]["data"])
+            for v in node.values():
+                walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+
+    with urllib.request.urlopen(req) as r:
+        walk(json.loads(r.read()))
+    assert len(found) == 1
+    return found[0]
+
+
+@pytest.mark.parametrize(
+    "page, first, later_ids",
+    [
+        ("/effects", "effects-forest", ["effects-means"]),
+        (
+            "/breakdowns",
+            "breakdowns-branch-figure",
+            ["breakdowns-province-figure", "breakdowns-sex-figure"],
+        ),
+    ],
+)
+def test_the_first_figure_is_drawn_before_the_later_ones_which_then_arrive(
+    browser, server, page, first, later_ids
+):
+    """The page's main figure draws first; each later figure then gets the layout's figure
+    (components.later); no @babel/polyfill ran (core-js leaves its shared store on window),
+    the regenerator runtime did; tick labels are never hidden (the template's
+    ticklabeloverflow)."""
+    w = tb.Watched(browser)
+    try:
+        w.page.add_init_script(DRAWN)
+        w.goto(server + page, f"#{first} .main-svg .trace")
+        for gid in later_ids:
+            w.page.wait_for_selector(f"#{gid} .main-svg .trace", timeout=15000)
+        drawn = w.page.evaluate("() => window.__drawn")
+        assert all(drawn[first] < drawn[gid] for gid in later_ids), drawn
+        for gid in later_ids:
+            held = _held(server, page, gid)
+            shown = w.page.evaluate(
+                """id => { const gd = document.querySelector('#' + id + ' .js-plotly-plot');
+                           return [gd.data.length, gd.layout.meta, gd._fullLayout.height]; }""",
+                gid,
+            )
+            assert shown == [len(held["data"]), held["layout"]["meta"], held["layout"]["height"]]
+        state = w.page.evaluate(
+            """id => [typeof window.regeneratorRuntime, '__core-js_shared__' in window,
+                      document.querySelector('#' + id + ' .js-plotly-plot')._fullLayout.yaxis.ticklabeloverflow]""",
+            first,
+        )
+        assert state == ["object", False, "allow"], state
+        w.check()
+    finally:
+        w.close()
+
+
+def test_a_later_figure_is_not_handed_over_once_the_graph_shows_another(browser, server):
+    """The hand-over resolves with the stored figure only while the graph shows its blank:
+    a figure a callback put there first (a user quicker than the first figure) stays."""
+    import hashlib
+
+    from components.later import _HAND_OVER
+
+    name = hashlib.sha256(_HAND_OVER.encode()).hexdigest()
+    w = tb.Watched(browser)
+    try:
+        w.goto(server + "/effects", "#effects-means .main-svg .trace")
+        call = """async ([name, blank]) => {
+            const gd = document.querySelector('#effects-means .js-plotly-plot');
+            if (blank) { await Plotly.react(gd, [], {meta: {later: true}, height: 300}); }
+            const f = window.dash_clientside._dashprivate_clientside_funcs[name];
+            const out = await f({data: [], layout: {meta: {filename: 'handed'}}}, 'effects-means');
+            return out === window.dash_clientside.no_update ? 'no_update' : out.layout.meta.filename;
+        }"""
+        assert w.page.evaluate(call, [name, False]) == "no_update"
+        assert w.page.evaluate(call, [name, True]) == "handed"
+        w.check()
+    finally:
+        w.close()

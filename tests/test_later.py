@@ -1,0 +1,100 @@
+"""Figures drawn after the page's first (components.later): the layout puts a blank of the
+figure's height in the graph and the figure in a store beside it; a clientside callback
+hands it over.  What the browser does with it is checked in tests/test_browser_delivery.py.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from app_fixtures import *  # noqa: F403  (dash_app)
+
+from components import later
+from components.layout import graph
+
+
+@pytest.fixture(scope="module")
+def client(dash_app):
+    return dash_app.server.test_client()
+
+
+def _components(node, found=None) -> dict:
+    """id -> props of every component with a string id in a layout's JSON."""
+    found = {} if found is None else found
+    if isinstance(node, dict):
+        if "type" in node and "props" in node and isinstance(node["props"].get("id"), str):
+            found[node["props"]["id"]] = {"type": node["type"], **node["props"]}
+        for v in node.values():
+            _components(v, found)
+    elif isinstance(node, list):
+        for v in node:
+            _components(v, found)
+    return found
+
+
+def _layout(client, page: str) -> dict:
+    r = client.get("/_dash-layout", headers={"Referer": f"http://localhost/{page}"})
+    assert r.status_code == 200
+    return _components(r.get_json())
+
+
+@pytest.mark.parametrize(
+    "page, first, later_ids",
+    [
+        ("effects", "effects-forest", ["effects-means"]),
+        (
+            "breakdowns",
+            "breakdowns-branch-figure",
+            ["breakdowns-province-figure", "breakdowns-sex-figure"],
+        ),
+    ],
+)
+def test_a_later_figure_starts_blank_at_its_height_with_its_figure_beside_it(
+    client, page, first, later_ids
+):
+    comps = _layout(client, page)
+    # the page's first figure is drawn as it arrives
+    assert comps[first]["figure"]["data"], first
+    assert "figure-later" not in comps[first]["className"]
+    assert later.store_id(first) not in comps
+    for gid in later_ids:
+        shown, held = comps[gid]["figure"], comps[later.store_id(gid)]["data"]
+        assert "figure-later" in comps[gid]["className"]
+        assert shown["data"] == [] and shown["layout"]["meta"] == {"later": True}
+        # nothing moves when the figure arrives: the blank has the figure's height and margins
+        assert shown["layout"]["height"] == held["layout"]["height"] > 0
+        assert shown["layout"]["margin"] == held["layout"]["margin"]
+        assert held["data"] and held["layout"]["meta"]["filename"]
+        # the hand-over: from the store to the graph's figure, in the browser
+        deps = client.get("/_dash-dependencies").get_json()
+        cbs = [d for d in deps if d["output"].startswith(f"{gid}.figure@")]
+        assert len(cbs) == 1, [d["output"] for d in deps]
+        assert [i["id"] for i in cbs[0]["inputs"]] == [later.store_id(gid)]
+        assert cbs[0]["clientside_function"]["namespace"] == "_dashprivate_clientside_funcs"
+
+
+def test_the_effects_means_chart_handed_over_is_the_one_the_page_draws_on_a_change(client):
+    """The stored figure is the view's means chart, as the page's callback answers it."""
+    import pages.effects as eff
+
+    held = _layout(client, "effects")[later.store_id(eff.MEANS)]["data"]
+    values = eff.detail_values(None, None, None, None)
+    drawn = eff.detail_view(*values)[0]
+    as_json = json.loads(json.dumps(drawn, default=lambda o: o.to_plotly_json()))
+    assert held == as_json
+
+
+def test_a_later_figure_that_nothing_would_hand_over_is_refused():
+    with pytest.raises(ValueError, match="not-registered-figure"):
+        graph("not-registered-figure", {"data": [], "layout": {"height": 300}}, later=True)
+    # registered: a blank and a store
+    later.later_figures("registered-figure")
+    block = graph(
+        "registered-figure", {"data": [{"type": "bar"}], "layout": {"height": 300}}, later=True
+    )
+    found = _components(
+        json.loads(json.dumps(block.to_plotly_json(), default=lambda o: o.to_plotly_json()))
+    )
+    assert found["registered-figure"]["figure"]["layout"]["height"] == 300
+    assert found["registered-figure-later"]["data"]["data"] == [{"type": "bar"}]
