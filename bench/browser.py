@@ -13,6 +13,10 @@ For each page (``/``, ``/effects``, ``/breakdowns``, ``/results-chain``):
   for mobile (1.6 Mbps down, 750 kbps up, 150 ms round trip), applied with the Chrome
   DevTools Protocol's ``Network.emulateNetworkConditions``;
 * warm cache (the second visit in the same context), slow 4G: the same time;
+* the slow-4G cold and warm times are each the median of ``VISITS`` such pairs of visits (a
+  fresh context each), the single visits kept beside it (``slow4g_cold_runs``,
+  ``slow4g_warm_runs``): one visit of a page swings by 0.3-0.5 s on a shared two-core
+  machine, more than the differences the targets are about (the floor app alike);
 
 and interaction: a filter change (estimator, wave, outcome, branch) until plotly has
 redrawn the figure (``plotly_afterplot``), p50/p95 over >= 30 changes, no throttling; the
@@ -48,6 +52,8 @@ SLOW_4G = {
     "uploadThroughput": 750e3 / 8,
 }
 NO_THROTTLE = {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1}
+# pairs of slow-4G visits (cold, then warm) per page; their medians are reported
+VISITS = 3
 
 # page -> CSS selector that is present once the first figure has drawn its traces
 # (on / the headline findings); and the graph the floor app stands in for
@@ -174,7 +180,13 @@ def _short(url: str) -> str:
 
 
 def measure_pages(
-    b: Browser, base: str, pages: list[str], *, floor: bool, throttle: dict = SLOW_4G
+    b: Browser,
+    base: str,
+    pages: list[str],
+    *,
+    floor: bool,
+    throttle: dict = SLOW_4G,
+    visits: int = 1,
 ) -> dict:
     out = {}
     for path in pages:
@@ -190,20 +202,26 @@ def measure_pages(
             res.update(v.weight())
         finally:
             ctx.close()
-        # cold then warm (second visit in the same context, so the same HTTP cache), throttled
-        ctx = b.context()
-        try:
-            v = Visit(ctx, ready, throttle, b.blocked)
-            res["slow4g_cold_s"] = round(v.load(url, 180), 3)
-            v.settle(limit_s=120)
-            v.page.close()
-            w = Visit(ctx, ready, throttle, b.blocked)
-            res["slow4g_warm_s"] = round(w.load(url, 120), 3)
-            w.settle(limit_s=60)
-            res["warm_kb"] = w.weight()["kb"]
-            res["warm_requests"] = w.weight()["requests"]
-        finally:
-            ctx.close()
+        # cold then warm (second visit in the same context, so the same HTTP cache),
+        # throttled; ``visits`` such pairs, each in a fresh context: the medians
+        colds, warms = [], []
+        for _ in range(visits):
+            ctx = b.context()
+            try:
+                v = Visit(ctx, ready, throttle, b.blocked)
+                colds.append(round(v.load(url, 180), 3))
+                v.settle(limit_s=120)
+                v.page.close()
+                w = Visit(ctx, ready, throttle, b.blocked)
+                warms.append(round(w.load(url, 120), 3))
+                w.settle(limit_s=60)
+                res["warm_kb"] = w.weight()["kb"]
+                res["warm_requests"] = w.weight()["requests"]
+            finally:
+                ctx.close()
+        res["slow4g_cold_s"] = round(float(np.median(colds)), 3)
+        res["slow4g_warm_s"] = round(float(np.median(warms)), 3)
+        res["slow4g_cold_runs"], res["slow4g_warm_runs"] = colds, warms
         out[path] = res
         print(f"  {'floor ' if floor else ''}{path}: {res}", flush=True)
     return out
@@ -380,11 +398,13 @@ def run(
     pages = ["/effects"] if smoke else list(PAGES)
     throttle = NO_THROTTLE if smoke else SLOW_4G
     n = 2 if smoke else interactions
+    visits = 1 if smoke else VISITS
     bundle = plotly_bundle()
     log = PROJECT_ROOT / "build" / "bench-browser-gunicorn.log"
     out: dict[str, Any] = {
         "throttle": throttle,
         "plotly_bundle": bundle.name if bundle else "plotly.min.js (full)",
+        "slow4g_visits": visits,
         "pages": {},
         "floor": {},
     }
@@ -398,7 +418,9 @@ def run(
             g = Gunicorn(build_dir, log)
             try:
                 print("browser: dashboard pages ...", flush=True)
-                out["pages"] = measure_pages(b, g.base, pages, floor=False, throttle=throttle)
+                out["pages"] = measure_pages(
+                    b, g.base, pages, floor=False, throttle=throttle, visits=visits
+                )
                 if not with_floor:
                     print("browser: dashboard interactions ...", flush=True)
                     out["interaction"] = measure_interactions(b, g.base, n)[0]
@@ -411,7 +433,9 @@ def run(
                         try:
                             print(f"browser: floor app for {path} ...", flush=True)
                             out["floor"].update(
-                                measure_pages(b, fg.base, [path], floor=True, throttle=throttle)
+                                measure_pages(
+                                    b, fg.base, [path], floor=True, throttle=throttle, visits=visits
+                                )
                             )
                             if path == "/effects":
                                 print("browser: interactions, dashboard and floor ...", flush=True)

@@ -293,6 +293,7 @@ def render(fig: dict) -> str:
         lines.append(
             f"  browser {page}: {v['kb']} KB in {v['requests']} requests; first figure"
             f" {v['cold_s']} s unthrottled, slow 4G {v['slow4g_cold_s']} s cold, {v['slow4g_warm_s']} s warm"
+            f" (medians; warm visits {v.get('slow4g_warm_runs')})"
         )
     for page, v in fig["browser"]["floor"].items():
         lines.append(
