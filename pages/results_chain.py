@@ -10,7 +10,7 @@ from __future__ import annotations
 import dash
 import dash_bootstrap_components as dbc
 import pandas as pd
-from dash import ALL, Input, Output, State, ctx, dcc, html
+from dash import ALL, Input, Output, State, dcc, html
 
 from analysis.findings import finding_sentence
 from components import params as qp
@@ -377,18 +377,25 @@ dash.clientside_callback(
 )
 
 
-@dash.callback(
+# The box that was clicked becomes the selected node, in the browser: a server callback cost
+# a round trip before the page's own (the box, then the view), and one more after every
+# rebuild of the diagram, whose new boxes set it off with no click (issue 12).  The index is
+# a box's own id; ``chain_view`` checks the node against the chain (a crafted one shows the
+# default step).
+dash.clientside_callback(
+    """
+    function(clicks) {
+        const trig = window.dash_clientside.callback_context.triggered_id;
+        if (!trig || typeof trig !== 'object' || !(clicks || []).some(Boolean)) {
+            return window.dash_clientside.no_update;
+        }
+        return trig.index;
+    }
+    """,
     Output(SELECTED, "data"),
     Input({"type": NODE_TYPE, "index": ALL}, "n_clicks"),
     prevent_initial_call=True,
 )
-def choose_node(_clicks):
-    """The box that was clicked becomes the selected node."""
-    trig = ctx.triggered_id
-    if not isinstance(trig, dict) or not any(_clicks or []):
-        return dash.no_update
-    nodes = {n["id"] for n in get_artifacts().chain.get("nodes", [])}
-    return trig["index"] if trig.get("index") in nodes else dash.no_update
 
 
 @dash.callback(

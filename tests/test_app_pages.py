@@ -378,18 +378,21 @@ def test_chain_exposure_node_shows_sample_flow(pages, arts):
     assert f"{100 * prog:.0f}%" in text_of(detail)
 
 
-def test_choose_node_ignores_unknown(pages, monkeypatch):
-    import dash
+def test_an_unknown_node_shows_the_default_step(pages):
+    """The chosen box reaches the page's callback from the browser (a clientside choice,
+    tests/test_browser_views.py): a node the chain does not have, as a crafted request would
+    send, shows the default step, as no node does."""
+    import json
+
+    from plotly.utils import PlotlyJSONEncoder
 
     rc = pages["results_chain"]
-    monkeypatch.setattr(
-        rc, "ctx", type("C", (), {"triggered_id": {"type": "chain-node", "index": "nowhere"}})()
-    )
-    assert rc.choose_node([1]) is dash.no_update
-    monkeypatch.setattr(
-        rc, "ctx", type("C", (), {"triggered_id": {"type": "chain-node", "index": "repayment"}})()
-    )
-    assert rc.choose_node([0, 1]) == "repayment"
+    as_json = lambda x: json.dumps(x, cls=PlotlyJSONEncoder, sort_keys=True)  # noqa: E731
+    unknown = rc.chain_view("nowhere", "did", "2", "wild")
+    default = rc.chain_view(None, "did", "2", "wild")
+    assert as_json(unknown[:2]) == as_json(default[:2])
+    chosen = rc.chain_view("clients-reached", "did", "2", "wild")
+    assert as_json(chosen[:2]) != as_json(default[:2]) and "node=clients-reached" in chosen[2]
 
 
 # ---------------------------------------------------------------- overview: written from results

@@ -304,11 +304,17 @@ def test_a_link_puts_the_page_in_with_one_request_and_a_box_pressed_then_counts(
         assert len(sent) == 1 and "_pages_content.children" in sent[0], (path, sent)
         assert _query(page) == {"method": "ancova", "wave": "1"}, (path, page.url)
         if path == "/results-chain":
-            # the box pressed is the one chosen, and the focus moves to its detail
+            # the box pressed is the one chosen, and the focus moves to its detail; the
+            # choice is made in the browser: one request, for the view (the box's own
+            # callback used to ask the server first, and again after every rebuild)
+            sent.clear()
             page.get_by_role("button", name=re.compile(r"^Clients reached")).focus()
             page.keyboard.press("Enter")
             _wait_query(page, node="clients-reached", method="ancova", wave="1")
             page.wait_for_function(
                 "() => document.activeElement && document.activeElement.id === 'chain-detail-title'"
             )
+            _settle(page)
+            page.wait_for_timeout(300)
+            assert len(sent) == 1 and "chain-diagram.children" in sent[0], sent
     watched.check()
