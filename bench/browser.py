@@ -387,15 +387,22 @@ def floor_figures(build_dir: Path, out_dir: Path) -> dict[str, Path]:
 
 
 def run(
-    build_dir: Path, *, smoke: bool = False, interactions: int = 32, with_floor: bool = True
+    build_dir: Path,
+    *,
+    smoke: bool = False,
+    interactions: int = 32,
+    with_floor: bool = True,
+    pages: list[str] | None = None,
 ) -> dict:
     """Everything above, for the dashboard and its floor app; ``smoke``: /effects only, no
-    throttling (the slow-4G keys then hold unthrottled times), one change per control."""
+    throttling (the slow-4G keys then hold unthrottled times), one change per control;
+    ``pages``: the pages whose loads are measured (all of PAGES by default; the interactions
+    are the same whatever the choice)."""
     from playwright.sync_api import sync_playwright
 
     from components.delivery import plotly_bundle
 
-    pages = ["/effects"] if smoke else list(PAGES)
+    pages = ["/effects"] if smoke else list(pages or PAGES)
     throttle = NO_THROTTLE if smoke else SLOW_4G
     n = 2 if smoke else interactions
     visits = 1 if smoke else VISITS
@@ -507,9 +514,10 @@ if __name__ == "__main__":
         "--into", type=Path, help="write the browser keys into this JSON (e.g. bench/last-run.json)"
     )
     a = ap.parse_args()
-    if a.pages:
-        PAGES = {k: v for k, v in PAGES.items() if k in a.pages}  # noqa: F811
-    res = run(build_dir(), smoke=a.smoke, with_floor=not a.no_floor)
+    unknown = sorted(set(a.pages or ()) - set(PAGES))
+    if unknown:
+        ap.error(f"--pages: not pages of the bench: {unknown} (choose from {sorted(PAGES)})")
+    res = run(build_dir(), smoke=a.smoke, with_floor=not a.no_floor, pages=a.pages or None)
     print(json.dumps({k: v for k, v in res.items() if k not in ("pages", "floor")}, indent=1))
     if a.into:
         doc = json.loads(a.into.read_text()) if a.into.is_file() else {}

@@ -44,3 +44,16 @@ def test_bench_smoke(artifact_dir, tmp_path):
     assert effects["requests"] > 5 and effects["warm_kb"] < effects["kb"]  # the cache is used
     assert "/effects" in browser["floor"]
     assert "browser /effects" in proc.stdout
+
+
+def test_browser_bench_names_a_page_it_does_not_know():
+    """``python -m bench.browser --pages`` measures the pages named (the interactions, which
+    include Breakdowns, run whatever the choice); a page it has no figure for is an error
+    before anything starts."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench.browser", "--pages", "/effects", "/nope"],
+        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 2
+    assert "--pages: not pages of the bench: ['/nope']" in proc.stderr
+    assert "Traceback" not in proc.stderr
