@@ -31,7 +31,8 @@ WAIT_MS = 3000
 REGISTERED: set[str] = set()
 
 # the graph's id, the wait; resolves with the figure once another graph of the page shows
-# its plot (".main-svg" inside a graph that is not itself waiting) and a frame has passed
+# its plot (".main-svg" inside a graph on screen that is not itself waiting; at once when
+# there is none) and a frame has passed
 _HAND_OVER = """
 function(fig, id) {
     const noUpdate = window.dash_clientside.no_update;
@@ -43,7 +44,9 @@ function(fig, id) {
         return !gd || !gd.layout || !!(gd.layout.meta && gd.layout.meta.later);
     };
     const firstDrawn = function() {
-        const others = Array.from(document.querySelectorAll('.dash-graph:not(.figure-later)'));
+        // the page's other figures on screen (a hidden section's do not count)
+        const others = Array.from(document.querySelectorAll('.dash-graph:not(.figure-later)'))
+            .filter(function(g) { return g.getClientRects().length > 0; });
         return others.length === 0 || others.some(function(g) { return g.querySelector('.main-svg'); });
     };
     return new Promise(function(resolve) {

@@ -693,7 +693,9 @@ def layout(
                                         PROVINCE_FIG,
                                         v["province_figure"],
                                         label="the province chart",
-                                        later=True,
+                                        # after the branch chart, the page's main one,
+                                        # where there is one
+                                        later="branch" in dims,
                                     ),
                                     caption(v["province_caption"], id=PROVINCE_CAPTION),
                                     html.Div(v["province_table"], id=PROVINCE_TABLE),
