@@ -388,7 +388,9 @@ def scaled_rows(rows: pd.DataFrame, scale: str, view: str = "q") -> pd.DataFrame
     interval ends are the natural ones times the same factor.
     """
     out = rows.copy()
-    factor = np.array([scale_factor(r, scale) for r in records(out)], dtype=float)
+    # the scale, significance and verdict read only the table's own columns: one list of rows
+    recs = records(rows)
+    factor = np.array([scale_factor(r, scale) for r in recs], dtype=float)
     out["factor"] = factor
     out["x"] = out["estimate"].to_numpy(dtype=float) * factor
     for lev in LEVELS:
@@ -398,7 +400,6 @@ def scaled_rows(rows: pd.DataFrame, scale: str, view: str = "q") -> pd.DataFrame
         out[f"lo{lev}"] = np.fmin(lo, hi)
         out[f"hi{lev}"] = np.fmax(lo, hi)
     out["mde_x"] = out["mde"].to_numpy(dtype=float) * np.abs(factor)
-    recs = records(out)
     out["sig"] = [significant(r, view) for r in recs]
     out["view_verdict"] = [view_verdict(r, view) for r in recs]
     out["shown"] = ~out["suppressed"] & np.isfinite(out["x"])
