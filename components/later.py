@@ -92,9 +92,8 @@ def later_figures(*graph_ids: str) -> None:
 def blank(figure: Any) -> dict:
     """What the graph shows until its figure is handed over: nothing, at the figure's height
     (plotly JSON; ``layout.meta.later`` marks it as the blank)."""
-    layout = figure.get("layout", {}) if isinstance(figure, dict) else figure.layout
-    height = layout.get("height") if isinstance(layout, dict) else layout.height
-    margin = layout.get("margin") if isinstance(layout, dict) else layout.margin
+    layout = (figure if isinstance(figure, dict) else figure.to_plotly_json()).get("layout", {})
+    height, margin = layout.get("height"), layout.get("margin")
     out: dict[str, Any] = {
         "data": [],
         "layout": {
@@ -108,7 +107,7 @@ def blank(figure: Any) -> dict:
     if height:
         out["layout"]["height"] = height
     if margin:
-        out["layout"]["margin"] = margin if isinstance(margin, dict) else margin.to_plotly_json()
+        out["layout"]["margin"] = margin
     return out
 
 
