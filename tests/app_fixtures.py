@@ -123,6 +123,24 @@ def find_by_id(component, wanted):
     return None
 
 
+def find_in_json(node, ident):
+    """A component (as JSON: a layout as the server sends it) with id ``ident`` anywhere in
+    ``node``; None when there is none."""
+    if isinstance(node, dict):
+        if node.get("props", {}).get("id") == ident:
+            return node
+        for value in node.values():
+            hit = find_in_json(value, ident)
+            if hit is not None:
+                return hit
+    elif isinstance(node, list):
+        for value in node:
+            hit = find_in_json(value, ident)
+            if hit is not None:
+                return hit
+    return None
+
+
 def text_of(component) -> str:
     """All text in a layout tree, joined."""
     if component is None:

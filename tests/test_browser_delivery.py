@@ -196,25 +196,15 @@ def _held(server: str, page: str, gid: str) -> dict:
     import json
     import urllib.request
 
+    from app_fixtures import find_in_json
+
     from components.later import store_id
 
     req = urllib.request.Request(server + "/_dash-layout", headers={"Referer": server + page})
-    found = []
-
-    def walk(node):
-        if isinstance(node, dict):
-            if node.get("props", {}).get("id") == store_id(gid):
-                found.append(node["props"]["data"])
-            for v in node.values():
-                walk(v)
-        elif isinstance(node, list):
-            for v in node:
-                walk(v)
-
     with urllib.request.urlopen(req) as r:
-        walk(json.loads(r.read()))
-    assert len(found) == 1
-    return found[0]
+        found = find_in_json(json.loads(r.read()), store_id(gid))
+    assert found is not None
+    return found["props"]["data"]
 
 
 @pytest.mark.parametrize(

@@ -15,6 +15,7 @@ import brotli
 import dash
 import pytest
 from app_fixtures import *  # noqa: F403  (dash_app, artifact_dir)
+from app_fixtures import find_in_json
 
 from analysis.paths import PROJECT_ROOT
 from components import delivery
@@ -227,23 +228,6 @@ def test_grid_bundle_loads_only_where_a_grid_is_drawn(client, scripts):
     assert client.get("/_lazy/nothing.0.js").status_code == 404
 
 
-def _find(node, ident):
-    """A component (as JSON) with id ``ident`` anywhere in a layout."""
-    if isinstance(node, dict):
-        if node.get("props", {}).get("id") == ident:
-            return node
-        for value in node.values():
-            hit = _find(value, ident)
-            if hit is not None:
-                return hit
-    elif isinstance(node, list):
-        for value in node:
-            hit = _find(value, ident)
-            if hit is not None:
-                return hit
-    return None
-
-
 def test_the_layout_carries_the_page_that_asked_for_it(client):
     """/_dash-layout, asked for by /effects?method=ancova (its same-origin Referer), holds
     that page with the view of its address, and the location component holds that address
@@ -254,14 +238,14 @@ def test_the_layout_carries_the_page_that_asked_for_it(client):
         "/_dash-layout", headers={"Referer": "http://localhost/effects?method=ancova&wave=1"}
     )
     layout = json.loads(r.get_data(as_text=True))
-    content = _find(layout, "_pages_content")
-    method = _find(content, "effects-method")
+    content = find_in_json(layout, "_pages_content")
+    method = find_in_json(content, "effects-method")
     assert method is not None and method["props"]["value"] == "ancova"
-    assert _find(content, "effects-wave")["props"]["value"] == "1"
-    assert _find(content, "effects-forest") is not None
-    location = _find(layout, "_pages_location")["props"]
+    assert find_in_json(content, "effects-wave")["props"]["value"] == "1"
+    assert find_in_json(content, "effects-forest") is not None
+    location = find_in_json(layout, "_pages_location")["props"]
     assert location["pathname"] == "/effects" and location["search"] == "?method=ancova&wave=1"
-    assert _find(layout, "_pages_store")["props"]["data"]["title"]
+    assert find_in_json(layout, "_pages_store")["props"]["data"]["title"]
     # another page, from the cache the second time: the same
     for _ in range(2):
         other = json.loads(
@@ -269,14 +253,14 @@ def test_the_layout_carries_the_page_that_asked_for_it(client):
                 "/_dash-layout", headers={"Referer": "http://localhost/breakdowns"}
             ).get_data(as_text=True)
         )
-        assert _find(_find(other, "_pages_content"), "breakdowns-method") is not None
-        assert _find(other, "effects-method") is None
+        assert find_in_json(find_in_json(other, "_pages_content"), "breakdowns-method") is not None
+        assert find_in_json(other, "effects-method") is None
     # no Referer, or another site's, or an unknown page: the router does it, as before
     for headers in ({}, {"Referer": "http://elsewhere.example/effects"},
                     {"Referer": "http://localhost/nosuch"}):  # fmt: skip
         plain = json.loads(client.get("/_dash-layout", headers=headers).get_data(as_text=True))
-        assert not _find(plain, "_pages_content")["props"].get("children")
-        assert "pathname" not in _find(plain, "_pages_location")["props"]
+        assert not find_in_json(plain, "_pages_content")["props"].get("children")
+        assert "pathname" not in find_in_json(plain, "_pages_location")["props"]
 
 
 def test_warm_up_makes_every_page_before_the_workers_fork(dash_app, monkeypatch):

@@ -9,6 +9,7 @@ import json
 
 import pytest
 from app_fixtures import *  # noqa: F403  (dash_app)
+from app_fixtures import find_in_json
 
 from components import later
 from components.layout import graph
@@ -19,24 +20,18 @@ def client(dash_app):
     return dash_app.server.test_client()
 
 
-def _components(node, found=None) -> dict:
-    """id -> props of every component with a string id in a layout's JSON."""
-    found = {} if found is None else found
-    if isinstance(node, dict):
-        if "type" in node and "props" in node and isinstance(node["props"].get("id"), str):
-            found[node["props"]["id"]] = {"type": node["type"], **node["props"]}
-        for v in node.values():
-            _components(v, found)
-    elif isinstance(node, list):
-        for v in node:
-            _components(v, found)
-    return found
+def _props(layout: dict, ident: str) -> dict:
+    """The props of the component ``ident`` in a layout's JSON (KeyError when absent)."""
+    found = find_in_json(layout, ident)
+    if found is None:
+        raise KeyError(ident)
+    return found["props"]
 
 
 def _layout(client, page: str) -> dict:
     r = client.get("/_dash-layout", headers={"Referer": f"http://localhost/{page}"})
     assert r.status_code == 200
-    return _components(r.get_json())
+    return r.get_json()
 
 
 @pytest.mark.parametrize(
@@ -55,14 +50,14 @@ def _layout(client, page: str) -> dict:
 def test_a_later_figure_starts_blank_at_its_height_with_its_figure_beside_it(
     client, page, first, later_ids
 ):
-    comps = _layout(client, page)
+    lay = _layout(client, page)
     # the page's first figure is drawn as it arrives
-    assert comps[first]["figure"]["data"], first
-    assert "figure-later" not in comps[first]["className"]
-    assert later.store_id(first) not in comps
+    assert _props(lay, first)["figure"]["data"], first
+    assert "figure-later" not in _props(lay, first)["className"]
+    assert find_in_json(lay, later.store_id(first)) is None
     for gid in later_ids:
-        shown, held = comps[gid]["figure"], comps[later.store_id(gid)]["data"]
-        assert "figure-later" in comps[gid]["className"]
+        shown, held = _props(lay, gid)["figure"], _props(lay, later.store_id(gid))["data"]
+        assert "figure-later" in _props(lay, gid)["className"]
         assert shown["data"] == [] and shown["layout"]["meta"] == {"later": True}
         # nothing moves when the figure arrives: the blank has the figure's height and margins
         assert shown["layout"]["height"] == held["layout"]["height"] > 0
@@ -81,7 +76,7 @@ def test_the_effects_means_chart_handed_over_is_the_one_the_page_draws_on_a_chan
     """The stored figure is the view's means chart, as the page's callback answers it."""
     import pages.effects as eff
 
-    held = _layout(client, "effects")[later.store_id(eff.MEANS)]["data"]
+    held = _props(_layout(client, "effects"), later.store_id(eff.MEANS))["data"]
     values = eff.detail_values(None, None, None, None)
     drawn = eff.detail_view(*values)[0]
     as_json = json.loads(json.dumps(drawn, default=lambda o: o.to_plotly_json()))
@@ -96,8 +91,6 @@ def test_a_later_figure_that_nothing_would_hand_over_is_refused():
     block = graph(
         "registered-figure", {"data": [{"type": "bar"}], "layout": {"height": 300}}, later=True
     )
-    found = _components(
-        json.loads(json.dumps(block.to_plotly_json(), default=lambda o: o.to_plotly_json()))
-    )
-    assert found["registered-figure"]["figure"]["layout"]["height"] == 300
-    assert found["registered-figure-later"]["data"]["data"] == [{"type": "bar"}]
+    found = json.loads(json.dumps(block.to_plotly_json(), default=lambda o: o.to_plotly_json()))
+    assert _props(found, "registered-figure")["figure"]["layout"]["height"] == 300
+    assert _props(found, "registered-figure-later")["data"]["data"] == [{"type": "bar"}]
