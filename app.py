@@ -23,21 +23,23 @@ try:  # the pages router's own routing (private to dash; without it the router d
 except ImportError:  # pragma: no cover - a dash that moved them
     _path_to_page = None
 
+import components.export  # noqa: F401  (PNG and SVG file names)
 import components.present  # noqa: F401  (report downloads and presentation mode)
 from analysis.paths import default_study, study_ids
-from components import (
-    export,  # registers the export callbacks (PNG and SVG file names)
-    viewport,
-)
+from components import setup, viewport
 from components.cache import init_cache, memoize
 from components.delivery import speed_up
 from components.errors import APP_ERROR_ID, LAYOUT_FAILED_TITLE, on_callback_error
 from components.layout import problems_alert, provenance_banner
-from components.present import toolbar
+from components.present import PRESENT_STORE, toolbar
 from components.server import harden
 from components.store import get_artifacts, health
 from components.studies import arm_picker, picker, study_name, study_note
-from components.urlstate import BRAND, nav_link
+from components.urlstate import BRAND, LOCATION, nav_link
+
+# the shell's one set-up callback (components.setup), now that the modules above have
+# registered their parts
+setup.callback(Input(LOCATION, "pathname"), Input(PRESENT_STORE, "data"))
 
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
@@ -226,7 +228,7 @@ def shell() -> html.Div:
                     study_note(),
                     toolbar(),
                     *viewport.stores(),
-                    dcc.Store(id=export.LISTENER),
+                    setup.store(),
                     problems_alert(warnings, id="app-warnings")
                     if warnings
                     else html.Div(id="app-warnings"),

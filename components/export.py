@@ -9,7 +9,7 @@ that followed the view doubled the time of every filter change (issue 12).
 * The modebar's camera (PNG): plotly.js names the download after ``toImageButtonOptions``'
   file name, else the graph div's ``fn``.  The config gives none, and a click listener
   (capture phase, so before plotly's own) sets ``fn`` from the figure drawn at that moment.
-  It is installed once, by a clientside callback of the app shell.
+  It is installed once, by a part of the app shell's set-up (:mod:`components.setup`).
 * The "download SVG" button next to each figure calls ``Plotly.downloadImage`` with the
   same name (one clientside callback, matched by pattern, serves all figures).
 """
@@ -18,16 +18,13 @@ from __future__ import annotations
 
 from dash import MATCH, Input, Output, State, clientside_callback
 
-from components.urlstate import LOCATION
-
-# the shell's store that the listener's clientside callback writes nothing to
-LISTENER = "app-export-listener"
+from components import setup
 
 _NAME = "(gd.layout && gd.layout.meta && gd.layout.meta.filename) || 'figure'"
 
-clientside_callback(
+setup.part(
+    "png-file-name",
     """
-    function(path) {
         if (!window.amkExportNames) {
             window.amkExportNames = true;
             document.addEventListener('click', function(ev) {
@@ -36,11 +33,7 @@ clientside_callback(
                 if (gd) { gd.fn = __NAME__; }
             }, true);
         }
-        return window.dash_clientside.no_update;
-    }
     """.replace("__NAME__", _NAME),
-    Output(LISTENER, "data"),
-    Input(LOCATION, "pathname"),
 )
 
 clientside_callback(

@@ -29,6 +29,7 @@ import logging
 import dash
 from dash import Input, Output, State, dcc, html
 
+from components import setup
 from components.reports import ReportError, make_report
 from components.store import get_artifacts
 from components.urlstate import LOCATION, location
@@ -44,9 +45,6 @@ PDF_DOWNLOAD = "report-pdf-download"
 STATUS = "report-status"
 BUSY = "report-busy"
 PRESENT_CLASS = "presenting"
-PRINT_SETUP = "print-setup"
-PRESENT_FIT = "present-fit-setup"
-MODEBAR_SETUP = "modebar-setup"
 # class names a page puts on its parts (assets/present.css gives them their meaning)
 FIT = "present-fit"  # the page's main figure: sized to fit the screen while presenting
 KEEP = "present-keep"  # a control a presenter needs (outcome, wave): stays while presenting
@@ -64,9 +62,6 @@ def toolbar() -> html.Div:
         [
             location(),
             dcc.Store(id=PRESENT_STORE, storage_type="session"),
-            dcc.Store(id=PRINT_SETUP),
-            dcc.Store(id=PRESENT_FIT),
-            dcc.Store(id=MODEBAR_SETUP),
             dcc.Download(id=PPTX_DOWNLOAD),
             dcc.Download(id=PDF_DOWNLOAD),
             html.Span(id=BUSY, className="report-busy small text-body-secondary", role="status"),
@@ -208,9 +203,9 @@ dash.clientside_callback(
 # printing: figures and grids keep their on-screen pixel width, which is wider than the
 # paper.  Before the browser prints, each gets a zoom (a CSS variable that print.css
 # applies) that fits it to an A4 page; set on every navigation and on "beforeprint".
-dash.clientside_callback(
+setup.part(
+    "print-fit",
     """
-    function(path) {
         const PAPER_PX = 670;  // A4 portrait less 12 mm margins and the page padding, in CSS px
         const fit = function() {
             // measured on the screen layout only (in print layout the zoom is already applied)
@@ -231,20 +226,17 @@ dash.clientside_callback(
             window.addEventListener('beforeprint', fit);
         }
         setTimeout(fit, 1500);
-        return window.dash_clientside.no_update;
-    }
     """,
-    Output(PRINT_SETUP, "data"),
-    Input(LOCATION, "pathname"),
 )
 
 
 # presenting: each FIT figure is laid out to fit the screen below the sticky control bar
 # (larger type, the height of the window); on leaving the mode it gets its own height back.
 # A figure redrawn by a page's callback (a new wave) is fitted again after it is drawn.
-dash.clientside_callback(
+setup.part(
+    "present-fit",
     r"""
-    function(on, path) {
+        const on = presenting;
         // a label of the y axis re-wrapped at ``width`` characters (each line keeps its <b>/<i>)
         const rewrap = function(text, width) {
             const tag = text.startsWith('<b>') ? 'b' : (text.startsWith('<i>') ? 'i' : null);
@@ -347,12 +339,7 @@ dash.clientside_callback(
             };
             setTimeout(function() { toFigure(25); }, 300);
         }
-        return window.dash_clientside.no_update;
-    }
     """,
-    Output(PRESENT_FIT, "data"),
-    Input(PRESENT_STORE, "data"),
-    Input(LOCATION, "pathname"),
 )
 
 
@@ -360,9 +347,9 @@ dash.clientside_callback(
 # tools, which only a pointer can use, are taken out of the Tab order, so a keyboard user
 # does not Tab through six buttons per figure (issue 13).  Toolbars drawn later (a new
 # page, a redrawn figure) are handled as they appear.
-dash.clientside_callback(
+setup.part(
+    "modebar-tab-order",
     """
-    function(path) {
         const tame = function() {
             document.querySelectorAll('.modebar-btn').forEach(function(b) {
                 const title = b.getAttribute('data-title') || '';
@@ -383,9 +370,5 @@ dash.clientside_callback(
             window.viewModebarObserver.observe(document.body, {childList: true, subtree: true});
         }
         tame();
-        return window.dash_clientside.no_update;
-    }
     """,
-    Output(MODEBAR_SETUP, "data"),
-    Input(LOCATION, "pathname"),
 )

@@ -10,11 +10,9 @@ the page and its menus are all built from that study's files.  Filters are reset
 from __future__ import annotations
 
 import dataclasses
-import json
 
-import dash
 import dash_bootstrap_components as dbc
-from dash import ALL, Input, Output, State, html
+from dash import html
 
 from components.store import (
     current_arm,
@@ -24,15 +22,11 @@ from components.store import (
     study_arms,
     study_info,
 )
-from components.urlstate import LOCATION
+from components.urlstate import ARM_ITEM, PICKER_ITEM
 
 PICKER = "study-picker"
-PICKER_ITEM = "study-link"
 STUDY_NOTE = "study-note"
-# what the picker's links keep of the current address
-PICKER_KEEP = ("present",)
 ARM_PICKER = "arm-picker"
-ARM_ITEM = "arm-link"
 
 
 def shipped() -> list[tuple[str, str]]:
@@ -124,24 +118,6 @@ def arm_picker() -> html.Div | dbc.DropdownMenu:
     )  # fmt: skip
 
 
-# the arm menu's links keep the page and every other parameter of the address
-dash.clientside_callback(
-    """
-    function(pathname, search, ids) {
-        return ids.map(function(id) {
-            const q = new URLSearchParams(search || '');
-            q.set('arm', id.index);
-            return (pathname || '/') + '?' + q.toString();
-        });
-    }
-    """,
-    Output({"type": ARM_ITEM, "index": ALL}, "href"),
-    Input(LOCATION, "pathname"),
-    Input(LOCATION, "search"),
-    State({"type": ARM_ITEM, "index": ALL}, "id"),
-)
-
-
 def status_line(*, id_prefix: str) -> list:
     """The data status of the current study: its label and, for data under a licence,
     the attribution line (citation and licence) — shown on every page."""
@@ -172,28 +148,6 @@ def study_note() -> html.Div:
         id=STUDY_NOTE,
         role="status",
     )
-
-
-# the picker's links open the page on screen for their study (clientside, so that the
-# links follow the address as soon as it changes)
-dash.clientside_callback(
-    """
-    function(pathname, search, ids) {
-        const KEEP = __KEEP__;
-        const q = new URLSearchParams(search || '');
-        return ids.map(function(id) {
-            const out = new URLSearchParams();
-            out.set('study', id.index);
-            KEEP.forEach(function(k) { if (q.has(k)) { out.set(k, q.get(k)); } });
-            return (pathname || '/') + '?' + out.toString();
-        });
-    }
-    """.replace("__KEEP__", json.dumps(list(PICKER_KEEP))),
-    Output({"type": PICKER_ITEM, "index": ALL}, "href"),
-    Input(LOCATION, "pathname"),
-    Input(LOCATION, "search"),
-    State({"type": PICKER_ITEM, "index": ALL}, "id"),
-)
 
 
 def words() -> dict[str, str]:

@@ -35,6 +35,12 @@ from components.params import CARRIED_PARAMS
 LOCATION = "app-location"
 NAV_LINK_TYPE = "nav-link"
 BRAND = "nav-brand"
+# the study picker's and the "Compared arm" menu's links (components.studies), which
+# follow the address by the links' callback below
+PICKER_ITEM = "study-link"
+ARM_ITEM = "arm-link"
+# what the picker's links keep of the current address
+PICKER_KEEP = ("present",)
 
 
 def location() -> dcc.Location:
@@ -80,13 +86,23 @@ def nav_link(name: str, path: str) -> dbc.NavItem:
     return dbc.NavItem(dbc.NavLink(name, href=path, id={"type": NAV_LINK_TYPE, "index": path}))
 
 
-# the links carry the shared filters (the same rule as params.nav_search, kept in step
-# by tests/test_browser_views.py) and mark the page on screen as active; clientside,
-# so that a link is up to date as soon as the address changes
-dash.clientside_callback(
-    """
-    function(pathname, search, ids, hrefs, actives, brand) {
-        const KEEP = __KEEP__;
+# every link in the navigation bar follows the address, in one clientside callback (each
+# callback Dash runs at load costs every component on the page, README "Why components
+# cost"), so that a link is up to date as soon as the address changes:
+# * the page links carry the shared filters (the same rule as params.nav_search, kept in
+#   step by tests/test_browser_views.py) and mark the page on screen as active;
+# * the study picker's links open the page on screen for their study, keeping
+#   :data:`PICKER_KEEP` of the address;
+# * the "Compared arm" links (a study with three or more arms) keep the page and every
+#   other parameter of the address, with ``arm`` set to theirs.
+# Unchanged links are not sent again (most address changes are a page's own filter, which
+# the page links do not carry): each update costs the browser a redraw.
+_LINKS = """
+    function(pathname, search, ids, hrefs, actives, brand, studyIds, studyHrefs, armIds, armHrefs) {
+        const KEEP = __KEEP__, PICKER_KEEP = __PICKER_KEEP__;
+        const nu = window.dash_clientside.no_update;
+        const same = function(a, b) { return JSON.stringify(a) === JSON.stringify(b); };
+        const page = pathname || '/';
         const q = new URLSearchParams(search || '');
         const out = new URLSearchParams();
         KEEP.forEach(function(k) {
@@ -94,22 +110,40 @@ dash.clientside_callback(
             if (all.length) { out.set(k, all[all.length - 1]); }
         });
         const tail = out.toString() ? '?' + out.toString() : '';
-        // unchanged links are not sent again (most address changes are a page's own filter,
-        // which the links do not carry): each update costs the browser a redraw
-        const nu = window.dash_clientside.no_update;
-        const same = function(a, b) { return JSON.stringify(a) === JSON.stringify(b); };
         const h = ids.map(function(id) { return id.index + tail; });
         const a = ids.map(function(id) { return id.index === pathname; });
-        return [same(h, hrefs) ? nu : h, same(a, actives) ? nu : a, brand === '/' + tail ? nu : '/' + tail];
+        const study = studyIds.map(function(id) {
+            const s = new URLSearchParams();
+            s.set('study', id.index);
+            PICKER_KEEP.forEach(function(k) { if (q.has(k)) { s.set(k, q.get(k)); } });
+            return page + '?' + s.toString();
+        });
+        const arm = armIds.map(function(id) {
+            const s = new URLSearchParams(search || '');
+            s.set('arm', id.index);
+            return page + '?' + s.toString();
+        });
+        return [same(h, hrefs) ? nu : h, same(a, actives) ? nu : a, brand === '/' + tail ? nu : '/' + tail,
+                same(study, studyHrefs) ? nu : study, same(arm, armHrefs) ? nu : arm];
     }
-    """.replace("__KEEP__", json.dumps(list(CARRIED_PARAMS))),
+    """.replace("__KEEP__", json.dumps(list(CARRIED_PARAMS))).replace(
+    "__PICKER_KEEP__", json.dumps(list(PICKER_KEEP))
+)
+dash.clientside_callback(
+    _LINKS,
     Output({"type": NAV_LINK_TYPE, "index": ALL}, "href"),
     Output({"type": NAV_LINK_TYPE, "index": ALL}, "active"),
     Output(BRAND, "href"),
+    Output({"type": PICKER_ITEM, "index": ALL}, "href"),
+    Output({"type": ARM_ITEM, "index": ALL}, "href"),
     Input(LOCATION, "pathname"),
     Input(LOCATION, "search"),
     State({"type": NAV_LINK_TYPE, "index": ALL}, "id"),
     State({"type": NAV_LINK_TYPE, "index": ALL}, "href"),
     State({"type": NAV_LINK_TYPE, "index": ALL}, "active"),
     State(BRAND, "href"),
+    State({"type": PICKER_ITEM, "index": ALL}, "id"),
+    State({"type": PICKER_ITEM, "index": ALL}, "href"),
+    State({"type": ARM_ITEM, "index": ALL}, "id"),
+    State({"type": ARM_ITEM, "index": ALL}, "href"),
 )

@@ -7,7 +7,7 @@ every component, visible or not), so a page's callback can read :data:`VIEWPORT`
 build only the visible copy.
 
 * :data:`VIEWPORT` (``{"narrow": bool}``) is kept current in the browser (a media-query
-  listener, installed once by a clientside callback); read it as a ``State``.  Until the
+  listener, installed once by a part of the shell's set-up, :mod:`components.setup`); read it as a ``State``.  Until the
   listener has run it is ``None``: build both copies.
 * ``crossed(page)``: a page's store counting the times the screen crossed the breakpoint
   (a window resized, a tablet turned); a callback that builds only one copy takes it as an
@@ -33,17 +33,16 @@ import json
 import dash
 from dash import ALL, MATCH, Input, Output, dcc
 
-from components.urlstate import LOCATION
+from components import setup
 
 VIEWPORT = "app-viewport"
 CROSSED = "app-viewport-crossed"
-_LISTENER = "app-viewport-listener"
 # Bootstrap's md breakpoint: the grid is `d-none d-md-block`, the phone list `d-md-none`
 NARROW_QUERY = "(max-width: 767.98px)"
 
 
 def stores() -> list[dcc.Store]:
-    return [dcc.Store(id=VIEWPORT), dcc.Store(id=CROSSED, data=0), dcc.Store(id=_LISTENER)]
+    return [dcc.Store(id=VIEWPORT), dcc.Store(id=CROSSED, data=0)]
 
 
 def crossed(page: str) -> dict:
@@ -68,9 +67,9 @@ def is_narrow(data) -> bool | None:
     return None
 
 
-dash.clientside_callback(
+setup.part(
+    "viewport",
     """
-    function(path) {
         if (!window.amkViewport) {
             const mq = window.matchMedia(__QUERY__);
             const set = window.dash_clientside.set_props;
@@ -83,13 +82,9 @@ dash.clientside_callback(
                 set(__CROSSED__, {data: crossed});
             });
         }
-        return window.dash_clientside.no_update;
-    }
     """.replace("__QUERY__", json.dumps(NARROW_QUERY))
     .replace("__VIEWPORT__", json.dumps(VIEWPORT))
     .replace("__CROSSED__", json.dumps(CROSSED)),
-    Output(_LISTENER, "data"),
-    Input(LOCATION, "pathname"),
 )
 
 # the shell's count, copied to the stores of the page on screen (none: nothing to do)

@@ -259,3 +259,42 @@ def test_phone_list_follows_filters_and_a_resize_across_the_breakpoint(phone, se
     _wait_phone_wave(page, table, 2)
     assert page.is_hidden("#effects-grid")
     phone.check()
+
+
+def test_the_shell_set_up_runs_every_part_and_a_failing_part_stops_no_other(browser, server):
+    """The shell's one set-up callback (components.setup) installed each part's listener on
+    load; called again with the window's listeners failing (the print and presentation
+    parts add theirs to the window), the parts after them still run and the failures are
+    written to the console, each naming its part."""
+    w = Watched(browser)
+    try:
+        w.goto(server + "/effects", PAGES["/effects"])
+        flags = """() => [window.amkPrintFit, window.viewFitResize, window.viewModebarObserver,
+                          window.amkExportNames, window.amkViewport].map(Boolean)"""
+        w.page.wait_for_function(f"() => ({flags})().every(Boolean)", timeout=10000)
+        failed = w.page.evaluate(
+            """() => {
+                const setUp = Object.values(window.dash_clientside._dashprivate_clientside_funcs)
+                    .filter(f => f.toString().includes('app set-up'));
+                if (setUp.length !== 1) { return ['set-up callbacks: ' + setUp.length]; }
+                const errors = [], add = window.addEventListener, log = console.error;
+                window.addEventListener = function() { throw new Error('no listeners'); };
+                console.error = function(msg) { errors.push(String(msg)); };
+                delete window.amkPrintFit; delete window.viewFitResize;
+                delete window.viewModebarObserver; delete window.amkExportNames;
+                try {
+                    setUp[0]('/effects', false);
+                } finally { window.addEventListener = add; console.error = log; }
+                return errors;
+            }"""
+        )
+        ran = w.page.evaluate(flags)
+        assert failed == [
+            "app set-up: part print-fit failed",
+            "app set-up: part present-fit failed",
+        ], failed
+        # print-fit sets its flag before adding its listener; present-fit's flag too
+        assert ran == [True, True, True, True, True], ran
+        w.check()
+    finally:
+        w.close()

@@ -257,6 +257,24 @@ def test_nav_links_follow_the_address_and_mark_the_page(watched, server):
     active = page.locator(".main-nav a.active")
     assert active.count() == 1 and active.inner_text() == "Effects"
     assert page.get_attribute("a.navbar-brand", "href") == "/" + want
+    # the study picker's links (opened as a user does) open this page for their study and
+    # keep presentation mode only: off here, then on
+    page.click("#study-picker .dropdown-toggle")
+    study_links = "[...document.querySelectorAll('#study-picker a.dropdown-item')].map(a => a.getAttribute('href'))"
+    page.wait_for_function(f"() => {study_links}.length === 2")
+    assert page.evaluate(study_links) == ["/effects?study=amk", "/effects?study=proirri"]
+    page.keyboard.press("Escape")
+    page.click("#present-toggle")
+    _wait_query(page, method="ipw_did", scale="pct", present="1")
+    page.wait_for_function(
+        f"() => {study_links}[0] === '/effects?study=amk&present=1'", timeout=10000
+    )
+    assert page.evaluate(study_links) == [
+        "/effects?study=amk&present=1",
+        "/effects?study=proirri&present=1",
+    ]
+    page.click("#present-toggle")
+    _wait_query(page, method="ipw_did", scale="pct", present=None)
     # Back goes to the previous view, and the page shows it (controls and figure)
     _settle(page)
     page.go_back()
@@ -271,6 +289,45 @@ def test_nav_links_follow_the_address_and_mark_the_page(watched, server):
     assert page.is_hidden("#effects-view-note") or not page.inner_text("#effects-view-note").strip()
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "effects-view-state.png"), full_page=False)
+    watched.check()
+
+
+def test_the_links_callback_follows_the_rules_for_every_kind_of_link(watched, server):
+    """The navigation bar's one links callback (components.urlstate), called in the browser
+    with a three-arm study's "Compared arm" links (the demo studies have two arms): each
+    link as written by hand here -- page links with the shared filters (params.nav_search),
+    study links with ``present`` only, arm links with every parameter and their own arm --
+    and a link already right is not sent again."""
+    import hashlib
+
+    from components.urlstate import _LINKS
+
+    watched.goto(server + "/effects", PAGES["/effects"])
+    search = "?method=ancova&arm=training&scale=pct&present=1"
+    nav = [{"type": "nav-link", "index": p} for p in ("/", "/effects")]
+    studies = [{"type": "study-link", "index": s} for s in ("amk", "proirri")]
+    arms = [{"type": "arm-link", "index": a} for a in ("training", "visits")]
+    call = """([name, args]) => {
+        const out = window.dash_clientside._dashprivate_clientside_funcs[name](...args);
+        return out.map(o => o === window.dash_clientside.no_update ? 'no_update' : o);
+    }"""
+    name = hashlib.sha256(_LINKS.encode()).hexdigest()
+    args = ["/effects", search, nav, ["/", "/effects"], [False, True], "/", studies, [], arms, []]
+    got = watched.page.evaluate(call, [name, args])
+    tail = qp.nav_search(search)
+    assert tail == "?arm=training&method=ancova&present=1"
+    assert got == [
+        ["/" + tail, "/effects" + tail],
+        "no_update",  # the active page is already marked
+        "/" + tail,
+        ["/effects?study=amk&present=1", "/effects?study=proirri&present=1"],
+        [
+            "/effects?method=ancova&arm=training&scale=pct&present=1",
+            "/effects?method=ancova&arm=visits&scale=pct&present=1",
+        ],
+    ]
+    args = ["/effects", search, nav, got[0], [False, True], got[2], studies, got[3], arms, got[4]]
+    assert watched.page.evaluate(call, [name, args]) == ["no_update"] * 5
     watched.check()
 
 
