@@ -281,9 +281,13 @@ def warm_up(budget_s: float | None = None) -> list[str]:
     the master), so that the workers start with them in their memory cache and with the
     look-ups behind them warm: first each page's default view, then -- while the budget
     (``AMK_WARM_S`` seconds, default 20; 0 for the defaults only) lasts -- each page for every
-    estimator and wave, the views one change of those menus away (the page layouts and the
-    callbacks share the memoised views).  Returns the addresses made."""
+    estimator and wave, the views one change of those menus away, and then each page that
+    has an outcome menu for every outcome at the default estimator and wave (a new outcome
+    cost a worker 30-40 ms while the user waited; issue 12).  The page layouts and the
+    callbacks share the memoised views.  Returns the addresses made."""
+    import sys
     import time
+    from urllib.parse import urlencode
 
     from components.spec import spec_params
 
@@ -291,23 +295,32 @@ def warm_up(budget_s: float | None = None) -> list[str]:
     start = time.monotonic()
     # the pages that draw figures first, and the estimator and wave on screen first
     pages = sorted(dash.page_registry.values(), key=lambda p: not p.get("draws_figures"))
-    paths = [p["relative_path"] for p in pages]
-    views = [""]
+    views = [p["relative_path"] for p in pages]
     if ARTIFACTS.results is not None:  # without results every page shows what is missing
         spec = {p.name: p for p in spec_params(ARTIFACTS.results)}
         views += [
-            f"?method={m}&wave={w}"
+            f"{p['relative_path']}?method={m}&wave={w}"
             for w in _default_first(spec["wave"])
             for m in _default_first(spec["method"])
+            for p in pages
+            if (m, w) != (spec["method"].default, spec["wave"].default)
         ]
+        for page in pages:
+            specs = getattr(sys.modules.get(page.get("module", "")), "param_specs", None)
+            outcome = next((p for p in specs() if p.name == "outcome"), None) if specs else None
+            if outcome is not None:
+                views += [
+                    f"{page['relative_path']}?{urlencode({'outcome': o})}"
+                    for o in outcome.allowed
+                    if o != outcome.default
+                ]
     made = []
-    for query in views:
-        for path in paths:
-            if query and time.monotonic() - start > budget:
-                return made
-            with server.test_request_context(path + query):
-                page_container()
-            made.append(path + query)
+    for i, address in enumerate(views):
+        if i >= len(pages) and time.monotonic() - start > budget:
+            break
+        with server.test_request_context(address):
+            page_container()
+        made.append(address)
     return made
 
 

@@ -285,6 +285,40 @@ def test_warm_up_makes_every_page_before_the_workers_fork(dash_app, monkeypatch)
         assert container.children[1].children  # the page, from the cache
 
 
+def test_warm_up_makes_every_outcome_one_change_away(dash_app, monkeypatch):
+    """With a budget, warm_up makes each page with an outcome menu for every outcome (at the
+    default estimator and wave), so that a user's change of outcome is answered from the
+    cache: the Effects callback for another outcome computes no view."""
+    from app_fixtures import effects_update_body
+
+    import app as dash_module
+    import pages.breakdowns as bd
+    import pages.effects as eff
+    from components import cache
+    from components.store import get_artifacts
+
+    monkeypatch.setitem(cache._state, "ready", True)
+    made = dash_module.warm_up(budget_s=600)
+    for page, mod in (("/effects", eff), ("/breakdowns", bd)):
+        spec = next(p for p in mod.param_specs() if p.name == "outcome")
+        others = {o for o in spec.allowed if o != spec.default}
+        assert len(others) >= 10
+        assert {m.split("?outcome=")[1] for m in made if m.startswith(page + "?outcome=")} == others
+    computed = []
+    spec = next(p for p in eff.param_specs() if p.name == "outcome")
+    outcome = next(o for o in spec.allowed if o != spec.default)
+    monkeypatch.setattr(eff, "make_means_plot", lambda *a, **k: computed.append(a) or None)
+    body = effects_update_body(dash_app, eff.OUTCOME, **{eff.OUTCOME: outcome})
+    resp = dash_module.server.test_client().post(
+        "/_dash-update-component", json=body, headers={"Referer": "http://localhost/effects"}
+    )
+    assert resp.status_code == 200, resp.get_data(as_text=True)[:300]
+    assert computed == []  # the outcome's detail (its means chart) came from the cache
+    # and the answer is that outcome's: its title in the detail heading
+    title = str(eff.outcome_meta(get_artifacts().results, outcome)["short"])
+    assert title in resp.get_data(as_text=True)
+
+
 def test_what_the_workers_inherit_is_kept_out_of_the_garbage_collector(monkeypatch):
     """gunicorn.conf.py's when_ready freezes the master's objects once the pages are made:
     a worker's first full collection walked all of them otherwise (0.28 s measured, a stall
