@@ -33,6 +33,7 @@ from components.errors import APP_ERROR_ID, LAYOUT_FAILED_TITLE, on_callback_err
 from components.layout import problems_alert, provenance_banner
 from components.present import PRESENT_STORE, toolbar
 from components.server import harden
+from components.static import Static
 from components.store import get_artifacts, health
 from components.studies import arm_picker, picker, study_name, study_note
 from components.urlstate import BRAND, LOCATION, nav_link
@@ -245,7 +246,7 @@ def shell() -> html.Div:
                 className="pb-4",
             ),
             html.Footer(
-                dbc.Container(
+                Static(
                     html.P(
                         [
                             arts.data_label,
@@ -255,7 +256,7 @@ def shell() -> html.Div:
                         id="footer-data",
                         className="small text-body-secondary mb-0",
                     ),
-                    fluid="xxl",
+                    className="container-xxl",  # Bootstrap's container, as static markup
                 ),
                 className="border-top py-2",
             ),

@@ -15,7 +15,7 @@ from dash import html
 
 from analysis.findings import nouns_of, take_up_phrase
 from analysis.study import Study
-from components.static import StaticSpan
+from components.static import Static, StaticSpan
 from components.theme import VERDICT_COLOURS, VERDICT_LABELS, VERDICT_SYMBOLS
 
 NODE_TYPE = "chain-node"
@@ -179,7 +179,7 @@ def chain_diagram(
     return html.Div(columns, className="chain-diagram")
 
 
-def chain_legend() -> html.Div:
+def chain_legend() -> Static:
     """A key to every convention of the diagram: indicator symbols, the index bar and
     the outlines of the chosen step and of the steps linked to it."""
     items = []
@@ -221,7 +221,8 @@ def chain_legend() -> html.Div:
             className="me-3 d-inline-block",
         ),
     ]
-    return html.Div(
+    # one static block (components.static), not 13 components (issue 12)
+    return Static(
         items, className="chain-legend small", role="note", **{"aria-label": "Key to the diagram"}
     )
 

@@ -111,7 +111,15 @@ def term(text: str, key: str, id_prefix: str) -> StaticSpan:
     )
 
 
-def provenance_banner(arts: Artifacts) -> html.Div:
+def page_intro(title: Any, lead: Any, *, lead_class: str = "text-body-secondary") -> Static:
+    """A page's heading and the paragraph that introduces it, as one static block
+    (components.static): the markup of an ``H1`` and a ``P``, one component where they made
+    two to ten (every component costs the page on each update of Dash's store, issue 12).
+    ``lead`` holds text and plain ``dash.html`` components (a :func:`term` is one)."""
+    return Static([html.H1(title, className="h3 mt-3"), html.P(lead, className=lead_class)])
+
+
+def provenance_banner(arts: Artifacts) -> Static:
     """Always visible: what data the numbers come from (for data under a licence, with
     its attribution line: citation and licence)."""
     kind = arts.data_kind
@@ -119,8 +127,10 @@ def provenance_banner(arts: Artifacts) -> html.Div:
     built = str(arts.results_manifest.get("built_at", ""))[:10]
     detail = f" · results built {built}" if built else ""
     credit = arts.data_credit
-    return html.Div(
-        dbc.Container(
+    # one static block (components.static): the markup of Bootstrap's container-xxl, a P
+    # and its parts, as one component on every page (issue 12)
+    return Static(
+        html.Div(
             html.P(
                 [
                     html.Strong(arts.data_label, id="provenance-label"),
@@ -129,7 +139,7 @@ def provenance_banner(arts: Artifacts) -> html.Div:
                 ],
                 className="mb-0 small",
             ),
-            fluid="xxl",
+            className="container-xxl",
         ),
         className=f"provenance provenance-{kind} bg-{colour}-subtle border-bottom border-{colour}",
         role="note",

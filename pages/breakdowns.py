@@ -32,6 +32,7 @@ from components.layout import (
     control,
     graph,
     notes_alert,
+    page_intro,
     problem_page,
     profile_card,
     simple_table,
@@ -47,6 +48,7 @@ from components.spec import (
     spec_controls,
     spec_params,
 )
+from components.static import Static
 from components.store import METHOD_LABELS, get_artifacts, per_study
 from components.studies import page_title, words
 from components.studies import post_only as _post_only
@@ -425,23 +427,31 @@ def shared_panels(
     )
     meta = c.meta
     better = "higher" if meta["better"] == "higher" else "lower"
+    # the text a panel shows is written as static blocks (components.static): one component
+    # each, where a list or a heading and its line made several (issue 12)
     header = [
-        html.H2(f"{meta['short']}", className="h5 mb-1"),
-        html.P(
-            f"{meta['label']} — unit: {c.unit}; {better} is better. {c.wave_label}"
-            + ("." if method == "post" else " vs baseline."),
-            className="small text-body-secondary mb-0",
-        ),
+        Static(
+            [
+                html.H2(f"{meta['short']}", className="h5 mb-1"),
+                html.P(
+                    f"{meta['label']} — unit: {c.unit}; {better} is better. {c.wave_label}"
+                    + ("." if method == "post" else " vs baseline."),
+                    className="small text-body-secondary mb-0",
+                ),
+            ]
+        )
     ]
     if c.inf_note:
         header.append(dbc.Alert(c.inf_note, color="info", className="py-2 small mt-2 mb-0"))
-    het = html.Ul(
-        [
-            html.Li(het_sentence(prov_all, c.first_label)),
-            html.Li(het_sentence(c.branch_all, "branch")) if "branch" in c.dims else None,
-            html.Li(het_sentence(c.sex, "group of women and men")) if "sex" in c.dims else None,
-        ],
-        className="small mb-0",
+    het = Static(
+        html.Ul(
+            [
+                html.Li(het_sentence(prov_all, c.first_label)),
+                html.Li(het_sentence(c.branch_all, "branch")) if "branch" in c.dims else None,
+                html.Li(het_sentence(c.sex, "group of women and men")) if "sex" in c.dims else None,
+            ],
+            className="small mb-0",
+        )
     )
     # the first dimension's chart shows the groups holding the chosen branches: it is named
     # after those (so that its figure, and its name, change only when what it shows does)
@@ -497,8 +507,9 @@ ORDER = [
 
 def compare_block(
     rows: pd.DataFrame, branches: tuple[str, ...], unit: str, inference: str
-) -> html.Div:
-    """The chosen branches side by side in words, and whether their effects differ."""
+) -> Static:
+    """The chosen branches side by side in words, and whether their effects differ (one
+    static block)."""
     shown = rows[rows["sample"].isin(branches)]
     items = []
     for r in records(shown):
@@ -544,7 +555,7 @@ def compare_block(
             + ". The pooled estimates borrow from every branch, so they are not compared.",
             className=f"small text-body-secondary mb-0 mt-1 {HIDE}",
         )
-    return html.Div(
+    return Static(
         [
             html.Ul(items, className="small mb-1")
             if items
@@ -588,8 +599,8 @@ def layout(
     cluster_many = arts.study.nouns.cluster.many if arts.study is not None else "clusters"
     return html.Div(
         [
-            html.H1("Where did the programme work?", className="h3 mt-3"),
-            html.P(
+            page_intro(
+                "Where did the programme work?",
                 [
                     f"Effects of one outcome by {', '.join(d.lower() for d in dims.values()) or 'group'}. ",
                     *(
@@ -604,7 +615,7 @@ def layout(
                     term("heterogeneity test", "het", PAGE),
                     " says whether the groups really differ.",
                 ],
-                className=f"text-body-secondary {HIDE}",
+                lead_class=f"text-body-secondary {HIDE}",
             ),
             notes_alert(notes, NOTES),
             dbc.Row(

@@ -24,6 +24,7 @@ from components.layout import (
     fitted_columns,
     graph,
     notes_alert,
+    page_intro,
     problem_page,
     simple_table,
     term,
@@ -515,8 +516,8 @@ def layout(
     means = graph(MEANS, mfig, label="the means-by-arm chart", later=True)
     return html.Div(
         [
-            html.H1(f"Effects — {w['title']}", className="h3 mt-3"),
-            html.P(
+            page_intro(
+                f"Effects — {w['title']}",
                 [
                     f"Each row is one outcome of the {w['units']}: the dot is the estimated effect of the programme ({w['units']} of {w['programme_arm']} compared with {w['comparison_arm']}), the bars its ",
                     term("confidence intervals", "ci", PAGE),
@@ -528,7 +529,7 @@ def layout(
                     term("minimum detectable effect", "mde", PAGE),
                     " says how large an effect could have been missed.",
                 ],
-                className="lead-sm present-hide",
+                lead_class="lead-sm present-hide",
             ),
             notes_alert(notes, NOTES),
             dbc.Row(

@@ -15,7 +15,15 @@ from analysis.findings import finding_sentence
 from components import params as qp
 from components.decide import judgement_block, where_section
 from components.errors import safe_layout
-from components.layout import caption, notes_alert, problem_page, profile_card, term, verdict_badge
+from components.layout import (
+    caption,
+    notes_alert,
+    page_intro,
+    problem_page,
+    profile_card,
+    term,
+    verdict_badge,
+)
 from components.spec import spec_params
 from components.static import Static
 from components.store import METHOD_LABELS, get_artifacts, per_study
@@ -374,13 +382,13 @@ def layout(wave=None, **kwargs):
     inn = profile.get("innovation") or {}
     return html.Div(
         [
-            html.H1(inn.get("title") or words()["title"], className="h3 mt-3"),
-            html.P(
+            page_intro(
+                inn.get("title") or words()["title"],
                 [
                     f"What changed for the {words()['units']}: {words()['innovation']} ",
                     f"Headline estimates: {METHOD_LABELS.get(spec.method, spec.method)}; {INFERENCE_LABELS.get(spec.inference, spec.inference).lower()}.",
                 ],
-                className="text-body-secondary",
+                lead_class="text-body-secondary",
             ),
             notes_alert(notes, NOTES),
             dbc.Row(

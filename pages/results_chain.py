@@ -34,6 +34,7 @@ from components.layout import (
     control,
     graph,
     notes_alert,
+    page_intro,
     problem_page,
     simple_table,
     term,
@@ -290,14 +291,14 @@ def layout(node=None, method=None, wave=None, inference=None, direction=None, **
             dcc.Store(id=SCROLL),
             dcc.Store(id=FOCUS),
             search_store(PAGE),
-            html.H1(arts.chain.get("title", "Results chain"), className="h3 mt-3"),
-            html.P(
+            page_intro(
+                arts.chain.get("title", "Results chain"),
                 [
                     "How the programme was meant to work, step by step. Each outcome box lists the survey indicators that measure it, marked by what the evaluation found: improved or worsened when both the ",
                     term("q-value", "q", PAGE),
                     " across all outcomes and the p-value are at most 0.05. Select a box to see its measured effects.",
                 ],
-                className="text-body-secondary present-hide",
+                lead_class="text-body-secondary present-hide",
             ),
             notes_alert(notes, NOTES),
             dbc.Row(
