@@ -281,48 +281,69 @@ def warm_up(budget_s: float | None = None) -> list[str]:
     """Make the pages once before gunicorn forks the workers (gunicorn.conf.py calls this in
     the master), so that the workers start with them in their memory cache and with the
     look-ups behind them warm: first each page's default view, then -- while the budget
-    (``AMK_WARM_S`` seconds, default 20; 0 for the defaults only) lasts -- each page for every
-    estimator and wave, the views one change of those menus away, and then each page that
-    has an outcome menu for every outcome at the default estimator and wave (a new outcome
-    cost a worker 30-40 ms while the user waited; issue 12).  The page layouts and the
-    callbacks share the memoised views.  Returns the addresses made."""
-    import sys
+    (``AMK_WARM_S`` seconds, default 20; 0 for the defaults only) lasts -- the views one
+    change away (each page for every other estimator, and every other wave; each page that
+    has an outcome menu for every other outcome: a new outcome cost a worker 23-27 ms
+    in-process, 30-44 ms through gunicorn, while the user waited; issue 12), then every other
+    estimator and wave together.  The page layouts and the callbacks share the memoised views.
+    Returns the addresses made."""
     import time
-    from urllib.parse import urlencode
-
-    from components.spec import spec_params
 
     budget = float(os.environ.get("AMK_WARM_S", "20")) if budget_s is None else budget_s
     start = time.monotonic()
     # the pages that draw figures first, and the estimator and wave on screen first
     pages = sorted(dash.page_registry.values(), key=lambda p: not p.get("draws_figures"))
-    views = [p["relative_path"] for p in pages]
-    if ARTIFACTS.results is not None:  # without results every page shows what is missing
-        spec = {p.name: p for p in spec_params(ARTIFACTS.results)}
-        views += [
-            f"{p['relative_path']}?method={m}&wave={w}"
-            for w in _default_first(spec["wave"])
-            for m in _default_first(spec["method"])
-            for p in pages
-            if (m, w) != (spec["method"].default, spec["wave"].default)
-        ]
-        for page in pages:
-            specs = getattr(sys.modules.get(page.get("module", "")), "param_specs", None)
-            outcome = next((p for p in specs() if p.name == "outcome"), None) if specs else None
-            if outcome is not None:
-                views += [
-                    f"{page['relative_path']}?{urlencode({'outcome': o})}"
-                    for o in outcome.allowed
-                    if o != outcome.default
-                ]
     made = []
-    for i, address in enumerate(views):
-        if i >= len(pages) and time.monotonic() - start > budget:
+    for address in [p["relative_path"] for p in pages] + _views_away(pages):
+        if made and len(made) >= len(pages) and time.monotonic() - start > budget:
             break
         with server.test_request_context(address):
             page_container()
         made.append(address)
     return made
+
+
+def _views_away(pages: list[dict]) -> list[str]:
+    """The addresses :func:`warm_up` makes after the default views: one change away, then
+    two.  A page whose parameters cannot be read is left out (logged), not the warm-up."""
+    import sys
+    from urllib.parse import urlencode
+
+    from components.spec import spec_params
+
+    res = ARTIFACTS.results
+    if res is None:  # without results every page shows what is missing
+        return []
+    spec = {p.name: p for p in spec_params(res)}
+    method, wave = spec["method"].default, spec["wave"].default
+    one = [
+        f"{p['relative_path']}?method={m}&wave={w}"
+        for m, w in [(m, wave) for m in _default_first(spec["method"])[1:]]
+        + [(method, w) for w in _default_first(spec["wave"])[1:]]
+        for p in pages
+    ]
+    waves = {str(o): {str(int(w)) for w in g.unique()} for o, g in res.groupby("outcome")["wave"]}
+    for page in pages:
+        specs = getattr(sys.modules.get(page.get("module", "")), "param_specs", None)
+        try:
+            outcome = next((p for p in specs() if p.name == "outcome"), None) if specs else None
+        except Exception as exc:  # noqa: BLE001 - a head start only
+            logging.getLogger("amk.warm").warning("%s: no outcome views (%s)", page["path"], exc)
+            continue
+        for o in outcome.allowed if outcome is not None else ():
+            if o == outcome.default:
+                continue
+            # the wave on screen is kept for an outcome measured in it (Breakdowns moves to
+            # the outcome's own last wave otherwise, which its address without a wave opens)
+            query = {"outcome": o, **({"wave": wave} if wave in waves.get(o, ()) else {})}
+            one.append(f"{page['relative_path']}?{urlencode(query)}")
+    two = [
+        f"{p['relative_path']}?method={m}&wave={w}"
+        for w in _default_first(spec["wave"])[1:]
+        for m in _default_first(spec["method"])[1:]
+        for p in pages
+    ]
+    return one + two
 
 
 if __name__ == "__main__":

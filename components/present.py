@@ -202,7 +202,8 @@ dash.clientside_callback(
 
 # printing: figures and grids keep their on-screen pixel width, which is wider than the
 # paper.  Before the browser prints, each gets a zoom (a CSS variable that print.css
-# applies) that fits it to an A4 page; set on every navigation and on "beforeprint".
+# applies) that fits it to an A4 page; set on every navigation, when presentation mode
+# changes, and on "beforeprint".
 setup.part(
     "print-fit",
     """

@@ -92,7 +92,8 @@ def nav_link(name: str, path: str) -> dbc.NavItem:
 # * the page links carry the shared filters (the same rule as params.nav_search, kept in
 #   step by tests/test_browser_views.py) and mark the page on screen as active;
 # * the study picker's links open the page on screen for their study, keeping
-#   :data:`PICKER_KEEP` of the address;
+#   :data:`PICKER_KEEP` of the address (the last value of a repeated parameter, as the page
+#   links and params.parse take it);
 # * the "Compared arm" links (a study with three or more arms) keep the page and every
 #   other parameter of the address, with ``arm`` set to theirs.
 # Unchanged links are not sent again (most address changes are a page's own filter, which
@@ -115,7 +116,7 @@ _LINKS = """
         const study = studyIds.map(function(id) {
             const s = new URLSearchParams();
             s.set('study', id.index);
-            PICKER_KEEP.forEach(function(k) { if (q.has(k)) { s.set(k, q.get(k)); } });
+            PICKER_KEEP.forEach(function(k) { if (q.has(k)) { s.set(k, q.getAll(k).pop()); } });
             return page + '?' + s.toString();
         });
         const arm = armIds.map(function(id) {

@@ -7,8 +7,8 @@ every component, visible or not), so a page's callback can read :data:`VIEWPORT`
 build only the visible copy.
 
 * :data:`VIEWPORT` (``{"narrow": bool}``) is kept current in the browser (a media-query
-  listener, installed once by a part of the shell's set-up, :mod:`components.setup`); read it as a ``State``.  Until the
-  listener has run it is ``None``: build both copies.
+  listener, installed once by a part of the shell's set-up, :mod:`components.setup`); read
+  it as a ``State``.  Until the listener has run it is ``None``: build both copies.
 * ``crossed(page)``: a page's store counting the times the screen crossed the breakpoint
   (a window resized, a tablet turned); a callback that builds only one copy takes it as an
   ``Input``, so that the copy that has just become visible is built then.  The count is

@@ -263,9 +263,10 @@ def test_phone_list_follows_filters_and_a_resize_across_the_breakpoint(phone, se
 
 def test_the_shell_set_up_runs_every_part_and_a_failing_part_stops_no_other(browser, server):
     """The shell's one set-up callback (components.setup) installed each part's listener on
-    load; called again with the window's listeners failing (the print and presentation
-    parts add theirs to the window), the parts after them still run and the failures are
-    written to the console, each naming its part."""
+    load; called again with every flag cleared and the window's listeners failing (the print
+    and presentation parts add theirs to the window), each other part -- before them (PNG
+    file names, registered first) and after them (toolbar Tab order, viewport) -- runs
+    again, and the failures are written to the console, each naming its part."""
     w = Watched(browser)
     try:
         w.goto(server + "/effects", PAGES["/effects"])
@@ -282,6 +283,7 @@ def test_the_shell_set_up_runs_every_part_and_a_failing_part_stops_no_other(brow
                 console.error = function(msg) { errors.push(String(msg)); };
                 delete window.amkPrintFit; delete window.viewFitResize;
                 delete window.viewModebarObserver; delete window.amkExportNames;
+                delete window.amkViewport;
                 try {
                     setUp[0]('/effects', false);
                 } finally { window.addEventListener = add; console.error = log; }

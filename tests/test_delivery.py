@@ -10,6 +10,7 @@ import gzip
 import re
 import subprocess
 from pathlib import Path
+from urllib.parse import parse_qs, urlparse
 
 import brotli
 import dash
@@ -303,7 +304,8 @@ def test_warm_up_makes_every_outcome_one_change_away(dash_app, monkeypatch):
         spec = next(p for p in mod.param_specs() if p.name == "outcome")
         others = {o for o in spec.allowed if o != spec.default}
         assert len(others) >= 10
-        assert {m.split("?outcome=")[1] for m in made if m.startswith(page + "?outcome=")} == others
+        asked = [parse_qs(urlparse(m).query) for m in made if m.startswith(page + "?outcome=")]
+        assert {q["outcome"][0] for q in asked} == others
     computed = []
     spec = next(p for p in eff.param_specs() if p.name == "outcome")
     outcome = next(o for o in spec.allowed if o != spec.default)
@@ -317,6 +319,33 @@ def test_warm_up_makes_every_outcome_one_change_away(dash_app, monkeypatch):
     # and the answer is that outcome's: its title in the detail heading
     title = str(eff.outcome_meta(get_artifacts().results, outcome)["short"])
     assert title in resp.get_data(as_text=True)
+
+
+def test_warm_up_makes_one_change_away_first_and_survives_a_page_that_fails(dash_app, monkeypatch):
+    """The views one change away come before those two changes away (the budget cuts the
+    latter first); a page whose parameters cannot be read loses only its outcome views."""
+    import app as dash_module
+    import pages.breakdowns as bd
+    from components import cache
+
+    monkeypatch.setitem(cache._state, "ready", True)
+
+    def broken():
+        raise ValueError("no outcomes")
+
+    monkeypatch.setattr(bd, "param_specs", broken)
+    made = dash_module.warm_up(budget_s=600)
+    defaults = sorted(p["relative_path"] for p in dash.page_registry.values())
+    assert sorted(made[: len(defaults)]) == defaults
+    assert not [m for m in made if m.startswith("/breakdowns?outcome=")]
+    assert [m for m in made if m.startswith("/effects?outcome=")]
+
+    def away(address):  # how many of estimator, wave and outcome differ from the default
+        q = {k: v[0] for k, v in parse_qs(urlparse(address).query).items()}
+        return (q.get("method", "did") != "did") + (q.get("wave", "2") != "2") + ("outcome" in q)
+
+    steps = [away(m) for m in made]
+    assert steps == sorted(steps) and set(steps) == {0, 1, 2}
 
 
 def test_what_the_workers_inherit_is_kept_out_of_the_garbage_collector(monkeypatch):
