@@ -322,21 +322,27 @@ def _views_away(pages: list[dict]) -> list[str]:
         + [(method, w) for w in _default_first(spec["wave"])[1:]]
         for p in pages
     ]
-    waves = {str(o): {str(int(w)) for w in g.unique()} for o, g in res.groupby("outcome")["wave"]}
     for page in pages:
-        specs = getattr(sys.modules.get(page.get("module", "")), "param_specs", None)
+        module = sys.modules.get(page.get("module", ""))
+        specs = getattr(module, "param_specs", None)
+        # a page that moves the wave when the outcome changes says where to (its own rule,
+        # the callback's: Breakdowns' ``wave_asked``); the others keep the wave on screen
+        moved = getattr(module, "wave_asked", None)
         try:
             outcome = next((p for p in specs() if p.name == "outcome"), None) if specs else None
+            views = [
+                (o, moved(o, wave) if moved else dash.no_update)
+                for o in (outcome.allowed if outcome is not None else ())
+                if o != outcome.default
+            ]
         except Exception as exc:  # noqa: BLE001 - a head start only
             logging.getLogger("amk.warm").warning("%s: no outcome views (%s)", page["path"], exc)
             continue
-        for o in outcome.allowed if outcome is not None else ():
-            if o == outcome.default:
-                continue
-            # the wave on screen is kept for an outcome measured in it (Breakdowns moves to
-            # the outcome's own last wave otherwise, which its address without a wave opens)
-            query = {"outcome": o, **({"wave": wave} if wave in waves.get(o, ()) else {})}
-            one.append(f"{page['relative_path']}?{urlencode(query)}")
+        one += [
+            f"{page['relative_path']}?"
+            + urlencode({"outcome": o, "wave": wave if w is dash.no_update else w})
+            for o, w in views
+        ]
     two = [
         f"{p['relative_path']}?method={m}&wave={w}"
         for w in _default_first(spec["wave"])[1:]

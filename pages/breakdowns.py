@@ -876,6 +876,8 @@ def wave_for_outcome(outcome, wave):
 
 
 def wave_asked(outcome, wave) -> str:
+    """The wave an outcome change shows (no_update: the wave on screen); app.warm_up makes
+    each outcome's view at the wave this says."""
     res = get_artifacts().results
     if outcome not in options(res)["outcome"]:
         return dash.no_update

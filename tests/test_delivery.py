@@ -348,6 +348,26 @@ def test_warm_up_makes_one_change_away_first_and_survives_a_page_that_fails(dash
     assert steps == sorted(steps) and set(steps) == {0, 1, 2}
 
 
+def test_warm_up_makes_an_outcome_at_the_wave_its_page_moves_to(dash_app, monkeypatch):
+    """Breakdowns moves the wave when the chosen outcome was not asked in the wave on screen
+    (its ``wave_asked``, the callback's rule): the warm-up makes that view, not another."""
+    import app as dash_module
+    import pages.breakdowns as bd
+    from components import cache
+
+    monkeypatch.setitem(cache._state, "ready", True)
+    spec = next(p for p in bd.param_specs() if p.name == "outcome")
+    moved = next(o for o in spec.allowed if o != spec.default)
+    monkeypatch.setattr(bd, "wave_asked", lambda o, w: "1" if o == moved else dash.no_update)
+    made = dash_module.warm_up(budget_s=600)
+    asked = {
+        q["outcome"][0]: q["wave"][0]
+        for q in (parse_qs(urlparse(m).query) for m in made if m.startswith("/breakdowns?outcome="))
+    }
+    assert asked.pop(moved) == "1"
+    assert set(asked.values()) == {"2"}  # the others at the wave on screen
+
+
 def test_what_the_workers_inherit_is_kept_out_of_the_garbage_collector(monkeypatch):
     """gunicorn.conf.py's when_ready freezes the master's objects once the pages are made:
     a worker's first full collection walked all of them otherwise (0.28 s measured, a stall
