@@ -382,13 +382,13 @@ def view_verdict(row: pd.Series | dict, view: str) -> str:
 
 
 def scaled_rows(rows: pd.DataFrame, scale: str, view: str = "q") -> pd.DataFrame:
-    """Add the view's columns: ``x``, ``lo90``..``hi99``, ``mde_x``, ``sig`` and ``view_verdict``.
+    """Add the view's columns: ``x``, ``lo90``..``hi99``, ``mde_x``, ``view_verdict`` and ``shown``.
 
     ``x`` equals ``estimate`` (natural), ``effect_std`` (std) or ``effect_pct`` (pct);
     interval ends are the natural ones times the same factor.
     """
     out = rows.copy()
-    # the scale, significance and verdict read only the table's own columns: one list of rows
+    # the scale and the verdict read only the table's own columns: one list of rows
     recs = records(rows)
     factor = np.array([scale_factor(r, scale) for r in recs], dtype=float)
     out["factor"] = factor
@@ -400,7 +400,6 @@ def scaled_rows(rows: pd.DataFrame, scale: str, view: str = "q") -> pd.DataFrame
         out[f"lo{lev}"] = np.fmin(lo, hi)
         out[f"hi{lev}"] = np.fmax(lo, hi)
     out["mde_x"] = out["mde"].to_numpy(dtype=float) * np.abs(factor)
-    out["sig"] = [significant(r, view) for r in recs]
     out["view_verdict"] = [view_verdict(r, view) for r in recs]
     out["shown"] = ~out["suppressed"] & np.isfinite(out["x"])
     return out
